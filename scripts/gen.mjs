@@ -24,6 +24,10 @@ function generateInto(base) {
   // Descriptor sets feed server reflection (re-parsing .proto at run time would invent file names).
   run(['build', '-o', join(base, outDesc, 'flowmesh.binpb')]);
   run(['build', 'node_modules/grpc-health-check/proto', '-o', join(base, outDesc, 'health.binpb')]);
+  // The reflection service describes itself too, so `buf curl --list-services` shows it.
+  const reflectionProto = 'node_modules/@grpc/reflection/build/proto';
+  run(['build', reflectionProto, '--path', `${reflectionProto}/grpc/reflection/v1/reflection.proto`,
+    '-o', join(base, outDesc, 'reflection.binpb')]);
 }
 
 function listFiles(dir) {

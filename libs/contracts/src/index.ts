@@ -14,4 +14,5 @@ export * from './gen/flowmesh/v1/executor_service.js';
 export const descriptorSetPaths = {
   flowmesh: fileURLToPath(new URL('../descriptors/flowmesh.binpb', import.meta.url)),
   health: fileURLToPath(new URL('../descriptors/health.binpb', import.meta.url)),
+  reflection: fileURLToPath(new URL('../descriptors/reflection.binpb', import.meta.url)),
 } as const;
