@@ -1,0 +1,35 @@
+// The one contract suite, against the embedded store and against a real 3-member etcd cluster.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEtcd, type EtcdCluster } from '@flowmesh/testing';
+import { createEmbeddedBackend, createEtcdBackend, type KvBackend } from '@flowmesh/store';
+import { kvContract } from './contract.js';
+
+describe('KvBackend contract: embedded (classic-level)', () => {
+  let dir = '';
+  let kv: KvBackend;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flowmesh-store-'));
+    kv = await createEmbeddedBackend({ dir });
+  });
+  after(async () => {
+    await kv?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  kvContract(() => kv);
+});
+
+describe('KvBackend contract: etcd (3 members)', () => {
+  let etcd: EtcdCluster;
+  let kv: KvBackend;
+  before(async () => {
+    etcd = await startEtcd({ members: 3 });
+    kv = createEtcdBackend({ endpoints: etcd.endpoints, namespace: '/flowmesh-test/contract/' });
+  });
+  after(async () => {
+    await kv?.close();
+    await etcd?.stop();
+  });
+  kvContract(() => kv);
+});
