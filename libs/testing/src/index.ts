@@ -1,1 +1,3 @@
 export * from './wait.js';
+export * from './ports.js';
+export * from './etcd.js';
