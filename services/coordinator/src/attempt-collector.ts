@@ -1,0 +1,105 @@
+// Collects what one batch attempt streams back and verifies its trailer before the batch may be
+// accepted: fencing fields, chunk sequence, chunk and record counts, and a CRC-32 recomputed over the
+// chunk payloads in order. Any mismatch fails the attempt (a retry), never a partial acceptance.
+import { crc32 } from 'node:zlib';
+import type { BatchTrailer, RecordChunk, Reject, RejectChunk } from '@flowmesh/contracts';
+
+/** Incremental checksum over chunk payloads; the executor computes the same over what it sent. */
+export interface Checksum {
+  update(bytes: Uint8Array): void;
+  digest(): string;
+}
+
+/** CRC-32 (IEEE, zlib's) as 8 lowercase hex digits. */
+export function createCrc32(): Checksum {
+  let value = 0;
+  return {
+    update(bytes) {
+      value = crc32(bytes, value);
+    },
+    digest: () => (value >>> 0).toString(16).padStart(8, '0'),
+  };
+}
+
+/** The bytes a chunk's checksum covers: `data` (JSONL), or each JSON text followed by a newline. */
+export function chunkPayload(chunk: RecordChunk): Uint8Array[] {
+  if (chunk.data.length > 0 || chunk.records.length === 0) return [chunk.data];
+  return chunk.records.map((r) => Buffer.from(`${r}\n`));
+}
+
+export interface AttemptIdentity {
+  jobId: string;
+  batchIndex: number;
+  attempt: number;
+  epoch: number;
+}
+
+export interface VerifiedAttempt {
+  trailer: BatchTrailer;
+  chunks: RecordChunk[];
+  rejects: Reject[];
+  records: number;
+  bytes: number;
+}
+
+export type Verification = { ok: true; result: VerifiedAttempt } | { ok: false; reason: string };
+
+export interface AttemptCollector {
+  onRecords(chunk: RecordChunk): void;
+  onRejects(chunk: RejectChunk): void;
+  /** Bytes of record payload held so far. */
+  bytes(): number;
+  verify(trailer: BatchTrailer): Verification;
+}
+
+export function createAttemptCollector(
+  id: AttemptIdentity,
+  opts: { includeRejects: boolean; checksum?: () => Checksum; checksumAlgorithms?: string[] },
+): AttemptCollector {
+  const sum = (opts.checksum ?? createCrc32)();
+  const accepted = opts.checksumAlgorithms ?? ['', 'crc32'];
+  const chunks: RecordChunk[] = [];
+  const rejects: Reject[] = [];
+  let records = 0;
+  let bytes = 0;
+  let problem: string | undefined;
+
+  return {
+    onRecords(chunk) {
+      if (chunk.seq !== chunks.length && !problem) problem = `chunk seq ${chunk.seq} where ${chunks.length} was expected`;
+      for (const p of chunkPayload(chunk)) {
+        sum.update(p);
+        bytes += p.length;
+      }
+      records += chunk.recordCount;
+      chunks.push(chunk);
+    },
+    onRejects(chunk) {
+      for (const r of chunk.rejects) rejects.push(r);
+    },
+    bytes: () => bytes,
+    verify(trailer) {
+      const fail = (reason: string): Verification => ({ ok: false, reason: `trailer mismatch: ${reason}` });
+      if (problem) return fail(problem);
+      if (trailer.jobId !== id.jobId || trailer.batchIndex !== id.batchIndex) {
+        return fail(`trailer is for ${trailer.jobId}/${trailer.batchIndex}, not ${id.jobId}/${id.batchIndex}`);
+      }
+      if (trailer.attempt !== id.attempt || trailer.epoch !== id.epoch) {
+        return fail(`attempt ${trailer.attempt} epoch ${trailer.epoch}, expected attempt ${id.attempt} epoch ${id.epoch}`);
+      }
+      if (!accepted.includes(trailer.checksumAlgorithm.toLowerCase())) {
+        return fail(`unsupported checksum algorithm ${trailer.checksumAlgorithm}`);
+      }
+      if (trailer.chunks !== chunks.length) return fail(`${chunks.length} chunks received, trailer says ${trailer.chunks}`);
+      const out = trailer.counts?.recordsOut ?? 0;
+      if (!trailer.outputPart && out !== records) return fail(`${records} records received, trailer says ${out}`);
+      const rejected = trailer.counts?.recordsRejected ?? 0;
+      if (opts.includeRejects && rejects.length !== rejected) {
+        return fail(`${rejects.length} rejects received, trailer says ${rejected}`);
+      }
+      const digest = sum.digest();
+      if (trailer.checksum.toLowerCase() !== digest) return fail(`checksum ${trailer.checksum}, recomputed ${digest}`);
+      return { ok: true, result: { trailer, chunks, rejects, records, bytes } };
+    },
+  };
+}

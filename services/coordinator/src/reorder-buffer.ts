@@ -1,0 +1,86 @@
+// Holds verified batch outputs until they may be sent: in input order (batch index order) or in arrival
+// order. Bounded by admission: a batch may only be dispatched while fewer than `window` batches are
+// admitted and not yet emitted (input order: only batches with index < next + window), so a slow caller
+// or a slow head batch stops planning and dispatch instead of growing memory.
+import { EventEmitter } from 'node:events';
+
+export type OutputOrder = 'input' | 'arrival';
+
+export interface ReorderBuffer<T> {
+  /** Reserves room for batch `index`; false when the window is full (try again after `changed`). Idempotent. */
+  tryAdmit(index: number): boolean;
+  /** Stores the verified output of an admitted batch. */
+  put(index: number, item: T): void;
+  /** Removes and returns the outputs that may be emitted now, in emission order. */
+  take(): Array<{ index: number; item: T }>;
+  /** Batches admitted and not yet emitted (running or held). */
+  outstanding(): number;
+  /** Outputs held, waiting for their turn. */
+  held(): number;
+  emitted(): number;
+  /** Resolves on the next put or take (or at once when the signal aborts). */
+  changed(signal?: AbortSignal): Promise<void>;
+}
+
+export function createReorderBuffer<T>(opts: { order: OutputOrder; window: number; firstIndex?: number }): ReorderBuffer<T> {
+  if (opts.window < 1) throw new RangeError('window must be at least 1');
+  const admitted = new Set<number>();
+  const ready = new Map<number, T>();
+  const arrivals: number[] = [];
+  let next = opts.firstIndex ?? 0;
+  let emitted = 0;
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+
+  return {
+    tryAdmit(index) {
+      if (admitted.has(index)) return true;
+      const room = opts.order === 'input' ? index < next + opts.window : admitted.size < opts.window;
+      if (room) admitted.add(index);
+      return room;
+    },
+    put(index, item) {
+      if (!admitted.has(index)) throw new Error(`batch ${index} was not admitted`);
+      if (ready.has(index)) throw new Error(`batch ${index} stored twice`);
+      ready.set(index, item);
+      arrivals.push(index);
+      events.emit('change');
+    },
+    take() {
+      const out: Array<{ index: number; item: T }> = [];
+      if (opts.order === 'input') {
+        while (ready.has(next)) {
+          out.push({ index: next, item: ready.get(next)! });
+          ready.delete(next);
+          admitted.delete(next);
+          next++;
+        }
+      } else {
+        for (const index of arrivals) {
+          out.push({ index, item: ready.get(index)! });
+          ready.delete(index);
+          admitted.delete(index);
+        }
+        arrivals.length = 0;
+      }
+      emitted += out.length;
+      if (out.length > 0) events.emit('change');
+      return out;
+    },
+    outstanding: () => admitted.size,
+    held: () => ready.size,
+    emitted: () => emitted,
+    changed(signal) {
+      return new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        const done = (): void => {
+          events.off('change', done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        events.on('change', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}

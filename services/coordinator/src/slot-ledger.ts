@@ -1,0 +1,104 @@
+// Executor slots as this coordinator uses them, shared by all its jobs: at most one batch per slot,
+// least-loaded executor first, and a retry goes to an executor the batch has not failed on when one
+// exists (issue 4, item 3). Discovery's own busy figures lag, so we count our own dispatches.
+import { EventEmitter } from 'node:events';
+
+export interface ExecutorView {
+  id: string;
+  address: string;
+  slots: number;
+  /** File roots the executor reads directly; others get batch bytes inline. */
+  fileRoots: string[];
+  /** Load as the executor reports it (0..1), used to break ties. */
+  load: number;
+}
+
+/**
+ * Picks the executor for one batch: a free slot, then the lowest share of busy slots, then the lowest
+ * reported load, then the fewest busy slots, then id (deterministic). Executors in `avoid` are used only
+ * when no other executor exists at all; when others exist but are full, the batch waits for them.
+ */
+export function pickExecutor(
+  executors: readonly ExecutorView[],
+  busy: (id: string) => number,
+  avoid: ReadonlySet<string> = new Set(),
+): ExecutorView | undefined {
+  const others = executors.filter((e) => !avoid.has(e.id));
+  const pool = others.length > 0 ? others : executors;
+  let best: ExecutorView | undefined;
+  let bestKey: [number, number, number, string] | undefined;
+  for (const e of pool) {
+    const b = busy(e.id);
+    if (e.slots <= 0 || b >= e.slots) continue;
+    const key: [number, number, number, string] = [b / e.slots, e.load, b, e.id];
+    if (!bestKey || compareKeys(key, bestKey) < 0) {
+      best = e;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+function compareKeys(a: [number, number, number, string], b: [number, number, number, string]): number {
+  for (let i = 0; i < 3; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a[3] < b[3] ? -1 : a[3] > b[3] ? 1 : 0;
+}
+
+export interface SlotLedger {
+  setExecutors(executors: ExecutorView[]): void;
+  executors(): ExecutorView[];
+  busy(id: string): number;
+  /** Batches this coordinator has in flight on all executors. */
+  inFlight(): number;
+  pick(avoid?: ReadonlySet<string>): ExecutorView | undefined;
+  acquire(id: string): void;
+  release(id: string): void;
+  /** Resolves on the next release or membership change (or at once when the signal aborts). */
+  changed(signal?: AbortSignal): Promise<void>;
+}
+
+export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
+  let members = new Map(initial.map((e) => [e.id, e]));
+  const used = new Map<string, number>();
+  let total = 0;
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const busy = (id: string): number => used.get(id) ?? 0;
+  return {
+    setExecutors(executors) {
+      members = new Map(executors.map((e) => [e.id, e]));
+      events.emit('change');
+    },
+    executors: () => [...members.values()],
+    busy,
+    inFlight: () => total,
+    pick: (avoid) => pickExecutor([...members.values()], busy, avoid),
+    acquire(id) {
+      used.set(id, busy(id) + 1);
+      total++;
+    },
+    release(id) {
+      const n = busy(id);
+      if (n <= 0) return;
+      if (n === 1) used.delete(id);
+      else used.set(id, n - 1);
+      total--;
+      events.emit('change');
+    },
+    changed(signal) {
+      return new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        const done = (): void => {
+          events.off('change', done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        events.on('change', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}

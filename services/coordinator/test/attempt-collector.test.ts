@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import type { BatchTrailer, RecordChunk } from '@flowmesh/contracts';
+import { createAttemptCollector, createCrc32 } from '../src/attempt-collector.js';
+
+const id = { jobId: 'j1', batchIndex: 4, attempt: 2, epoch: 7 };
+const chunk = (seq: number, text: string, recordCount: number): RecordChunk => ({
+  jobId: 'j1', batchIndex: 4, seq, recordCount, data: Buffer.from(text), records: [],
+});
+const trailerFor = (chunks: RecordChunk[], patch: Partial<BatchTrailer> = {}): BatchTrailer => {
+  const sum = createCrc32();
+  for (const c of chunks) sum.update(c.data);
+  return {
+    jobId: 'j1', batchIndex: 4, attempt: 2, epoch: 7,
+    counts: { recordsIn: 3, recordsOut: chunks.reduce((n, c) => n + c.recordCount, 0), recordsRejected: 1, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 },
+    chunks: chunks.length, checksum: sum.digest(), checksumAlgorithm: 'crc32', counterDeltas: {}, cacheSets: {},
+    aggregates: undefined, durationMs: 1, executorId: 'e1', outputPart: undefined, ...patch,
+  };
+};
+
+describe('attempt collector (trailer verification)', () => {
+  const chunks = [chunk(0, '{"a":1}\n{"a":2}\n', 2), chunk(1, '{"a":3}\n', 1)];
+
+  it('accepts an attempt whose trailer matches what was received', () => {
+    const c = createAttemptCollector(id, { includeRejects: true });
+    for (const ch of chunks) c.onRecords(ch);
+    c.onRejects({ jobId: 'j1', batchIndex: 4, rejects: [{ line: 9, reason: 'bad', step: 'validate#1', raw: 'x', batchIndex: 4 }] });
+    const v = c.verify(trailerFor(chunks));
+    assert.ok(v.ok);
+    assert.equal(v.result.records, 3);
+    assert.equal(v.result.rejects[0]?.line, 9);
+  });
+
+  it('matches the CRC-32 of zlib for a known input', () => {
+    const s = createCrc32();
+    s.update(Buffer.from('123456789'));
+    assert.equal(s.digest(), 'cbf43926');
+  });
+
+  const bad: Array<[string, (t: BatchTrailer) => Partial<BatchTrailer>]> = [
+    ['a corrupted checksum', (t) => ({ checksum: t.checksum === '00000000' ? '00000001' : '00000000' })],
+    ['a wrong chunk count', () => ({ chunks: 3 })],
+    ['a wrong record count', (t) => ({ counts: { ...t.counts!, recordsOut: 4 } })],
+    ['a wrong reject count', (t) => ({ counts: { ...t.counts!, recordsRejected: 2 } })],
+    ['another attempt', () => ({ attempt: 1 })],
+    ['a lower epoch', () => ({ epoch: 6 })],
+    ['another batch', () => ({ batchIndex: 5 })],
+  ];
+  for (const [name, patch] of bad) {
+    it(`fails the attempt on ${name}`, () => {
+      const c = createAttemptCollector(id, { includeRejects: true });
+      for (const ch of chunks) c.onRecords(ch);
+      c.onRejects({ jobId: 'j1', batchIndex: 4, rejects: [{ line: 9, reason: 'bad', step: 's', raw: 'x', batchIndex: 4 }] });
+      const t = trailerFor(chunks);
+      const v = c.verify({ ...t, ...patch(t) });
+      assert.equal(v.ok, false);
+      assert.match((v as { reason: string }).reason, /trailer mismatch/);
+    });
+  }
+
+  it('fails the attempt when chunks arrive out of sequence', () => {
+    const c = createAttemptCollector(id, { includeRejects: false });
+    c.onRecords(chunks[1]!);
+    c.onRecords(chunks[0]!);
+    const v = c.verify(trailerFor([chunks[1]!, chunks[0]!]));
+    assert.equal(v.ok, false);
+  });
+});
