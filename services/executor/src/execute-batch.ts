@@ -1,0 +1,232 @@
+// ExecuteBatch: one bidi call per batch attempt (proto/flowmesh/v1/executor_service.proto).
+// assign → checks (fencing, slot) → bytes (pread or inline) → `started` → records chunks and heartbeats
+// while a worker thread runs the microflow → rejects → trailer. A cancel or deadline aborts the worker.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { RecordEncoding } from '@flowmesh/contracts';
+import type { BatchAssignment, BatchTrailer, ExecuteBatchRequest, ExecuteBatchResponse, Reject } from '@flowmesh/contracts';
+import {
+  CancelledError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  UnavailableError,
+  write,
+} from '@flowmesh/runtime';
+import type { CallContext } from '@flowmesh/runtime';
+import type { BatchPool } from './batch-pool.js';
+import type { Faults } from './faults.js';
+import type { Fencing } from './fencing.js';
+import { resolveInRoot } from './file-roots.js';
+import type { FileRootLookup } from './file-roots.js';
+import { readInline } from './inline-input.js';
+import { readRange } from './read-range.js';
+import type { Slots } from './slots.js';
+import { validateAssignment } from './validate-assignment.js';
+
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+const REJECTS_PER_CHUNK = 1000;
+const MAX_REJECT_RAW = 1024;
+
+export interface ExecuteBatchDeps {
+  executorId: string;
+  slots: Slots;
+  fencing: Fencing;
+  pool: BatchPool;
+  fileRoots: FileRootLookup;
+  loadReferenceTable(name: string): Promise<unknown>;
+  pluginDir?: string;
+  heartbeatMs: number;
+  faults: Faults;
+  /** False once the executor is draining: new batches are refused with UNAVAILABLE. */
+  accepting(): boolean;
+  /** Counts finished batches, for GetExecutorStatus. */
+  onBatchEnd(outcome: 'ok' | 'failed' | 'cancelled'): void;
+}
+
+type Call = ServerDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
+
+export function createExecuteBatch(deps: ExecuteBatchDeps) {
+  return async function executeBatch(call: Call, ctx: CallContext): Promise<void> {
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<ExecuteBatchRequest>;
+    const first = await messages.next();
+    const assign = first.done ? undefined : first.value.msg?.$case === 'assign' ? first.value.msg.assign : undefined;
+    if (!assign) throw new InvalidArgumentError('assign', 'the first message of ExecuteBatch must be assign');
+    const { format } = validateAssignment(assign);
+    if (!deps.accepting()) throw new UnavailableError('executor is draining; send the batch elsewhere');
+
+    const endAttempt = deps.fencing.admit(assign);
+    let releaseSlot: (() => void) | undefined;
+    let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
+    try {
+      releaseSlot = deps.slots.acquire();
+      await runAttempt(deps, call, ctx, messages, assign, format);
+      outcome = 'ok';
+    } catch (err) {
+      if (ctx.signal.aborted) outcome = 'cancelled';
+      throw err;
+    } finally {
+      if (releaseSlot) {
+        releaseSlot();
+        deps.onBatchEnd(outcome);
+      }
+      endAttempt();
+    }
+  };
+}
+
+async function runAttempt(
+  deps: ExecuteBatchDeps,
+  call: Call,
+  ctx: CallContext,
+  messages: AsyncIterator<ExecuteBatchRequest>,
+  a: BatchAssignment,
+  format: 'csv' | 'jsonl' | 'lines',
+): Promise<void> {
+  const startedAt = Date.now();
+  const at = { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt };
+  const bytes = a.inline
+    ? await readInline(messages, a.length, ctx.signal)
+    : await readRange(await resolveInRoot(deps.fileRoots, a.file!.root, a.file!.path), a.offset, a.length, ctx.signal);
+
+  await write(call, { msg: { $case: 'started', started: { executorId: deps.executorId } } });
+
+  if (deps.faults.has('crash', at)) process.kill(process.pid, 'SIGKILL');
+  if (deps.faults.has('hang', at)) await untilAborted(ctx.signal);
+  if (deps.faults.has('fail', at)) throw new Error('injected fault: fail');
+
+  let recordsDone = 0;
+  let bytesOut = 0;
+  let seq = 0;
+  const heartbeats = startHeartbeats(call, deps.heartbeatMs, () => recordsDone);
+  let result;
+  try {
+    result = await deps.pool.run(
+      {
+        flow: a.flow,
+        flowRevision: a.flowRevision,
+        flowSource: a.flowSource,
+        pluginDir: deps.pluginDir,
+        input: {
+          bytes,
+          format,
+          // A private copy: the decoded header is a view into the whole request message.
+          header: a.header.length > 0 ? new Uint8Array(a.header) : undefined,
+          firstLine: a.firstLine || 1,
+          firstRecord: a.firstRecord,
+          batchIndex: a.batchIndex,
+          vars: a.vars,
+          globals: a.globals ?? {},
+        },
+        chunkBytes: a.chunkBytes || DEFAULT_CHUNK_BYTES,
+      },
+      {
+        signal: ctx.signal,
+        loadTable: deps.loadReferenceTable,
+        onChunk: async (data, records) => {
+          recordsDone += records;
+          bytesOut += data.length;
+          const chunk = {
+            jobId: a.jobId,
+            batchIndex: a.batchIndex,
+            seq: seq++,
+            recordCount: records,
+            ...(a.encoding === RecordEncoding.RECORD_ENCODING_JSON_TEXT
+              ? { data: Buffer.alloc(0), records: splitJsonl(data) }
+              : { data, records: [] }),
+          };
+          await write(call, { msg: { $case: 'records', records: chunk } });
+        },
+      },
+    );
+  } finally {
+    heartbeats.stop();
+  }
+  if (ctx.signal.aborted) throw new CancelledError('batch cancelled');
+  if (!result.ok) {
+    const { kind, message } = result.error;
+    if (kind === 'aborted') throw new CancelledError('batch cancelled');
+    if (kind === 'invalid-flow') throw new FailedPreconditionError(`flow ${a.flow}@${a.flowRevision}: ${message}`);
+    throw new Error(`batch ${a.batchIndex} failed: ${message}`);
+  }
+
+  if (a.includeRejects && result.rejects.length > 0) {
+    for (let i = 0; i < result.rejects.length; i += REJECTS_PER_CHUNK) {
+      const rejects: Reject[] = result.rejects.slice(i, i + REJECTS_PER_CHUNK).map((r) => ({
+        line: r.line,
+        reason: r.reason,
+        step: r.step,
+        raw: r.raw.length > MAX_REJECT_RAW ? r.raw.slice(0, MAX_REJECT_RAW) : r.raw,
+        batchIndex: a.batchIndex,
+      }));
+      await write(call, { msg: { $case: 'rejects', rejects: { jobId: a.jobId, batchIndex: a.batchIndex, rejects } } });
+    }
+  }
+
+  const trailer: BatchTrailer = {
+    jobId: a.jobId,
+    batchIndex: a.batchIndex,
+    attempt: a.attempt,
+    epoch: a.epoch,
+    counts: {
+      recordsIn: result.counts.in,
+      recordsOut: result.counts.out,
+      recordsRejected: result.counts.rejected,
+      recordsFiltered: result.counts.filtered,
+      bytesIn: a.length,
+      bytesOut,
+    },
+    chunks: result.chunks,
+    checksum: deps.faults.has('corrupt-trailer', at) ? corrupt(result.checksum) : result.checksum,
+    checksumAlgorithm: 'crc32',
+    counterDeltas: result.counterDeltas,
+    cacheSets: result.cacheSets,
+    aggregates: toStruct(result.aggregates),
+    durationMs: Date.now() - startedAt,
+    executorId: deps.executorId,
+    outputPart: undefined,
+  };
+  await write(call, { msg: { $case: 'trailer', trailer } });
+}
+
+/**
+ * Heartbeats on the main thread's timer: the transform runs on a worker, so they keep flowing while the
+ * CPU is busy. At most one is outstanding; a call that is not draining gets no pile of heartbeats.
+ */
+function startHeartbeats(call: Call, everyMs: number, recordsDone: () => number): { stop(): void } {
+  let pending = false;
+  const timer = setInterval(() => {
+    if (pending || call.cancelled) return;
+    pending = true;
+    write(call, { msg: { $case: 'heartbeat', heartbeat: { recordsDone: recordsDone() } } }).then(
+      () => (pending = false),
+      () => (pending = false),
+    );
+  }, everyMs);
+  return { stop: () => clearInterval(timer) };
+}
+
+function splitJsonl(data: Buffer): string[] {
+  const text = data.toString('utf8');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** google.protobuf.Struct holds an object; aggregates of another shape are wrapped. */
+function toStruct(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  return { value };
+}
+
+function corrupt(checksum: string): string {
+  const last = checksum.at(-1) === '0' ? '1' : '0';
+  return checksum.slice(0, -1) + last;
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new CancelledError('batch cancelled'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}

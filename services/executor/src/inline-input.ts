@@ -1,0 +1,30 @@
+// Collects a batch's bytes from `data` messages when its file root is not visible to this executor.
+// Bounded: the assignment says how many bytes come, and more than that is refused.
+import type { ExecuteBatchRequest } from '@flowmesh/contracts';
+import { InvalidArgumentError } from '@flowmesh/runtime';
+
+export async function readInline(
+  messages: AsyncIterator<ExecuteBatchRequest>,
+  length: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  // Own ArrayBuffer of exactly `length` bytes, so it can be transferred to the worker thread.
+  const bytes = Buffer.from(new ArrayBuffer(length));
+  let filled = 0;
+  while (filled < length) {
+    signal.throwIfAborted();
+    const next = await messages.next();
+    if (next.done) {
+      throw new InvalidArgumentError('data', `stream ended after ${filled} of ${length} inline bytes`);
+    }
+    const msg = next.value.msg;
+    if (msg?.$case !== 'data') throw new InvalidArgumentError('data', 'only data messages may follow assign');
+    const chunk = msg.data.data;
+    if (filled + chunk.length > length) {
+      throw new InvalidArgumentError('data', `more inline bytes than assign.length (${length})`);
+    }
+    chunk.copy(bytes, filled);
+    filled += chunk.length;
+  }
+  return bytes;
+}
