@@ -1,0 +1,225 @@
+// JobService.RunJob through the gateway (issue 5): authenticate, admit (per-key limit), pick a coordinator
+// and fail over while the job has not started, then relay both directions with end-to-end backpressure:
+// the coordinator's stream is read only as fast as the caller drains (one message at a time, pull-based),
+// so a slow client slows the job instead of growing memory. A caller that hangs up cancels the job; a
+// coordinator that dies mid-job gives UNAVAILABLE naming the job; a stream without `summary` is an error.
+import { status, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import type {
+  CoordinatorServiceRunJobRequest,
+  CoordinatorServiceRunJobResponse,
+  JobSpec,
+  RunJobRequest,
+  RunJobResponse,
+} from '@flowmesh/contracts';
+import {
+  CancelledError,
+  InvalidArgumentError,
+  ResourceExhaustedError,
+  UnavailableError,
+  write,
+  type CallContext,
+} from '@flowmesh/runtime';
+import type { Guard } from '../access/guard.js';
+import type { Identity } from '../access/authenticator.js';
+import { JobLimitExceeded, type JobLimiter } from '../limits/job-limiter.js';
+import type { CoordinatorPicker, CoordinatorCandidate } from '../routing/coordinator-picker.js';
+import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
+import { ForwardedError } from '../downstream/forwarded-error.js';
+import { grpcCode, unaryCall } from '../downstream/unary-call.js';
+
+export interface RunJobDeps {
+  guard: Guard;
+  limiter: JobLimiter;
+  picker: CoordinatorPicker;
+  directory: CoordinatorDirectory;
+  /** Coordinators tried before giving up on starting a job. @default 3 */
+  maxStartAttempts?: number;
+  /** How long a coordinator may take to accept a job before the next is tried. @default 15000 */
+  acceptTimeoutMs?: number;
+  /** Budget of the CancelJob sent when the caller hangs up. @default 5000 */
+  cancelTimeoutMs?: number;
+}
+
+type Down = ClientDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>;
+
+interface Started {
+  down: Down;
+  responses: AsyncIterator<CoordinatorServiceRunJobResponse>;
+  coordinator: CoordinatorCandidate;
+  first: RunJobResponse;
+}
+
+/** Codes that mean "the coordinator went away", as opposed to an answer about the job. */
+const LOST = new Set<status>([status.UNAVAILABLE, status.CANCELLED, status.INTERNAL, status.UNKNOWN]);
+
+export function createRunJobHandler(deps: RunJobDeps) {
+  const maxAttempts = deps.maxStartAttempts ?? 3;
+  const acceptTimeoutMs = deps.acceptTimeoutMs ?? 15_000;
+  const cancelTimeoutMs = deps.cancelTimeoutMs ?? 5_000;
+
+  return async function runJob(call: ServerDuplexStream<RunJobRequest, RunJobResponse>, ctx: CallContext): Promise<void> {
+    const identity = await deps.guard.check(ctx.method, ctx.metadata, undefined, ctx.peer);
+    // Never `for await` + break over the call: returning the iterator destroys the stream.
+    const input = call[Symbol.asyncIterator]() as AsyncIterator<RunJobRequest>;
+    const first = await input.next();
+    if (first.done || first.value.msg?.$case !== 'start') {
+      throw new InvalidArgumentError('msg', 'the first RunJob message must be `start` with the job spec');
+    }
+    const spec = checkSpec(first.value.msg.start, identity);
+    let release: () => void;
+    try {
+      release = deps.limiter.acquire(identity.keyId);
+    } catch (err) {
+      if (err instanceof JobLimitExceeded) throw new ResourceExhaustedError(err.message);
+      throw err;
+    }
+    try {
+      const started = await startOnCoordinator(spec, ctx);
+      await relay(call, input, started, identity, ctx);
+    } finally {
+      release();
+    }
+  };
+
+  async function startOnCoordinator(spec: JobSpec, ctx: CallContext): Promise<Started> {
+    const tried = new Set<string>();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (ctx.signal.aborted) throw new CancelledError('the caller cancelled before the job started');
+      const coordinator = deps.picker.pick(deps.directory.candidates(), tried);
+      if (!coordinator) break;
+      tried.add(coordinator.id);
+      const down = deps.directory.client(coordinator.address).runJob(deps.directory.metadata(), {
+        deadline: ctx.deadline,
+      });
+      // Errors surface through the iterator; this listener only keeps an abandoned attempt from crashing us.
+      down.on('error', () => {});
+      const responses = down[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobResponse>;
+      down.write({ request: { msg: { $case: 'start', start: spec } } });
+      const onAbort = (): void => down.cancel();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new UnavailableError(`coordinator ${coordinator.id} did not accept the job within ${acceptTimeoutMs} ms`)), acceptTimeoutMs);
+        });
+        const r = await Promise.race([responses.next(), timeout]);
+        if (r.done || !r.value.response) throw new UnavailableError(`coordinator ${coordinator.id} closed the stream before accepting the job`);
+        return { down, responses, coordinator, first: r.value.response };
+      } catch (err) {
+        down.cancel();
+        const code = err instanceof UnavailableError ? status.UNAVAILABLE : grpcCode(err);
+        // Only "could not reach it" is retried elsewhere; a refusal (bad flow, bad vars) is the answer.
+        if (code !== status.UNAVAILABLE || ctx.signal.aborted) throw err;
+        deps.picker.markSuspect(coordinator.id);
+        lastError = err;
+      } finally {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
+    }
+    const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+    throw new UnavailableError(
+      tried.size === 0 ? 'no coordinator is available; is the mesh running?' : `no coordinator could take the job (tried ${[...tried].join(', ')})${why}`,
+    );
+  }
+
+  async function relay(
+    call: ServerDuplexStream<RunJobRequest, RunJobResponse>,
+    input: AsyncIterator<RunJobRequest>,
+    { down, responses, coordinator, first }: Started,
+    identity: Identity,
+    ctx: CallContext,
+  ): Promise<void> {
+    let jobId = first.msg?.$case === 'accepted' ? first.msg.accepted.jobId : '';
+    let finished = false;
+    deps.picker.started(coordinator.id);
+    // A caller that goes away cancels the stream and, to be sure, the job itself on its coordinator.
+    const onAbort = (): void => {
+      down.cancel();
+      if (!finished && jobId) {
+        unaryCall(
+          deps.directory.client(coordinator.address).cancelJob.bind(deps.directory.client(coordinator.address)),
+          { jobId, reason: 'the caller hung up', actor: identity.user },
+          { timeoutMs: cancelTimeoutMs, metadata: deps.directory.metadata() },
+        ).catch(() => {
+          // The stream cancel above already told the coordinator; this is the belt to its braces.
+        });
+      }
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const pump = pumpInput(input, down, ctx.signal);
+    try {
+      let message: RunJobResponse | undefined = first;
+      while (message) {
+        if (message.msg?.$case === 'accepted') jobId = message.msg.accepted.jobId;
+        if (message.msg?.$case === 'summary') finished = true;
+        await write(call, message);
+        if (finished) break;
+        message = (await nextResponse(responses, jobId, coordinator, ctx))?.response;
+      }
+      if (!finished) {
+        throw new UnavailableError(
+          `job ${jobId || '(not yet accepted)'}: coordinator ${coordinator.id} ended the stream before the job finished; the results are incomplete (GetJob ${jobId} shows its state)`,
+        );
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      deps.picker.finished(coordinator.id);
+      if (!finished) down.cancel();
+      else down.end();
+      // Not awaited: a caller may keep its side open after the summary; its reads end with the call.
+      pump.catch(() => {});
+    }
+  }
+
+  async function nextResponse(
+    responses: AsyncIterator<CoordinatorServiceRunJobResponse>,
+    jobId: string,
+    coordinator: CoordinatorCandidate,
+    ctx: CallContext,
+  ): Promise<CoordinatorServiceRunJobResponse | undefined> {
+    try {
+      const r = await responses.next();
+      return r.done ? undefined : r.value;
+    } catch (err) {
+      if (ctx.signal.aborted) throw new CancelledError(`job ${jobId}: cancelled by the caller`);
+      const code = grpcCode(err) ?? status.UNKNOWN;
+      const details = (err as { details?: string }).details ?? (err as Error).message;
+      if (LOST.has(code)) {
+        throw new UnavailableError(
+          `job ${jobId}: coordinator ${coordinator.id} became unavailable mid-job (${details}); the results are incomplete`,
+          { cause: err },
+        );
+      }
+      throw new ForwardedError(code, details.includes(jobId) ? details : `job ${jobId}: ${details}`, { cause: err });
+    }
+  }
+}
+
+/** Client → coordinator: input chunks, end of input and acks, each write awaiting drain. */
+async function pumpInput(input: AsyncIterator<RunJobRequest>, down: Down, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const r = await input.next();
+    if (r.done || signal.aborted) break;
+    if (r.value.msg?.$case === 'start') continue; // one job per call; a second start is ignored
+    if (!down.write({ request: r.value })) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          down.off('drain', done);
+          down.off('close', done);
+          resolve();
+        };
+        down.on('drain', done);
+        down.on('close', done);
+      });
+    }
+  }
+  if (!signal.aborted) down.end();
+}
+
+function checkSpec(start: JobSpec, identity: Identity): JobSpec {
+  if (!start.flow) throw new InvalidArgumentError('start.flow', 'name the flow to run');
+  // submitted_by is ours to set: a client cannot run a job in someone else's name.
+  return { ...start, submittedBy: identity.user };
+}
