@@ -14,5 +14,5 @@ export { encodeCsv } from './encode-csv.js';
 export type { EncodeCsvOptions } from './encode-csv.js';
 export { createChecksum, crc32hex } from './checksum.js';
 export type { Checksum } from './checksum.js';
-export { generateOrders, ORDER_COLUMNS, KNOWN_COUNTRIES } from '../data/generate-orders.js';
+export { generateOrders, orderId, ORDER_COLUMNS, KNOWN_COUNTRIES } from '../data/generate-orders.js';
 export type { GenerateOrdersOptions, InvalidKind } from '../data/generate-orders.js';
