@@ -1,0 +1,8 @@
+export { createResourceStore, kindName } from './resource-store.js';
+export type { ResourceStore, ResourceStoreDeps, ResourceEvent, ResourceWatchListener, WriteOptions } from './resource-store.js';
+export type { CreateApiKeyInput, CreatedApiKey, VerifiedApiKey } from './api-keys.js';
+export type { FlowChecker, FlowCheckContext, FlowIssue } from './flow-check.js';
+export { parseIssues as flowParseIssues } from './flow-check.js';
+export { NAME_PATTERN, LIMITS } from './validate.js';
+export { ALL_KINDS, kindPrefix } from './keys.js';
+export { translateStoreError } from './store-errors.js';
