@@ -91,6 +91,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
   let running = 0;
   let retried = 0;
   let quarantined = 0;
+  let queued = 0;
 
   const must = (index: number): BatchEntry => {
     const b = batches.get(index);
@@ -114,6 +115,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       if (batches.has(batch.index)) throw new Error(`batch ${batch.index} planned twice`);
       batches.set(batch.index, { ...batch, state: 'queued', attempts: [], errors: [] });
       freshQueue.push(batch.index);
+      queued++;
     },
     get: (index) => batches.get(index),
     nextQueued() {
@@ -135,6 +137,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       b.attempts.push({ attempt, executorId, startedAt: now() });
       b.state = 'running';
       running++;
+      queued--;
       return attempt;
     },
     isCurrent(index, attempt) {
@@ -162,6 +165,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
         return 'quarantined';
       }
       b.state = 'queued';
+      queued++;
       retried++;
       retryQueue.push(index);
       return 'retry';
@@ -171,6 +175,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       if (!b || b.state !== 'running' || current(b)?.attempt !== attempt) return false;
       endAttempt(b, 'cancelled', reason);
       b.state = 'queued';
+      queued++;
       retryQueue.unshift(index);
       return true;
     },
@@ -184,6 +189,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
         }
         if (b.state === 'running' || b.state === 'queued') b.state = 'cancelled';
       }
+      queued = 0;
       retryQueue.length = 0;
       freshQueue.length = 0;
       return stopped;
@@ -199,8 +205,6 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
         .map((b) => ({ batchIndex: b.index, offset: b.offset, length: b.length, attempts: b.attempts.length, errors: [...b.errors] }));
     },
     stats() {
-      let queued = 0;
-      for (const b of batches.values()) if (b.state === 'queued') queued++;
       return { planned: batches.size, queued, running, done, retried, quarantined };
     },
     allDone: () => done === batches.size,

@@ -20,6 +20,8 @@ export interface ReorderBuffer<T> {
   emitted(): number;
   /** Resolves on the next put or take (or at once when the signal aborts). */
   changed(signal?: AbortSignal): Promise<void>;
+  /** Calls `listener` on every put or take; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
 }
 
 export function createReorderBuffer<T>(opts: { order: OutputOrder; window: number; firstIndex?: number }): ReorderBuffer<T> {
@@ -70,6 +72,10 @@ export function createReorderBuffer<T>(opts: { order: OutputOrder; window: numbe
     outstanding: () => admitted.size,
     held: () => ready.size,
     emitted: () => emitted,
+    onChange(listener) {
+      events.on('change', listener);
+      return () => events.off('change', listener);
+    },
     changed(signal) {
       return new Promise((resolve) => {
         if (signal?.aborted) return resolve();

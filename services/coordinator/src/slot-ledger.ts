@@ -58,6 +58,8 @@ export interface SlotLedger {
   release(id: string): void;
   /** Resolves on the next release or membership change (or at once when the signal aborts). */
   changed(signal?: AbortSignal): Promise<void>;
+  /** Calls `listener` on every release or membership change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
 }
 
 export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
@@ -87,6 +89,10 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
       else used.set(id, n - 1);
       total--;
       events.emit('change');
+    },
+    onChange(listener) {
+      events.on('change', listener);
+      return () => events.off('change', listener);
     },
     changed(signal) {
       return new Promise((resolve) => {

@@ -1,0 +1,285 @@
+// The engine of one job: pulls batches from the planner while the reorder window has room, dispatches
+// them to free executor slots (at most maxInstances in flight), verifies every attempt, retries failures
+// on another executor within the budget, and hands accepted outputs to the job's output in order.
+// All per-batch state lives in the BatchTracker, so it can be checkpointed (issue 6).
+import type { BatchAssignment, DataFormat, FileRef, JobProgress, JobState, RecordEncoding } from '@flowmesh/contracts';
+import type { Logger } from 'pino';
+import type { VerifiedAttempt } from './attempt-collector.js';
+import type { AttemptRunner } from './attempt-runner.js';
+import { createBatchTracker, type BatchEntry, type BatchFailureReport, type PlannedBatch } from './batch-tracker.js';
+import { createGlobals } from './globals.js';
+import { createNotifier } from './notifier.js';
+import { createProgressTracker } from './progress.js';
+import { createReorderBuffer } from './reorder-buffer.js';
+import { AttemptError, runAttempt } from './run-attempt.js';
+import type { ExecutorView, SlotLedger } from './slot-ledger.js';
+
+/** A planned batch; streamed input carries its bytes (they travel inline and are kept until accepted). */
+export interface SourceBatch extends PlannedBatch {
+  bytes?: Buffer;
+}
+
+/** Where batches come from: a planner over a file, or the caller's streamed input. */
+export interface BatchSource {
+  /** The next batch, or undefined at the end of the input. */
+  next(): Promise<SourceBatch | undefined>;
+  /** Bytes of a file range, for executors that cannot read the root and for local runs. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Total source bytes when known (files). */
+  bytesTotal: number;
+  /** The file root and path batches reference (files only). */
+  file?: FileRef;
+}
+
+/** Receives accepted batch outputs in emission order; awaiting it is the caller's backpressure. */
+export type BatchOutput = (index: number, result: VerifiedAttempt) => Promise<void>;
+
+export interface DriverJob {
+  jobId: string;
+  epoch: number;
+  flow: string;
+  flowRevision: number;
+  flowSource: string;
+  vars: Record<string, string>;
+  format: DataFormat;
+  header: Buffer;
+  encoding: RecordEncoding;
+  /** Ask executors for rejects (the caller wants them, or a file sink writes them). */
+  includeRejects: boolean;
+  maxInstances: number;
+  order: 'input' | 'arrival';
+  retries: number;
+  globals: Record<string, unknown>;
+  /** Merges two partial aggregates (the flow's own rule); absent when the flow has no aggregate. */
+  mergeAggregates?: (a: unknown, b: unknown) => unknown;
+}
+
+export interface DriverDeps {
+  ledger: SlotLedger;
+  runner: AttemptRunner;
+  logger: Logger;
+  heartbeatTimeoutMs: number;
+  /** Fail the job when no executor is known for this long while batches wait. */
+  noExecutorTimeoutMs: number;
+  /** Batches admitted and not yet emitted. @default 2 × maxInstances */
+  reorderWindow?: number;
+  /** Queued batches planned ahead of dispatch. @default maxInstances */
+  lookahead?: number;
+}
+
+export type DriverOutcome =
+  | { state: 'succeeded' }
+  | { state: 'failed'; error: string; failures: BatchFailureReport[] }
+  | { state: 'cancelled'; reason: string };
+
+export interface JobDriver {
+  run(source: BatchSource, output: BatchOutput): Promise<DriverOutcome>;
+  cancel(reason: string): void;
+  progress(state: JobState): JobProgress;
+  load(): { inFlight: number; queued: number; peakInFlight: number };
+  globals(): Record<string, unknown>;
+  aggregates(): unknown;
+  shares(): ReturnType<ReturnType<typeof createProgressTracker>['shares']>;
+}
+
+/** Refused attempts hold their slot this long, so a full executor is not hammered in a loop. */
+const REFUSED_BACKOFF_MS = 100;
+
+export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
+  const tracker = createBatchTracker({ retries: job.retries, epoch: job.epoch });
+  const window = Math.max(1, deps.reorderWindow ?? job.maxInstances * 2);
+  const reorder = createReorderBuffer<VerifiedAttempt>({ order: job.order, window });
+  const progress = createProgressTracker(job.jobId);
+  const globals = createGlobals(job.globals);
+  const wake = createNotifier();
+  const abort = new AbortController();
+  const inlineBytes = new Map<number, Buffer>();
+  let aggregate: unknown;
+  let inFlight = 0;
+  let peakInFlight = 0;
+  let planningDone = false;
+  let failure: { error: string } | undefined;
+  let cancelReason: string | undefined;
+  const lookahead = Math.max(1, deps.lookahead ?? job.maxInstances);
+
+  const stop = (): void => {
+    abort.abort();
+    for (const b of tracker.cancelAll()) deps.logger.debug({ batch: b.index, executor: b.executorId }, 'attempt stopped');
+    wake.notify();
+  };
+
+  const assignment = (b: BatchEntry, attempt: number, file: FileRef | undefined, inline: boolean, length: number): BatchAssignment => ({
+    jobId: job.jobId,
+    batchIndex: b.index,
+    attempt,
+    epoch: job.epoch,
+    file,
+    offset: b.offset,
+    length,
+    firstLine: b.firstLine,
+    firstRecord: b.firstRecord,
+    flow: job.flow,
+    flowRevision: job.flowRevision,
+    flowSource: job.flowSource,
+    vars: job.vars,
+    format: job.format,
+    header: job.header,
+    inline,
+    globals: globals.snapshot(),
+    outputPart: undefined,
+    encoding: job.encoding,
+    includeRejects: job.includeRejects,
+    chunkBytes: 0,
+  });
+
+  async function attemptBatch(source: BatchSource, b: BatchEntry, executor: ExecutorView, attempt: number): Promise<void> {
+    let holdSlotMs = 0;
+    try {
+      const streamed = inlineBytes.get(b.index);
+      const inline = streamed ?? (source.file && executor.fileRoots.includes(source.file.root) ? undefined : await source.read(b.offset, b.length));
+      const request = { executor, assignment: assignment(b, attempt, source.file, inline !== undefined, inline?.length ?? b.length), inline };
+      const result = await runAttempt(deps.runner, request, {
+        signal: abort.signal,
+        heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
+        includeRejects: job.includeRejects,
+      });
+      // Fencing: only the batch's current attempt may be accepted, and only once.
+      if (!tracker.accept(b.index, attempt)) return;
+      inlineBytes.delete(b.index);
+      const t = result.trailer;
+      globals.apply(t.counterDeltas, t.cacheSets);
+      if (job.mergeAggregates && t.aggregates) aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
+      progress.addBatch(t.executorId || executor.id, t.counts, b.length);
+      reorder.put(b.index, result);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      const refused = err instanceof AttemptError && err.refused;
+      const message = err instanceof Error ? err.message : String(err);
+      if (refused) {
+        holdSlotMs = REFUSED_BACKOFF_MS;
+        tracker.requeue(b.index, attempt, message);
+        return;
+      }
+      const outcome = tracker.fail(b.index, attempt, message);
+      deps.logger.warn({ jobId: job.jobId, batch: b.index, attempt, executor: executor.id, err: message, outcome }, 'batch attempt failed');
+      if (outcome === 'quarantined') {
+        const f = tracker.failures()[0];
+        failure = {
+          error: f
+            ? `batch ${f.batchIndex} (bytes ${f.offset}..${f.offset + f.length}) failed after ${f.attempts} attempts: ${f.errors.join('; ')}`
+            : message,
+        };
+        stop();
+      }
+    } finally {
+      inFlight--;
+      const release = (): void => deps.ledger.release(executor.id);
+      if (holdSlotMs > 0) setTimeout(release, holdSlotMs).unref();
+      else release();
+      wake.notify();
+    }
+  }
+
+  async function emit(output: BatchOutput): Promise<void> {
+    for (;;) {
+      const waiting = wake.wait();
+      for (const { index, item } of reorder.take()) {
+        if (abort.signal.aborted) return;
+        await output(index, item);
+      }
+      if (abort.signal.aborted) return;
+      if (planningDone && reorder.emitted() === tracker.stats().planned) return;
+      await waiting;
+    }
+  }
+
+  async function dispatch(source: BatchSource): Promise<void> {
+    let starvedSince: number | undefined;
+    let starvedTimer: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        const waiting = wake.wait();
+        if (abort.signal.aborted) return;
+        // Plan ahead while the reorder window admits the next batch (a full window pauses planning).
+        while (!planningDone && tracker.stats().queued < lookahead && reorder.tryAdmit(tracker.stats().planned)) {
+          const next = await source.next();
+          if (abort.signal.aborted) return;
+          if (!next) {
+            planningDone = true;
+            progress.setPlanningDone();
+            break;
+          }
+          if (next.bytes) inlineBytes.set(next.index, next.bytes);
+          tracker.add(next);
+        }
+        // Dispatch: at most maxInstances in flight, one batch per free slot, least-loaded first.
+        while (inFlight < job.maxInstances) {
+          const b = tracker.nextQueued();
+          if (!b || !reorder.tryAdmit(b.index)) break;
+          const executor = deps.ledger.pick(tracker.triedOn(b.index));
+          if (!executor) break;
+          const attempt = tracker.start(b.index, executor.id);
+          deps.ledger.acquire(executor.id);
+          inFlight++;
+          peakInFlight = Math.max(peakInFlight, inFlight);
+          void attemptBatch(source, b, executor, attempt);
+        }
+        if (planningDone && tracker.allDone()) return;
+        // No executor at all while work waits: give discovery a while, then fail the job as unavailable.
+        const starved = deps.ledger.executors().length === 0 && tracker.stats().queued > 0;
+        if (starved && starvedSince === undefined) {
+          starvedSince = Date.now();
+          starvedTimer = setTimeout(() => wake.notify(), deps.noExecutorTimeoutMs);
+        } else if (!starved) {
+          starvedSince = undefined;
+          if (starvedTimer) clearTimeout(starvedTimer);
+        }
+        if (starvedSince !== undefined && Date.now() - starvedSince >= deps.noExecutorTimeoutMs) {
+          failure = { error: `no executor available for ${deps.noExecutorTimeoutMs} ms` };
+          stop();
+          return;
+        }
+        await waiting;
+      }
+    } finally {
+      if (starvedTimer) clearTimeout(starvedTimer);
+    }
+  }
+
+  return {
+    async run(source, output) {
+      const unsubscribe = [deps.ledger.onChange(() => wake.notify()), reorder.onChange(() => wake.notify())];
+      progress.setBytesTotal(source.bytesTotal);
+      const emitter = emit(output).catch((err: unknown) => {
+        // The caller went away or the sink failed: nothing more can be delivered, so the job stops.
+        cancelReason ??= `output failed: ${(err as Error).message}`;
+        stop();
+      });
+      try {
+        await dispatch(source);
+      } catch (err) {
+        // The source itself failed (unreadable file, malformed stream input): the job fails.
+        failure ??= { error: `reading the input failed: ${(err as Error).message}` };
+        stop();
+      } finally {
+        await emitter;
+        for (const u of unsubscribe) u();
+      }
+      // Let attempts that are being cancelled release their slots before the job reports its end.
+      while (inFlight > 0) await wake.wait();
+      if (failure) return { state: 'failed', error: failure.error, failures: tracker.failures() };
+      if (cancelReason !== undefined) return { state: 'cancelled', reason: cancelReason };
+      return { state: 'succeeded' };
+    },
+    cancel(reason) {
+      if (cancelReason !== undefined || failure) return;
+      cancelReason = reason;
+      stop();
+    },
+    progress: (state) => progress.snapshot(state, tracker.stats()),
+    load: () => ({ inFlight, queued: tracker.stats().queued, peakInFlight }),
+    globals: () => globals.snapshot(),
+    aggregates: () => aggregate,
+    shares: () => progress.shares(),
+  };
+}

@@ -1,0 +1,69 @@
+// One batch attempt from dispatch to a verified (or refused) result. A broken call, an executor error,
+// silence longer than the heartbeat timeout, a stream without trailer or a trailer that does not match
+// all end in an AttemptError; the driver then retries the batch elsewhere (issue 6, item 1).
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { createAttemptCollector, type VerifiedAttempt } from './attempt-collector.js';
+import type { AttemptRequest, AttemptRunner } from './attempt-runner.js';
+
+export class AttemptError extends Error {
+  constructor(
+    message: string,
+    /** The executor refused for lack of a free slot or because it is draining: no budget is spent. */
+    readonly refused = false,
+  ) {
+    super(message);
+    this.name = 'AttemptError';
+  }
+}
+
+export interface AttemptOptions {
+  signal: AbortSignal;
+  /** Fail the attempt when the executor sends nothing for this long (it heartbeats while working). */
+  heartbeatTimeoutMs: number;
+  includeRejects: boolean;
+  /** Called for every heartbeat with the executor's records done so far. */
+  onHeartbeat?: (recordsDone: number) => void;
+}
+
+export async function runAttempt(runner: AttemptRunner, request: AttemptRequest, opts: AttemptOptions): Promise<VerifiedAttempt> {
+  const a = request.assignment;
+  const collector = createAttemptCollector(
+    { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch },
+    { includeRejects: opts.includeRejects },
+  );
+  const watchdog = new AbortController();
+  const signal = AbortSignal.any([opts.signal, watchdog.signal]);
+  let silentTimer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (silentTimer) clearTimeout(silentTimer);
+    silentTimer = setTimeout(() => watchdog.abort(), opts.heartbeatTimeoutMs);
+  };
+  const where = `executor ${request.executor.id}`;
+  let trailer;
+  try {
+    arm();
+    for await (const response of runner(request, signal)) {
+      arm();
+      const msg = response.msg;
+      if (!msg) continue;
+      if (msg.$case === 'records') collector.onRecords(msg.records);
+      else if (msg.$case === 'rejects') collector.onRejects(msg.rejects);
+      else if (msg.$case === 'heartbeat') opts.onHeartbeat?.(msg.heartbeat.recordsDone);
+      else if (msg.$case === 'trailer') trailer = msg.trailer;
+      // Keep reading after the trailer until the call ends, so the executor's slot is free when we count it free.
+    }
+  } catch (err) {
+    opts.signal.throwIfAborted();
+    if (watchdog.signal.aborted) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
+    const code = (err as { code?: number }).code;
+    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || (code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message)));
+    throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused);
+  } finally {
+    if (silentTimer) clearTimeout(silentTimer);
+  }
+  opts.signal.throwIfAborted();
+  if (!trailer) throw new AttemptError(`${where}: stream ended without a trailer`);
+  const verdict = collector.verify(trailer);
+  if (!verdict.ok) throw new AttemptError(`${where}: ${verdict.reason}`);
+  return verdict.result;
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { DataFormat, RecordEncoding } from '@flowmesh/contracts';
+import type { ExecuteBatchResponse } from '@flowmesh/contracts';
+import { waitFor } from '@flowmesh/testing';
+import pino from 'pino';
+import { createCrc32 } from '../src/attempt-collector.js';
+import type { AttemptRunner } from '../src/attempt-runner.js';
+import { createJobDriver, type BatchSource, type DriverJob } from '../src/job-driver.js';
+import { createSlotLedger, type ExecutorView } from '../src/slot-ledger.js';
+
+const logger = pino({ level: 'silent' });
+const ex = (id: string, slots: number): ExecutorView => ({ id, address: id, slots, fileRoots: ['data'], load: 0 });
+
+function source(batches: number): BatchSource {
+  let i = 0;
+  return {
+    bytesTotal: batches * 10,
+    file: { root: 'data', path: 'in.csv' },
+    async next() {
+      if (i >= batches) return undefined;
+      const index = i++;
+      return { index, offset: index * 10, length: 10, firstLine: index + 2, firstRecord: 0, records: 1 };
+    },
+    read: async (_o, length) => Buffer.alloc(length),
+  };
+}
+
+const job = (patch: Partial<DriverJob> = {}): DriverJob => ({
+  jobId: 'j1', epoch: 1, flow: 'f', flowRevision: 1, flowSource: '', vars: {}, format: DataFormat.DATA_FORMAT_CSV,
+  header: Buffer.alloc(0), encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: false,
+  maxInstances: 4, order: 'input', retries: 2, globals: {}, ...patch,
+});
+
+interface FakeOptions {
+  /** Milliseconds an attempt takes (by batch index). */
+  delay?: (index: number) => number;
+  /** Corrupt the trailer of this attempt. */
+  corrupt?: (index: number, attempt: number, executor: string) => boolean;
+}
+
+/** An in-process executor: one JSONL record per batch, a correct trailer unless told otherwise. */
+function fakeRunner(opts: FakeOptions = {}) {
+  const seen: Array<{ index: number; attempt: number; executor: string }> = [];
+  let running = 0;
+  let peak = 0;
+  const perExecutor = new Map<string, number>();
+  const peakPerExecutor = new Map<string, number>();
+  let cancelled = 0;
+  const run: AttemptRunner = async function* (req, signal) {
+    const a = req.assignment;
+    seen.push({ index: a.batchIndex, attempt: a.attempt, executor: req.executor.id });
+    running++;
+    peak = Math.max(peak, running);
+    const n = (perExecutor.get(req.executor.id) ?? 0) + 1;
+    perExecutor.set(req.executor.id, n);
+    peakPerExecutor.set(req.executor.id, Math.max(peakPerExecutor.get(req.executor.id) ?? 0, n));
+    try {
+      yield { msg: { $case: 'started', started: { executorId: req.executor.id } } } as ExecuteBatchResponse;
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, opts.delay?.(a.batchIndex) ?? 1);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          cancelled++;
+          reject(new Error('cancelled'));
+        }, { once: true });
+      });
+      const data = Buffer.from(`{"batch":${a.batchIndex}}\n`);
+      const sum = createCrc32();
+      sum.update(data);
+      const bad = opts.corrupt?.(a.batchIndex, a.attempt, req.executor.id) ?? false;
+      yield { msg: { $case: 'records', records: { jobId: a.jobId, batchIndex: a.batchIndex, seq: 0, recordCount: 1, data, records: [] } } };
+      yield {
+        msg: {
+          $case: 'trailer',
+          trailer: {
+            jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch,
+            counts: { recordsIn: 1, recordsOut: 1, recordsRejected: 0, recordsFiltered: 0, bytesIn: 10, bytesOut: data.length },
+            chunks: 1, checksum: bad ? '00000000' : sum.digest(), checksumAlgorithm: 'crc32',
+            counterDeltas: { seen: 1 }, cacheSets: {}, aggregates: { n: 1 }, durationMs: 1, executorId: req.executor.id, outputPart: undefined,
+          },
+        },
+      };
+    } finally {
+      running--;
+      perExecutor.set(req.executor.id, (perExecutor.get(req.executor.id) ?? 1) - 1);
+    }
+  };
+  return { run, seen, peak: () => peak, peakPerExecutor, cancelled: () => cancelled };
+}
+
+const deps = (ledgerExecutors: ExecutorView[], run: AttemptRunner) => ({
+  ledger: createSlotLedger(ledgerExecutors),
+  runner: run,
+  logger,
+  heartbeatTimeoutMs: 2000,
+  noExecutorTimeoutMs: 200,
+});
+
+describe('job driver (in-process executors)', () => {
+  it('honours maxInstances and slots with more batches than slots, and emits in input order', async () => {
+    const fake = fakeRunner({ delay: (i) => (i % 3) * 3 + 1 });
+    const d = createJobDriver(deps([ex('a', 2), ex('b', 2)], fake.run), job({ maxInstances: 3 }));
+    const order: number[] = [];
+    const outcome = await d.run(source(40), async (index) => void order.push(index));
+    assert.deepEqual(outcome, { state: 'succeeded' });
+    assert.deepEqual(order, [...Array(40).keys()]);
+    assert.equal(fake.peak(), 3, 'peak in flight equals maxInstances');
+    assert.equal(d.load().peakInFlight, 3);
+    const fake2 = fakeRunner({ delay: () => 2 });
+    const d2 = createJobDriver(deps([ex('a', 1), ex('b', 1)], fake2.run), job({ maxInstances: 8 }));
+    await d2.run(source(20), async () => undefined);
+    assert.equal(fake2.peak(), 2, 'never more than the slots');
+    assert.ok([...fake2.peakPerExecutor.values()].every((p) => p === 1));
+    assert.equal((d.globals() as { seen: number }).seen, 40);
+  });
+
+  it('emits in arrival order when asked', async () => {
+    const fake = fakeRunner({ delay: (i) => (i === 0 ? 40 : 1) });
+    const d = createJobDriver(deps([ex('a', 4)], fake.run), job({ maxInstances: 4, order: 'arrival' }));
+    const order: number[] = [];
+    await d.run(source(4), async (index) => void order.push(index));
+    assert.equal(order.length, 4);
+    assert.notEqual(order[0], 0, 'the slow first batch does not hold the others back');
+  });
+
+  it('retries a batch whose trailer does not match on another executor and accepts only the good attempt', async () => {
+    const fake = fakeRunner({ corrupt: (i, attempt) => i === 3 && attempt === 1 });
+    const d = createJobDriver(deps([ex('a', 1), ex('b', 1)], fake.run), job({ maxInstances: 2 }));
+    const emitted: Array<{ index: number; executor: string }> = [];
+    const outcome = await d.run(source(6), async (index, r) => void emitted.push({ index, executor: r.trailer.executorId }));
+    assert.equal(outcome.state, 'succeeded');
+    assert.deepEqual(emitted.map((e) => e.index), [0, 1, 2, 3, 4, 5], 'each batch exactly once');
+    const tries = fake.seen.filter((s) => s.index === 3);
+    assert.equal(tries.length, 2);
+    assert.notEqual(tries[0]!.executor, tries[1]!.executor, 'the retry went to the other executor');
+    assert.equal(d.progress(2).batchesRetried, 1);
+    assert.equal(d.progress(2).counts?.recordsOut, 6, 'the refused attempt is not counted');
+  });
+
+  it('quarantines a batch after its retry budget and fails the job with a report', async () => {
+    const fake = fakeRunner({ corrupt: (i) => i === 2 });
+    const d = createJobDriver(deps([ex('a', 1), ex('b', 1)], fake.run), job({ maxInstances: 2, retries: 1 }));
+    const outcome = await d.run(source(5), async () => undefined);
+    assert.equal(outcome.state, 'failed');
+    if (outcome.state !== 'failed') return;
+    assert.match(outcome.error, /batch 2 \(bytes 20\.\.30\) failed after 2 attempts/);
+    assert.equal(outcome.failures[0]?.batchIndex, 2);
+    assert.equal(outcome.failures[0]?.errors.length, 2);
+  });
+
+  it('cancel stops every running attempt', async () => {
+    const fake = fakeRunner({ delay: () => 10_000 });
+    const d = createJobDriver(deps([ex('a', 2), ex('b', 2)], fake.run), job({ maxInstances: 4 }));
+    const running = d.run(source(10), async () => undefined);
+    await waitFor(() => fake.seen.length === 4, { what: '4 attempts started' });
+    d.cancel('user asked');
+    const outcome = await running;
+    assert.deepEqual(outcome, { state: 'cancelled', reason: 'user asked' });
+    assert.equal(fake.cancelled(), 4);
+    assert.equal(d.load().inFlight, 0);
+  });
+
+  it('fails the job when no executor shows up', async () => {
+    const d = createJobDriver(deps([], fakeRunner().run), job());
+    const outcome = await d.run(source(2), async () => undefined);
+    assert.equal(outcome.state, 'failed');
+  });
+
+  it('bounds planning by the reorder window while a slow caller reads', async () => {
+    const fake = fakeRunner();
+    const d = createJobDriver({ ...deps([ex('a', 4)], fake.run), reorderWindow: 3 }, job({ maxInstances: 4 }));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const running = d.run(source(30), async () => {
+      calls++;
+      if (calls === 1) await gate;
+    });
+    await waitFor(() => fake.seen.length >= 3, { what: 'first batches' });
+    assert.ok(d.progress(2).batchesPlanned <= 4, `planned ${d.progress(2).batchesPlanned} while the caller is stuck`);
+    release();
+    assert.equal((await running).state, 'succeeded');
+  });
+});
