@@ -1,11 +1,11 @@
 // The executor's parts over typed dependencies, without any server: main.ts hosts them, tests can too.
 // Lifecycle: RUNNING (accepts batches) → DRAINING (refuses new ones, finishes in-flight) → STOPPED.
-import { ExecutorServiceService } from '@flowmesh/contracts';
 import type { ExecutorServiceServer, GetExecutorStatusResponse } from '@flowmesh/contracts';
 import { bidi, unary } from '@flowmesh/runtime';
 import { createBatchPool } from './batch-pool.js';
 import type { BatchPool } from './batch-pool.js';
 import { createExecuteBatch } from './execute-batch.js';
+import { executorServiceDefinition } from './response-codec.js';
 import { noFaults } from './faults.js';
 import type { Faults } from './faults.js';
 import { createFencing } from './fencing.js';
@@ -35,7 +35,7 @@ export interface Executor {
   readonly slots: Slots;
   readonly pool: BatchPool;
   state(): ExecutorState;
-  service: { definition: typeof ExecutorServiceService; implementation: ExecutorServiceServer };
+  service: { definition: typeof executorServiceDefinition; implementation: ExecutorServiceServer };
   status(): GetExecutorStatusResponse;
   /** Stops accepting batches and resolves when in-flight ones have ended or `graceMs` passed (false then). */
   drain(graceMs: number): Promise<boolean>;
@@ -84,7 +84,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     pool,
     state: () => state,
     service: {
-      definition: ExecutorServiceService,
+      definition: executorServiceDefinition,
       implementation: {
         executeBatch: bidi(executeBatch),
         getExecutorStatus: unary(async () => status()),

@@ -50,18 +50,18 @@ export function executorOptions() {
       env: 'FLOWMESH_CONFIG_STORE',
       description: 'config-store for file roots and reference tables (default: found through discovery)',
     }),
+    // Discovery flags stay raw here; @flowmesh/discovery resolves and validates them (resolveDiscoveryOptions).
     discovery: option.oneOf(['etcd', 'consul', 'file', 'none'] as const, {
       flag: '--discovery <provider>',
       env: 'FLOWMESH_DISCOVERY',
-      description: 'registry to register in (default: etcd when --etcd is given, else file)',
+      description: 'registry to register in; none: do not register (default: etcd when --etcd is given, else file)',
     }),
-    etcd: option.list({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd endpoints' }),
+    etcd: option.string({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd endpoints, comma-separated' }),
     consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
     registryDir: option.string({
       flag: '--registry-dir <dir>',
       env: 'FLOWMESH_REGISTRY_DIR',
-      description: 'directory of the file registry',
-      default: '.flowmesh/registry',
+      description: 'directory of the file registry (default .flowmesh/registry)',
     }),
     faults: option.string({
       flag: '--faults <spec>',

@@ -1,0 +1,62 @@
+// Publishes slotsBusy/load to discovery as batches start and end, throttled: at most one update per
+// interval and one in flight, always carrying the latest figures (a burst of short batches is one write).
+export interface LoadTarget {
+  update(patch: { slotsBusy: number; load: number }): Promise<void>;
+}
+
+export interface LoadReporter {
+  /** Notes a change; the update follows within `intervalMs`. */
+  changed(): void;
+  /** Stops publishing (pending updates are dropped). */
+  stop(): void;
+}
+
+export function createLoadReporter(opts: {
+  target: LoadTarget;
+  slots: { total: number; busy(): number };
+  /** @default 200 */
+  intervalMs?: number;
+  onError?: (err: unknown) => void;
+}): LoadReporter {
+  const intervalMs = opts.intervalMs ?? 200;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight = false;
+  let dirty = false;
+  let lastSent = 0;
+  let stopped = false;
+
+  function schedule(): void {
+    if (stopped || timer || inFlight || !dirty) return;
+    const wait = Math.max(0, lastSent + intervalMs - Date.now());
+    timer = setTimeout(send, wait);
+    timer.unref();
+  }
+
+  function send(): void {
+    timer = undefined;
+    if (stopped || !dirty) return;
+    dirty = false;
+    inFlight = true;
+    lastSent = Date.now();
+    const busy = opts.slots.busy();
+    opts.target
+      .update({ slotsBusy: busy, load: busy / opts.slots.total })
+      .catch((err: unknown) => opts.onError?.(err))
+      .finally(() => {
+        inFlight = false;
+        schedule();
+      });
+  }
+
+  return {
+    changed() {
+      dirty = true;
+      schedule();
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

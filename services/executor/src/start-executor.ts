@@ -1,0 +1,110 @@
+// Composition root of an executor process: options → parts → gRPC host → discovery registration.
+// Stop is ordered (moleculer-style): refuse new batches and deregister → NOT_SERVING → finish in-flight
+// batches within the grace → stop the server → end the worker threads → close discovery.
+import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
+import type { Discovery, Registration } from '@flowmesh/discovery';
+import { createLogger, createServiceHost } from '@flowmesh/runtime';
+import type { Logger, ServiceHost } from '@flowmesh/runtime';
+import { createExecutor } from './create-executor.js';
+import type { Executor } from './create-executor.js';
+import { parseFaults } from './faults.js';
+import { staticFileRoots } from './file-roots.js';
+import { createLoadReporter } from './load-reporter.js';
+import type { ExecutorConfig } from './options.js';
+import { resolvePluginDir } from './options.js';
+
+export const EXECUTOR_VERSION = '0.1.0';
+
+export interface RunningExecutor {
+  readonly address: string;
+  readonly executor: Executor;
+  readonly host: ServiceHost;
+  readonly logger: Logger;
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startExecutor(config: ExecutorConfig): Promise<RunningExecutor> {
+  const logger = createLogger('executor', { level: config.logLevel });
+  const faults = parseFaults(config.faults);
+  if (faults.rules.length > 0) logger.warn({ faults: config.faults }, 'TEST FAULT INJECTION IS ON');
+  const rootNames = Object.keys(config.fileRoot).sort();
+  const executor = createExecutor({
+    id: config.nodeId,
+    slots: config.slots,
+    fileRoots: staticFileRoots(config.fileRoot),
+    fileRootNames: () => rootNames,
+    pluginDir: resolvePluginDir(config.pluginDir),
+    heartbeatMs: config.heartbeatMs,
+    faults,
+  });
+  const host = createServiceHost({
+    name: 'executor',
+    bind: config.bind,
+    services: [{ ...executor.service, internal: true }],
+    logger,
+    graceMs: config.graceMs,
+    clusterToken: config.clusterToken,
+    maxReceiveMessageBytes: config.maxMessageBytes,
+    maxSendMessageBytes: config.maxMessageBytes,
+  });
+  // Finish in-flight batches before the server drains calls (the host runs hooks after NOT_SERVING).
+  host.onStop(() => executor.drain(config.graceMs));
+
+  const { address } = await host.start();
+  let discovery: Discovery | undefined;
+  let registration: Registration | undefined;
+  if (config.discovery !== 'none') {
+    discovery = createDiscovery(
+      resolveDiscoveryOptions({
+        discovery: config.discovery,
+        etcd: config.etcd,
+        consul: config.consul,
+        registryDir: config.registryDir,
+      }),
+    );
+    registration = await discovery.register({
+      id: config.nodeId,
+      kind: 'executor',
+      address: config.advertise ?? address,
+      slots: config.slots,
+      slotsBusy: 0,
+      load: 0,
+      version: EXECUTOR_VERSION,
+      fileRoots: rootNames,
+      labels: {},
+      startedAt: new Date().toISOString(),
+    });
+  }
+  const reporter = registration
+    ? createLoadReporter({
+        target: registration,
+        slots: executor.slots,
+        onError: (err) => logger.warn({ err }, 'could not update the discovery record'),
+      })
+    : undefined;
+  if (reporter) executor.slots.onChange(() => reporter.changed());
+  logger.info({ id: config.nodeId, slots: config.slots, fileRoots: rootNames }, 'executor ready');
+
+  let stopping: Promise<void> | undefined;
+  async function doStop(reason: string): Promise<void> {
+    logger.info({ reason, inFlight: executor.slots.busy() }, 'executor stopping');
+    // Refuse new batches at once; coordinators that still see us get UNAVAILABLE "draining" and go elsewhere.
+    void executor.drain(0);
+    reporter?.stop();
+    await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
+    await host.stop(reason);
+    await executor.close();
+    await discovery?.close();
+  }
+
+  return {
+    address,
+    executor,
+    host,
+    logger,
+    stop(reason = 'stop requested') {
+      stopping ??= doStop(reason);
+      return stopping;
+    },
+  };
+}
