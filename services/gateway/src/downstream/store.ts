@@ -46,26 +46,33 @@ export interface StoreOptions {
   timeoutMs?: number;
 }
 
-export function createStore(client: ConfigStoreClient, opts: StoreOptions): Store {
+/** The client to use now: config-store instances come and go in discovery, so it is looked up per call. */
+export type ConfigStoreClientSource = () => ConfigStoreClient;
+
+type MethodName = 'get' | 'list' | 'listFlowRevisions' | 'put' | 'delete' | 'appendAudit' | 'createApiKey' | 'verifyApiKey';
+
+export function createStore(source: ConfigStoreClientSource, opts: StoreOptions): Store {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const call =
-    <Req, Res>(method: UnaryMethod<Req, Res>, idempotent: boolean) =>
-    (req: Req, parent?: Parent): Promise<Res> =>
-      unaryCall(method.bind(client) as UnaryMethod<Req, Res>, req, {
+    <Req, Res>(name: MethodName, idempotent: boolean) =>
+    (req: Req, parent?: Parent): Promise<Res> => {
+      const client = source();
+      return unaryCall((client[name] as unknown as UnaryMethod<Req, Res>).bind(client), req, {
         timeoutMs,
         idempotent,
         metadata: opts.metadata(),
         signal: parent?.signal,
         deadline: parent?.deadline,
       });
+    };
   return {
-    get: call<GetRequest, GetResponse>(client.get, true),
-    list: call<ListRequest, ListResponse>(client.list, true),
-    listFlowRevisions: call<ListFlowRevisionsRequest, ListFlowRevisionsResponse>(client.listFlowRevisions, true),
-    put: call<PutRequest, PutResponse>(client.put, false),
-    delete: call<DeleteRequest, DeleteResponse>(client.delete, false),
-    appendAudit: call<AppendAuditRequest, AppendAuditResponse>(client.appendAudit, false),
-    createApiKey: call<CreateApiKeyRequest, CreateApiKeyResponse>(client.createApiKey, false),
-    verifyApiKey: call<VerifyApiKeyRequest, VerifyApiKeyResponse>(client.verifyApiKey, true),
+    get: call<GetRequest, GetResponse>('get', true),
+    list: call<ListRequest, ListResponse>('list', true),
+    listFlowRevisions: call<ListFlowRevisionsRequest, ListFlowRevisionsResponse>('listFlowRevisions', true),
+    put: call<PutRequest, PutResponse>('put', false),
+    delete: call<DeleteRequest, DeleteResponse>('delete', false),
+    appendAudit: call<AppendAuditRequest, AppendAuditResponse>('appendAudit', false),
+    createApiKey: call<CreateApiKeyRequest, CreateApiKeyResponse>('createApiKey', false),
+    verifyApiKey: call<VerifyApiKeyRequest, VerifyApiKeyResponse>('verifyApiKey', true),
   };
 }
