@@ -1,0 +1,33 @@
+// @flowmesh/runtime: the service host and what every service and client needs around it.
+export * from './errors.js';
+export { toServiceError, isServiceError, FIELD_METADATA_KEY, ERROR_REF_METADATA_KEY } from './to-service-error.js';
+export type { CallContext } from './call-context.js';
+export { unary, serverStream, clientStream, bidi, write } from './handlers.js';
+export {
+  createServiceHost,
+  DEFAULT_GRACE_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type ServiceHost,
+  type ServiceHostOptions,
+  type ServiceRegistration,
+  type HostState,
+} from './service-host.js';
+export { CLUSTER_TOKEN_METADATA_KEY, tokensEqual } from './cluster-token.js';
+export { HEALTH_SERVICE, REFLECTION_SERVICES } from './reflection.js';
+export {
+  createClient,
+  callOptions,
+  DEFAULT_CHANNEL_OPTIONS,
+  API_KEY_METADATA_KEY,
+  type ClientOptions,
+  type CallOptionsInput,
+  type FlowmeshCallOptions,
+} from './client.js';
+export { retryIdempotent, type RetryOptions } from './retry.js';
+export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logger.js';
+export * as option from './config/option.js';
+export type { OptionSpec, OptionsSchema, ConfigOf } from './config/option.js';
+export { addOptions, resolveConfig } from './config/resolve-config.js';
+export { commonOptions, type CommonOptions, type CommonConfig } from './config/common-options.js';
+export { runMain, type Stoppable } from './run-main.js';
+export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
