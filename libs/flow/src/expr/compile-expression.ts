@@ -1,0 +1,69 @@
+// Compiles expression text once per flow into an evaluator called per record with a reused context
+// object (no per-record allocation here). Simple shapes are turned into direct closures over the parsed
+// AST (see fast-path.ts); everything else runs through cel-js' own evaluator.
+import { celEnvironment, type ExprScope } from './environment.js';
+import { fastPath } from './fast-path.js';
+
+/** The variables an expression sees; one object per batch, its `record` swapped per record. */
+export interface EvalContext {
+  record: Record<string, unknown>;
+  vars: Record<string, string>;
+  globals: Record<string, unknown>;
+  summary?: Record<string, unknown>;
+  aggregates?: unknown[];
+}
+
+export type Evaluator = (ctx: EvalContext) => unknown;
+
+export class ExpressionError extends Error {
+  constructor(readonly expression: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExpressionError';
+  }
+}
+
+export interface CompileOptions {
+  /** Use cel-js for everything (the oracle in tests of the fast path). */
+  noFastPath?: boolean;
+}
+
+export function compileExpression(text: string, scope: ExprScope, opts: CompileOptions = {}): Evaluator {
+  const env = celEnvironment(scope);
+  let parsed: ReturnType<typeof env.parse>;
+  try {
+    parsed = env.parse(text);
+    const checked = parsed.check();
+    if (!checked.valid) throw checked.error ?? new Error('type check failed');
+  } catch (err) {
+    throw new ExpressionError(text, `invalid expression "${text}": ${firstLine(err)}`, { cause: err });
+  }
+  const fast = opts.noFastPath ? undefined : fastPath(parsed.ast);
+  if (fast) return fast;
+  return parsed as unknown as Evaluator;
+}
+
+export function firstLine(err: unknown): string {
+  return String((err as { message?: unknown })?.message ?? err).split('\n')[0] ?? '';
+}
+
+/**
+ * CEL integers are BigInt; records are JSON. Safe integers become numbers, larger ones strings (JSON
+ * has no big integers), and containers are converted deeply only when they hold a BigInt.
+ */
+export function toJsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(toJsonValue);
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value) out[String(k)] = toJsonValue(v);
+    return out;
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Date) return value.toISOString();
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) out[k] = toJsonValue((value as Record<string, unknown>)[k]);
+  return out;
+}
