@@ -24,7 +24,8 @@ export function encodeCsv(records: Iterable<FlowRecord>, columns: string[], opts
       if (k > 0) line += delimiter;
       line += field(record[columns[k]!]);
     }
-    text += line + newline;
+    // An empty line would be skipped by readers (ours too): a lone empty field is written as "".
+    text += (line === '' ? quote + quote : line) + newline;
   }
   return Buffer.from(text, 'utf8');
 }
