@@ -29,6 +29,8 @@ export interface BatchSource {
   bytesTotal: number;
   /** The file root and path batches reference (files only). */
   file?: FileRef;
+  /** The raw CSV header sent with every batch (streamed input knows it after its first chunk). */
+  header(): Buffer;
 }
 
 /** Receives accepted batch outputs in emission order; awaiting it is the caller's backpressure. */
@@ -42,7 +44,6 @@ export interface DriverJob {
   flowSource: string;
   vars: Record<string, string>;
   format: DataFormat;
-  header: Buffer;
   encoding: RecordEncoding;
   /** Ask executors for rejects (the caller wants them, or a file sink writes them). */
   includeRejects: boolean;
@@ -108,12 +109,12 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     wake.notify();
   };
 
-  const assignment = (b: BatchEntry, attempt: number, file: FileRef | undefined, inline: boolean, length: number): BatchAssignment => ({
+  const assignment = (source: BatchSource, b: BatchEntry, attempt: number, inline: boolean, length: number): BatchAssignment => ({
     jobId: job.jobId,
     batchIndex: b.index,
     attempt,
     epoch: job.epoch,
-    file,
+    file: source.file,
     offset: b.offset,
     length,
     firstLine: b.firstLine,
@@ -123,7 +124,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     flowSource: job.flowSource,
     vars: job.vars,
     format: job.format,
-    header: job.header,
+    header: source.header(),
     inline,
     globals: globals.snapshot(),
     outputPart: undefined,
@@ -137,7 +138,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     try {
       const streamed = inlineBytes.get(b.index);
       const inline = streamed ?? (source.file && executor.fileRoots.includes(source.file.root) ? undefined : await source.read(b.offset, b.length));
-      const request = { executor, assignment: assignment(b, attempt, source.file, inline !== undefined, inline?.length ?? b.length), inline };
+      const request = { executor, assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length), inline };
       const result = await runAttempt(deps.runner, request, {
         signal: abort.signal,
         heartbeatTimeoutMs: deps.heartbeatTimeoutMs,

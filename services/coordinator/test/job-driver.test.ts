@@ -22,12 +22,13 @@ function source(batches: number): BatchSource {
       return { index, offset: index * 10, length: 10, firstLine: index + 2, firstRecord: 0, records: 1 };
     },
     read: async (_o, length) => Buffer.alloc(length),
+    header: () => Buffer.alloc(0),
   };
 }
 
 const job = (patch: Partial<DriverJob> = {}): DriverJob => ({
   jobId: 'j1', epoch: 1, flow: 'f', flowRevision: 1, flowSource: '', vars: {}, format: DataFormat.DATA_FORMAT_CSV,
-  header: Buffer.alloc(0), encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: false,
+  encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: false,
   maxInstances: 4, order: 'input', retries: 2, globals: {}, ...patch,
 });
 
