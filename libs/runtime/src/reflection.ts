@@ -1,8 +1,11 @@
 // Server reflection fed from the descriptor sets `npm run gen` builds with buf. Re-parsing .proto files at
-// run time would invent file names and break reflection clients (docs: /work/shared/TOOLCHAIN.md).
+// run time would invent file names, and even proto-loader's loadFileDescriptorSetFromBuffer regenerates the
+// descriptors from a merged protobufjs root (every service lands in one file), which breaks `buf curl`.
+// So the FileDescriptorProtos are handed to the reflection service exactly as buf wrote them.
 import { readFileSync } from 'node:fs';
 import type { Server } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, type PackageDefinition } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { ReflectionService } from '@grpc/reflection';
 import { descriptorSetPaths } from '@flowmesh/contracts';
 
@@ -11,14 +14,26 @@ export const REFLECTION_SERVICES = ['grpc.reflection.v1.ServerReflection', 'grpc
 
 let cached: PackageDefinition | undefined;
 
-/** flowmesh + health + reflection descriptors as one package definition (keys are fully-qualified names). */
+/** The serialized FileDescriptorProtos of a FileDescriptorSet (`repeated FileDescriptorProto file = 1`). */
+export function fileDescriptorProtos(set: Uint8Array): Buffer[] {
+  const reader = new BinaryReader(set);
+  const files: Buffer[] = [];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) files.push(Buffer.from(reader.bytes()));
+    else reader.skip(wireType);
+  }
+  return files;
+}
+
+/**
+ * flowmesh + health + reflection descriptors in the shape ReflectionService reads: it only looks at the
+ * `fileDescriptorProtos` of each entry (and skips duplicate file names).
+ */
 function allDescriptors(): PackageDefinition {
-  cached ??= Object.assign(
-    {},
-    ...[descriptorSetPaths.flowmesh, descriptorSetPaths.health, descriptorSetPaths.reflection].map((path) =>
-      loadFileDescriptorSetFromBuffer(readFileSync(path)),
-    ),
-  ) as PackageDefinition;
+  const paths = [descriptorSetPaths.flowmesh, descriptorSetPaths.health, descriptorSetPaths.reflection];
+  const files = paths.flatMap((path) => fileDescriptorProtos(readFileSync(path)));
+  cached ??= { descriptors: { fileDescriptorProtos: files } } as unknown as PackageDefinition;
   return cached;
 }
 

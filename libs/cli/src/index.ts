@@ -1,0 +1,3 @@
+// @flowmesh/cli: the `flowmesh` command (bin/flowmesh.js loads runCli).
+export { runCli } from './run-cli.js';
+export { commands, type CommandEntry } from './commands.js';
