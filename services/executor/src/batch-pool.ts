@@ -28,6 +28,8 @@ export interface BatchPoolOptions {
   window?: number;
   /** After a cancel, how long a worker may take to stop cooperatively before its thread is terminated. @default 2000 */
   abortGraceMs?: number;
+  /** Pool-level errors (a thread that died); batches see their own failures through run(). */
+  onError?: (err: unknown) => void;
 }
 
 const workerFile = new URL('./worker/batch-worker.ts', import.meta.url).href;
@@ -45,6 +47,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
     atomics: 'disabled',
     execArgv: workerExecArgv(),
   });
+  piscina.on('error', (err: unknown) => opts.onError?.(err));
 
   async function run(job: BatchJob, hooks: BatchHooks): Promise<BatchOutcome> {
     const { port1, port2 } = new MessageChannel();
@@ -56,7 +59,9 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
     const allDelivered = new Promise<void>((resolve) => (done = resolve));
 
     const send = (msg: MainToWorker) => port1.postMessage(msg);
+    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
     const onAbort = () => {
+      Atomics.store(abortFlag, 0, 1);
       send({ type: 'abort' });
       // A plugin in a tight synchronous loop never sees the cooperative abort: end its thread instead.
       killTimer = setTimeout(() => kill.abort(new Error('batch cancelled')), abortGraceMs);
@@ -75,6 +80,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
             (err) => {
               // The call is gone: remember why and stop the worker.
               chainError ??= err;
+              Atomics.store(abortFlag, 0, 1);
               send({ type: 'abort' });
             },
           );
@@ -90,7 +96,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
     });
 
     try {
-      const task: BatchTask = { ...job, port: port2, window };
+      const task: BatchTask = { ...job, port: port2, window, abortFlag };
       const transfer = [port2, job.input.bytes.buffer as ArrayBuffer];
       const outcome = (await piscina.run(task, { transferList: transfer, signal: kill.signal })) as BatchOutcome;
       await allDelivered;
@@ -106,7 +112,9 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
   return {
     threads: opts.threads,
     run,
-    close: () => piscina.close(),
+    // Called once no batch runs (after the drain): end the threads now rather than wait on piscina's close,
+    // which can stall on a thread it terminated for a cancel.
+    close: () => piscina.destroy(),
   };
 }
 

@@ -11,7 +11,7 @@ const compiled = new Map<string, Promise<CompiledFlow>>();
 
 export default async function runBatchTask(task: BatchTask): Promise<BatchTaskResult> {
   const { port } = task;
-  const link = createLink(port, task.window);
+  const link = createLink(port, task.window, task.abortFlag);
   try {
     let flow: CompiledFlow;
     try {
@@ -37,7 +37,7 @@ export default async function runBatchTask(task: BatchTask): Promise<BatchTaskRe
     return {
       ok: true,
       counts: result.counts,
-      rejects: result.rejects.map((r) => ({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })),
+      rejects: result.rejects.map((r: { line: number; reason: string; step: string; raw: string }) => ({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })),
       checksum: result.checksum,
       chunks: result.chunks,
       counterDeltas: result.counterDeltas,
@@ -53,20 +53,28 @@ export default async function runBatchTask(task: BatchTask): Promise<BatchTaskRe
 
 function compiledFlow(task: BatchTask, loadTable: (name: string) => Promise<ReferenceTableData>): Promise<CompiledFlow> {
   const key = `${task.flow}@${task.flowRevision}#${createHash('sha1').update(task.flowSource).digest('hex')}`;
-  let entry = compiled.get(key);
-  if (!entry) {
-    entry = compileFlow(parseFlow(task.flowSource), { pluginDir: task.pluginDir, loadReferenceTable: loadTable });
-    compiled.set(key, entry);
-    // A failed compile is not cached: the next batch gets a fresh try (and the same error, if it is real).
-    entry.catch(() => compiled.delete(key));
-    while (compiled.size > MAX_CACHED_FLOWS) compiled.delete(compiled.keys().next().value as string);
-  }
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  const entry = compileFlow(parseFlow(task.flowSource), { pluginDir: task.pluginDir, loadReferenceTable: loadTable });
+  compiled.set(key, entry);
+  // A failed compile is not cached: the next batch gets a fresh try (and the same error, if it is real).
+  entry.catch(() => compiled.delete(key));
+  while (compiled.size > MAX_CACHED_FLOWS) compiled.delete(compiled.keys().next().value as string);
   return entry;
 }
 
 /** The worker's side of the per-task channel: credits for chunks, reference-table requests, abort. */
-function createLink(port: MessagePort, window: number) {
+function createLink(port: MessagePort, window: number, abortFlag: Int32Array) {
   const abort = new AbortController();
+  // runBatch calls signal.throwIfAborted() every few records from its synchronous loop: consult the shared
+  // flag there, so a cancel lands without waiting for this thread's event loop.
+  const ownCheck = abort.signal.throwIfAborted.bind(abort.signal);
+  Object.defineProperty(abort.signal, 'throwIfAborted', {
+    value: () => {
+      if (!abort.signal.aborted && Atomics.load(abortFlag, 0) === 1) abort.abort(new Error('batch cancelled'));
+      ownCheck();
+    },
+  });
   let credits = window;
   let creditWaiter: (() => void) | undefined;
   let nextTableId = 1;

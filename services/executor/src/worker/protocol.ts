@@ -22,6 +22,11 @@ export interface BatchTask {
   chunkBytes: number;
   /** Chunks the worker may post before it waits for a credit. */
   window: number;
+  /**
+   * Set to 1 by the main thread on cancel. Shared memory, so the engine's periodic abort check sees it even
+   * while the worker's event loop is blocked in a synchronous transform and cannot receive the abort message.
+   */
+  abortFlag: Int32Array;
 }
 
 /** What a task returns: the batch result without chunk payloads (those went through the port). */

@@ -1,0 +1,173 @@
+// ExecuteBatch against an in-process executor on port 0 with real worker threads: output equal to the
+// engine's, reject lines, inline bytes, checksum, fencing, slots, heartbeats while CPU-busy, cancel.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { status } from '@grpc/grpc-js';
+import { compileFlow, crc32hex, parseFlow, runBatch, runFlowLocal } from '@flowmesh/flow';
+import { waitFor } from '@flowmesh/testing';
+import { parseFaults } from '../src/faults.js';
+import {
+  assignment,
+  execute,
+  FLOW,
+  ordersFixture,
+  pluginDir,
+  startInProcess,
+  trailerOf,
+} from './executor-harness.js';
+import type { InProcessExecutor, OrdersFixture } from './executor-harness.js';
+
+describe('executor ExecuteBatch', function () {
+  let fixture: OrdersFixture;
+  let ex: InProcessExecutor;
+
+  before(async () => {
+    fixture = await ordersFixture(6000, 96 * 1024);
+    ex = await startInProcess(fixture, { faults: parseFaults('corrupt-trailer:job=bad-trailer') });
+  });
+  after(async () => {
+    await ex?.stop();
+    await fixture?.cleanup();
+  });
+
+  it('a CSV batch read by offset gives exactly what runBatch gives for that range, rejects with their lines', async () => {
+    assert.ok(fixture.batches.length >= 4, `planned ${fixture.batches.length} batches`);
+    const batch = fixture.batches[2]!;
+    const got = await execute(ex.client, assignment(fixture, batch));
+    assert.equal(got.error, undefined, got.error?.message);
+    assert.equal(got.messages[0]?.msg?.$case, 'started');
+
+    const compiled = await compileFlow(parseFlow(FLOW), { pluginDir });
+    const bytes = (await readFile(fixture.file)).subarray(batch.offset, batch.offset + batch.length);
+    const expected: Buffer[] = [];
+    const want = await runBatch(
+      compiled,
+      { bytes, format: 'csv', header: fixture.header, firstLine: batch.firstLine, firstRecord: 0, batchIndex: batch.index, vars: { busy_ms: '0' }, globals: {} },
+      { onChunk: (c) => void expected.push(Buffer.from(c)) },
+    );
+    assert.ok(got.output.equals(Buffer.concat(expected)), 'record bytes differ from runBatch');
+    assert.ok(want.rejects.length > 0, 'the fixture batch should hold invalid rows');
+    assert.deepEqual(
+      got.rejects.map((r) => [r.line, r.reason, r.step]),
+      want.rejects.map((r) => [r.line, r.reason, r.step]),
+    );
+    const trailer = trailerOf(got);
+    assert.ok(trailer);
+    assert.equal(trailer.counts?.recordsOut, want.counts.out);
+    assert.equal(trailer.counts?.recordsRejected, want.counts.rejected);
+    assert.equal(trailer.counts?.recordsIn, want.counts.in);
+    assert.equal(trailer.counterDeltas.rows, want.counts.out);
+  });
+
+  it('all batches together equal the single-process reference run (records, reject lines, counts)', async () => {
+    const outputs: Buffer[] = [];
+    const rejects: Array<[number, string]> = [];
+    let out = 0;
+    // Two at a time: the executor has 2 slots.
+    for (let i = 0; i < fixture.batches.length; i += 2) {
+      const pair = fixture.batches.slice(i, i + 2);
+      const results = await Promise.all(pair.map((b) => execute(ex.client, assignment(fixture, b, { jobId: 'job-all' }))));
+      for (const r of results) {
+        assert.equal(r.error, undefined, r.error?.message);
+        outputs.push(r.output);
+        rejects.push(...r.rejects.map((x): [number, string] => [x.line, x.reason]));
+        out += trailerOf(r)?.counts?.recordsOut ?? 0;
+      }
+    }
+    const local = await runFlowLocal(FLOW, { fileRoots: { data: fixture.root }, pluginDir });
+    assert.ok(Buffer.concat(outputs).equals(local.output), 'concatenated batch output differs from runFlowLocal');
+    const byLine = (a: [number, string], b: [number, string]) => a[0] - b[0];
+    assert.deepEqual(rejects.sort(byLine), local.rejects.map((x): [number, string] => [x.line, x.reason]).sort(byLine));
+    assert.equal(out, local.counts.out);
+  });
+
+  it('the trailer checksum is the CRC-32 of the record chunks in order', async () => {
+    const got = await execute(ex.client, assignment(fixture, fixture.batches[1]!, { chunkBytes: 8 * 1024 }));
+    const trailer = trailerOf(got);
+    assert.ok(trailer && got.chunks.length > 3, `${got.chunks.length} chunks`);
+    assert.deepEqual(got.chunks.map((c) => c.seq), got.chunks.map((_, i) => i));
+    assert.equal(trailer.chunks, got.chunks.length);
+    assert.equal(trailer.checksumAlgorithm, 'crc32');
+    assert.equal(trailer.checksum, crc32hex(got.chunks.map((c) => c.data)));
+    assert.equal(trailer.executorId, 'exec-test');
+
+    // The test-only fault corrupts it, so the coordinator's verification has something to catch.
+    const bad = await execute(ex.client, assignment(fixture, fixture.batches[1]!, { jobId: 'bad-trailer', chunkBytes: 8 * 1024 }));
+    assert.notEqual(trailerOf(bad)?.checksum, crc32hex(bad.chunks.map((c) => c.data)));
+  });
+
+  it('takes the bytes inline and refuses more than assign.length', async () => {
+    const batch = fixture.batches[3]!;
+    const bytes = (await readFile(fixture.file)).subarray(batch.offset, batch.offset + batch.length);
+    const byOffset = await execute(ex.client, assignment(fixture, batch));
+    const inline = await execute(ex.client, assignment(fixture, batch, { inline: true, file: undefined }), { inline: bytes });
+    assert.equal(inline.error, undefined, inline.error?.message);
+    assert.ok(inline.output.equals(byOffset.output));
+    assert.equal(trailerOf(inline)?.checksum, trailerOf(byOffset)?.checksum);
+
+    const tooMuch = await execute(ex.client, assignment(fixture, batch, { inline: true, length: 10, file: undefined }), { inline: bytes });
+    assert.equal(tooMuch.error?.code, status.INVALID_ARGUMENT);
+    assert.match(tooMuch.error?.details ?? '', /more inline bytes/);
+  });
+
+  it('refuses an invalid assignment naming the field, and paths outside the root', async () => {
+    const b = fixture.batches[0]!;
+    const noJob = await execute(ex.client, assignment(fixture, b, { jobId: '' }));
+    assert.equal(noJob.error?.code, status.INVALID_ARGUMENT);
+    assert.match(noJob.error?.details ?? '', /assign\.job_id/);
+    const escape = await execute(ex.client, assignment(fixture, b, { file: { root: 'data', path: '../../etc/passwd' } }));
+    assert.equal(escape.error?.code, status.INVALID_ARGUMENT);
+    assert.match(escape.error?.details ?? '', /leaves file root/);
+  });
+
+  it('refuses an assignment from a lower epoch than one it has seen for the job', async () => {
+    const b = fixture.batches[0]!;
+    const newer = await execute(ex.client, assignment(fixture, b, { jobId: 'job-epoch', epoch: 5 }));
+    assert.equal(newer.error, undefined);
+    const older = await execute(ex.client, assignment(fixture, b, { jobId: 'job-epoch', epoch: 4, attempt: 2 }));
+    assert.equal(older.error?.code, status.FAILED_PRECONDITION);
+    assert.match(older.error?.details ?? '', /superseded/);
+  });
+
+  it('keeps heartbeating while a CPU-heavy plugin runs, and a third batch on 2 slots gets RESOURCE_EXHAUSTED', async () => {
+    const b = fixture.batches[0]!;
+    // ~2 ms per record and one big chunk: the worker produces nothing for seconds; only heartbeats flow.
+    const slow = { vars: { busy_ms: '2' }, chunkBytes: 16 * 1024 * 1024 };
+    const beats: number[][] = [[], []];
+    const started = [false, false];
+    const running = [0, 1].map((i) =>
+      execute(ex.client, assignment(fixture, b, { jobId: `job-busy-${i}`, ...slow }), {
+        onMessage(msg) {
+          if (msg.msg?.$case === 'started') started[i] = true;
+          if (msg.msg?.$case === 'heartbeat') beats[i]!.push(Date.now());
+          return beats[i]!.length >= 8 ? 'cancel' : undefined;
+        },
+      }),
+    );
+    await waitFor(() => started[0] && started[1], { what: 'both batches started' });
+    const third = await execute(ex.client, assignment(fixture, b, { jobId: 'job-third' }));
+    assert.equal(third.error?.code, status.RESOURCE_EXHAUSTED);
+
+    const results = await Promise.all(running);
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.error?.code, status.CANCELLED);
+      assert.equal(r.chunks.length, 0, 'no records before the cancel');
+      const gaps = beats[i]!.slice(1).map((t, k) => t - beats[i]![k]!);
+      assert.ok(Math.max(...gaps) < 600, `heartbeat gaps ${gaps.join(',')} ms at a 100 ms interval`);
+    }
+    await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slots freed after cancel' });
+  });
+
+  it('a cancel mid-batch stops the worker and frees its slot', async () => {
+    const b = fixture.batches[0]!;
+    // Long enough (~20 s of CPU) that only a stopped worker can free the slot within the wait below.
+    const got = await execute(ex.client, assignment(fixture, b, { jobId: 'job-cancel', vars: { busy_ms: '20' } }), {
+      onMessage: (msg) => (msg.msg?.$case === 'heartbeat' ? 'cancel' : undefined),
+    });
+    assert.equal(got.error?.code, status.CANCELLED);
+    await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slot freed after cancel' });
+    // The pool is usable at once: a normal batch completes.
+    const next = await execute(ex.client, assignment(fixture, b, { jobId: 'job-after-cancel' }));
+    assert.equal(next.error, undefined);
+  });
+});
