@@ -6,3 +6,5 @@ export { parseIssues as flowParseIssues } from './flow-check.js';
 export { NAME_PATTERN, LIMITS } from './validate.js';
 export { ALL_KINDS, kindPrefix } from './keys.js';
 export { translateStoreError } from './store-errors.js';
+export { createConfigClient, jobResource, isNotFound, type ConfigClient, type ConfigClientOptions, type CallOpts } from './config-client.js';
+export { createConfigCache, type ConfigCache, type ConfigCacheOptions, type ConfigCacheChange } from './config-cache.js';

@@ -1,2 +1,3 @@
-// @flowmesh/config-store: the composition root and the command the CLI registers.
-export { configStoreCommand, configStoreOptions, startConfigStore, type ConfigStoreConfig } from './main.js';
+// @flowmesh/config-store: the composition root, the command the CLI registers, and the handlers.
+export { configStoreCommand, configStoreOptions, startConfigStore, CONFIG_STORE_VERSION, type ConfigStoreConfig, type RunningConfigStore } from './main.js';
+export { createConfigStoreHandlers, configStoreImplementation, WATCH_BUFFER, type ConfigStoreHandlers } from './config-store-service.js';

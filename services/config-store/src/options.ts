@@ -1,0 +1,42 @@
+// Flags and environment of a config-store process.
+import { commonOptions, option, type ConfigOf } from '@flowmesh/runtime';
+
+export const configStoreOptions = {
+  ...commonOptions('config-store'),
+  etcd: option.string({
+    flag: '--etcd <urls>',
+    env: 'FLOWMESH_ETCD',
+    description: 'etcd endpoints, comma-separated: keep the config database in etcd (several instances may share it)',
+  }),
+  etcdNamespace: option.string({
+    flag: '--etcd-namespace <prefix>',
+    env: 'FLOWMESH_ETCD_NAMESPACE',
+    description: 'key prefix of the config database in etcd',
+    default: '/flowmesh/config/',
+  }),
+  dataDir: option.string({
+    flag: '--data-dir <dir>',
+    env: 'FLOWMESH_DATA_DIR',
+    description: 'without --etcd: directory of the embedded store (one config-store process opens it)',
+    default: '.flowmesh/config',
+  }),
+  pluginDir: option.string({
+    flag: '--plugin-dir <dir>',
+    env: 'FLOWMESH_PLUGIN_DIR',
+    description: 'plugin directory to check `plugin` steps against when flows are stored',
+  }),
+  // Discovery flags stay raw; @flowmesh/discovery resolves and validates them.
+  discovery: option.oneOf(['etcd', 'consul', 'file', 'none'] as const, {
+    flag: '--discovery <provider>',
+    env: 'FLOWMESH_DISCOVERY',
+    description: 'registry to register in; none: do not register (default: etcd when --etcd is given, else file)',
+  }),
+  consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
+  registryDir: option.string({
+    flag: '--registry-dir <dir>',
+    env: 'FLOWMESH_REGISTRY_DIR',
+    description: 'directory of the file registry (default .flowmesh/registry)',
+  }),
+};
+
+export type ConfigStoreConfig = ConfigOf<typeof configStoreOptions>;
