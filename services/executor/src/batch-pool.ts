@@ -5,7 +5,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchTask, BatchTaskResult, MainToWorker, WorkerToMain } from './worker/protocol.js';
 
-export type BatchJob = Omit<BatchTask, 'port' | 'window'>;
+export type BatchJob = Omit<BatchTask, 'port' | 'window' | 'abortFlag'>;
 export type BatchOutcome = BatchTaskResult;
 
 export interface BatchHooks {
