@@ -16,7 +16,9 @@ export function createDiscovery(opts: DiscoveryOptions): Discovery {
     case 'file':
       return createFileDiscovery(opts);
     default:
-      throw new DiscoveryConfigError(`discovery: unknown provider "${(opts as { provider: string }).provider}" (etcd|consul|file)`);
+      throw new DiscoveryConfigError(
+        `discovery: unknown provider "${(opts as { provider: string }).provider}" (etcd|consul|file)`,
+      );
   }
 }
 
@@ -44,8 +46,12 @@ export function resolveDiscoveryOptions(flags: DiscoveryFlags, env: NodeJS.Proce
   const common = { ttlSeconds: flags.ttlSeconds, namespace: flags.namespace };
   switch (provider) {
     case 'etcd': {
-      const endpoints = (etcd ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      if (endpoints.length === 0) throw new DiscoveryConfigError('--etcd (FLOWMESH_ETCD): etcd URLs are required with --discovery etcd');
+      const endpoints = (etcd ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (endpoints.length === 0)
+        throw new DiscoveryConfigError('--etcd (FLOWMESH_ETCD): etcd URLs are required with --discovery etcd');
       for (const e of endpoints) {
         if (!/^https?:\/\/[^\s/]+:\d{1,5}\/?$/.test(e)) {
           throw new DiscoveryConfigError(`--etcd (FLOWMESH_ETCD): "${e}" is not http(s)://host:port`);
@@ -54,11 +60,20 @@ export function resolveDiscoveryOptions(flags: DiscoveryFlags, env: NodeJS.Proce
       return { provider: 'etcd', endpoints, ...common };
     }
     case 'consul':
-      if (!consul) throw new DiscoveryConfigError('--consul (CONSUL_HTTP_ADDR): a Consul agent address is required with --discovery consul');
+      if (!consul)
+        throw new DiscoveryConfigError(
+          '--consul (CONSUL_HTTP_ADDR): a Consul agent address is required with --discovery consul',
+        );
       return { provider: 'consul', address: consul, ...common };
     case 'file':
-      return { provider: 'file', dir: resolve(flags.registryDir ?? env.FLOWMESH_REGISTRY_DIR ?? DEFAULT_REGISTRY_DIR), ttlSeconds: common.ttlSeconds };
+      return {
+        provider: 'file',
+        dir: resolve(flags.registryDir ?? env.FLOWMESH_REGISTRY_DIR ?? DEFAULT_REGISTRY_DIR),
+        ttlSeconds: common.ttlSeconds,
+      };
     default:
-      throw new DiscoveryConfigError(`--discovery (FLOWMESH_DISCOVERY): "${provider}" is not one of etcd, consul, file`);
+      throw new DiscoveryConfigError(
+        `--discovery (FLOWMESH_DISCOVERY): "${provider}" is not one of etcd, consul, file`,
+      );
   }
 }

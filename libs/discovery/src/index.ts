@@ -20,5 +20,10 @@ export {
   InvalidNodeInfoError,
 } from './errors.js';
 export { isNodeKind, validateNodeInfo } from './node-info.js';
-export { createDiscovery, resolveDiscoveryOptions, DEFAULT_REGISTRY_DIR, type DiscoveryFlags } from './create-discovery.js';
+export {
+  createDiscovery,
+  resolveDiscoveryOptions,
+  DEFAULT_REGISTRY_DIR,
+  type DiscoveryFlags,
+} from './create-discovery.js';
 export { nodeKey, nodesPrefix } from './etcd/keys.js';

@@ -116,7 +116,8 @@ export function discoveryContract(name: string, caps: { outage: boolean }, harne
       child.kill('SIGKILL');
       await once(child, 'exit');
       const removedAt = await Promise.all(gone.map((g) => g.promise));
-      for (const at of removedAt) assert.ok(at - killedAt <= TTL_MS + 1000, `removed ${at - killedAt} ms after SIGKILL`);
+      for (const at of removedAt)
+        assert.ok(at - killedAt <= TTL_MS + 1000, `removed ${at - killedAt} ms after SIGKILL`);
     });
 
     it('50 registrations, updates and removals converge to the same view on every watcher', async () => {
@@ -146,7 +147,10 @@ export function discoveryContract(name: string, caps: { outage: boolean }, harne
         });
       }
       for (const m of replays) {
-        assert.deepEqual([...m.values()].sort((a, b) => a.id.localeCompare(b.id)), expected);
+        assert.deepEqual(
+          [...m.values()].sort((a, b) => a.id.localeCompare(b.id)),
+          expected,
+        );
       }
     });
 

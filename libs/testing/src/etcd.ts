@@ -41,7 +41,10 @@ export interface StartEtcdOptions {
 }
 
 export class EtcdStartError extends Error {
-  constructor(message: string, readonly stderrTail: string) {
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+  ) {
     super(`${message}\n--- etcd stderr (tail) ---\n${stderrTail}`);
     this.name = 'EtcdStartError';
   }
@@ -180,27 +183,45 @@ async function tryStart(root: string, count: number, timeoutMs: number, attempt:
     const client = `http://127.0.0.1:${s.clientPort}`;
     const peer = `http://127.0.0.1:${s.peerPort}`;
     const args = [
-      '--name', s.name,
-      '--data-dir', s.dataDir,
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', token,
+      '--name',
+      s.name,
+      '--data-dir',
+      s.dataDir,
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      token,
       // Fast elections: a killed leader is replaced in well under a second instead of ~1 s+.
-      '--heartbeat-interval', '10',
-      '--election-timeout', '100',
-      '--logger', 'zap',
-      '--log-outputs', 'stderr',
-      '--log-level', 'warn',
+      '--heartbeat-interval',
+      '10',
+      '--election-timeout',
+      '100',
+      '--logger',
+      'zap',
+      '--log-outputs',
+      'stderr',
+      '--log-level',
+      'warn',
     ];
     return new Member(s, args, timeoutMs);
   });
   for (const m of members) m.spawn();
   try {
-    await waitHealthy(members, members.map((m) => m.clientUrl), timeoutMs);
+    await waitHealthy(
+      members,
+      members.map((m) => m.clientUrl),
+      timeoutMs,
+    );
     return members;
   } catch (err) {
     await stopMembers(members);
@@ -275,5 +296,3 @@ async function findLeader(members: Member[]): Promise<EtcdMember> {
 
 // Re-exported so a test can build a client with the same fast-failing settings the helper uses.
 export { etcdClient as createTestEtcdClient };
-
-

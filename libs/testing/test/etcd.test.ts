@@ -33,7 +33,14 @@ describe('etcd test helper', function () {
     const client = createTestEtcdClient(survivors, 1000);
     try {
       // A new leader is elected; the write goes through once it is.
-      await waitFor(() => client.put('/t/b').value('2').then(() => true), { what: 'write after leader kill' });
+      await waitFor(
+        () =>
+          client
+            .put('/t/b')
+            .value('2')
+            .then(() => true),
+        { what: 'write after leader kill' },
+      );
       const next = await cluster.leader();
       assert.notEqual(next, leader);
     } finally {

@@ -10,7 +10,8 @@ export type ConsulClient = InstanceType<typeof Consul>;
 /** Accepts `host:port`, `http://host:port` or `https://host:port` (the forms CONSUL_HTTP_ADDR takes). */
 export function createConsulClient(address: string): ConsulClient {
   const match = /^(?:(https?):\/\/)?([^:/\s]+|\[[^\]]+\]):(\d{1,5})\/?$/.exec(address.trim());
-  if (!match?.[2] || !match[3]) throw new DiscoveryConfigError(`address: "${address}" is not host:port or http://host:port`);
+  if (!match?.[2] || !match[3])
+    throw new DiscoveryConfigError(`address: "${address}" is not host:port or http://host:port`);
   return new Consul({ host: match[2], port: Number(match[3]), secure: match[1] === 'https' });
 }
 
@@ -38,7 +39,8 @@ export function toMeta(node: NodeInfo): Record<string, string> {
     labels: JSON.stringify(node.labels),
   };
   for (const [field, value] of Object.entries(meta)) {
-    if (value.length > META_LIMIT) throw new InvalidNodeInfoError(field, `longer than Consul's ${META_LIMIT}-character meta limit`);
+    if (value.length > META_LIMIT)
+      throw new InvalidNodeInfoError(field, `longer than Consul's ${META_LIMIT}-character meta limit`);
   }
   return meta;
 }

@@ -81,7 +81,11 @@ export class ConsulRegistration extends EventEmitter implements Registration {
       if (this.closed) return;
       try {
         if (this.innerState === 'lost') await this.registerService();
-        else await this.opts.consul.agent.check.pass({ id: `service:${this.id}`, timeout: this.opts.callTimeoutMs } as never);
+        else
+          await this.opts.consul.agent.check.pass({
+            id: `service:${this.id}`,
+            timeout: this.opts.callTimeoutMs,
+          } as never);
         if (!this.closed) this.setState('registered');
       } catch (err) {
         this.error = err instanceof Error ? err : new Error(String(err));

@@ -8,7 +8,12 @@ import type { NodeInfo, NodeKindName } from '../types.js';
 import { LocalView } from '../view.js';
 import { idFromKey, nodesPrefix } from './keys.js';
 
-export function watchEtcd(client: Etcd3, namespace: string, kind: NodeKindName | undefined, onClose: (v: LocalView) => void): LocalView {
+export function watchEtcd(
+  client: Etcd3,
+  namespace: string,
+  kind: NodeKindName | undefined,
+  onClose: (v: LocalView) => void,
+): LocalView {
   const prefix = nodesPrefix(namespace, kind);
   const stop = new AbortController();
   let watcher: Watcher | undefined;

@@ -6,7 +6,8 @@ import { FileRegistration } from './registration.js';
 import { watchFiles } from './watch.js';
 
 export function createFileDiscovery(opts: FileDiscoveryOptions): Discovery {
-  if (typeof opts.dir !== 'string' || opts.dir === '') throw new DiscoveryConfigError('dir: a registry directory is required');
+  if (typeof opts.dir !== 'string' || opts.dir === '')
+    throw new DiscoveryConfigError('dir: a registry directory is required');
   const ttlSeconds = opts.ttlSeconds ?? 5;
   if (!(ttlSeconds > 0)) throw new DiscoveryConfigError('ttlSeconds: must be > 0');
   const pollMs = opts.pollMs ?? 200;

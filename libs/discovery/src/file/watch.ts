@@ -12,7 +12,12 @@ import { decodeEntry, isEntryFileName } from './entry.js';
 /** More entries than this in one kind directory are ignored (bounded work per scan). */
 const MAX_ENTRIES_PER_KIND = 10_000;
 
-export function watchFiles(dir: string, kind: NodeKindName | undefined, pollMs: number, onClose: (v: LocalView) => void): LocalView {
+export function watchFiles(
+  dir: string,
+  kind: NodeKindName | undefined,
+  pollMs: number,
+  onClose: (v: LocalView) => void,
+): LocalView {
   const stop = new AbortController();
   const view: LocalView = new LocalView(kind, () => {
     stop.abort();
