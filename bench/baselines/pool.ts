@@ -1,0 +1,46 @@
+// Baseline: a worker-thread pool on this machine (piscina, one thread per core) running the same decode,
+// transform and encode over byte ranges planned by the same planner. Prints one JSON line.
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { planBatches, readHeader } from '@flowmesh/flow';
+import type { PoolTask } from './pool-worker.js';
+
+const file = process.argv[2];
+const threads = Number(process.argv[3] ?? availableParallelism());
+const batchBytes = Number(process.argv[4] ?? 4 * 1024 * 1024);
+if (!file) throw new Error('usage: pool.ts FILE [THREADS] [BATCH_BYTES]');
+
+const pool = new Piscina({
+  filename: fileURLToPath(new URL('./pool-worker.ts', import.meta.url)),
+  minThreads: threads,
+  maxThreads: threads,
+  execArgv: ['--import', 'tsx'],
+});
+const started = process.hrtime.bigint();
+const fh = await open(file, 'r');
+const header = await readHeader(fh, 'csv');
+let recordsIn = 0;
+let recordsOut = 0;
+let rejected = 0;
+let bytesOut = 0;
+const inFlight = new Set<Promise<void>>();
+for await (const batch of planBatches(fh, { format: 'csv', dataOffset: header.dataOffset, firstLine: header.firstLine, batchBytes })) {
+  const task: PoolTask = { file, offset: batch.offset, length: batch.length, firstLine: batch.firstLine, fields: header.fields };
+  const p = (pool.run(task) as Promise<{ recordsIn: number; recordsOut: number; rejected: number; output: Uint8Array }>).then((r) => {
+    recordsIn += r.recordsIn;
+    recordsOut += r.recordsOut;
+    rejected += r.rejected;
+    bytesOut += r.output.byteLength;
+  });
+  inFlight.add(p);
+  void p.finally(() => inFlight.delete(p));
+  // Bounded in-flight work: two tasks per thread keep every thread busy without buffering the file.
+  if (inFlight.size >= threads * 2) await Promise.race(inFlight);
+}
+await Promise.all(inFlight);
+await fh.close();
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+await pool.destroy();
+process.stdout.write(JSON.stringify({ name: `pool-${threads}`, threads, recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds }) + '\n');

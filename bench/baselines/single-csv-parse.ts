@@ -1,0 +1,26 @@
+// Baseline: the single-process script a user writes first — csv-parse streaming the file, the orders
+// transform per record, JSON lines out. Prints one JSON line with its figures.
+import { createReadStream } from 'node:fs';
+import { parse } from 'csv-parse';
+import { applyTransform, loadTransform } from '../lib/plugin.js';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: single-csv-parse.ts FILE');
+const transform = await loadTransform();
+const ctx = { vars: {}, globals: {} };
+const started = process.hrtime.bigint();
+let recordsIn = 0;
+let recordsOut = 0;
+let rejected = 0;
+let bytesOut = 0;
+const parser = createReadStream(file).pipe(parse({ columns: true, bom: true, relax_column_count: true }));
+for await (const record of parser as AsyncIterable<Record<string, unknown>>) {
+  recordsIn++;
+  const ok = applyTransform(transform, record, ctx, (r) => {
+    recordsOut++;
+    bytesOut += Buffer.byteLength(JSON.stringify(r)) + 1;
+  });
+  if (!ok) rejected++;
+}
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+process.stdout.write(JSON.stringify({ name: 'single-csv-parse', recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds }) + '\n');

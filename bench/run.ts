@@ -1,0 +1,118 @@
+// `npm run bench`: every figure of issues 4 and 7 measured in one run on this machine, as ratios against
+// baselines measured in the same run (these machines are shared and noisy). Writes bench/results/latest.json
+// and bench/results/throughput.svg. Options: --records N (default 1000000), --skip-scale, --memory.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { barChartSvg } from './lib/chart.js';
+import { runStage } from './lib/child.js';
+import { repoRoot } from './lib/plugin.js';
+import { round } from './lib/stats.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const value = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+const records = Number(value('--records', '1000000'));
+const dataDir = join(tmpdir(), 'flowmesh-bench-data');
+mkdirSync(dataDir, { recursive: true });
+
+function dataFile(n: number): string {
+  const file = join(dataDir, `orders-${n}.csv`);
+  if (!existsSync(file)) {
+    console.error(`generating ${n} orders → ${file}`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/gen-orders.ts', '--records', String(n), '--out', file, '--seed', '1'], { cwd: repoRoot, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('data generation failed');
+  }
+  return file;
+}
+
+interface Throughput { recordsPerSecond: number; seconds: number; recordsIn: number }
+type MeshResult = Record<string, unknown> & { peakRssBytes: Record<string, number> };
+
+const main = dataFile(records);
+const small = dataFile(1000);
+const tiny = dataFile(50_000);
+const log = (s: string) => console.error(`[bench] ${s}`);
+
+log(`single process (csv-parse) over ${records} records`);
+const single = await runStage<Throughput>('bench/baselines/single-csv-parse.ts', [main]);
+log(`worker pool (piscina, 2 threads)`);
+const pool = await runStage<Throughput>('bench/baselines/pool.ts', [main, '2']);
+log(`mesh: gateway + coordinator + 2 executors`);
+const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
+  executors: 2,
+  dataFile: main,
+  throughput: [
+    { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' },
+    { label: 'declarative', flowFile: 'examples/orders/orders.flow.yaml' },
+  ],
+  latency: { file: small, runs: 200 },
+  controlPlane: { file: tiny, batchRecords: 10 },
+})]);
+const meshPlugin = mesh.plugin as Throughput;
+const meshDecl = mesh.declarative as Throughput;
+
+const scale: Record<string, Throughput> = {};
+if (!flag('--skip-scale')) {
+  for (const n of [1, 2, 4]) {
+    log(`scale-out: ${n} executor(s)`);
+    const r = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: n, dataFile: main, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
+    scale[`${n}`] = r.plugin as Throughput;
+  }
+}
+
+let memory: Record<string, unknown> | undefined;
+if (flag('--memory')) {
+  const big = dataFile(records * 10);
+  log(`memory: ${records} vs ${records * 10} records`);
+  const a = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
+  const b = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: big, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
+  const growth = (name: string) => round((b.peakRssBytes[name] ?? NaN) / (a.peakRssBytes[name] ?? NaN), 3);
+  memory = { small: a.peakRssBytes, large: b.peakRssBytes, coordinatorGrowth: growth('coordinator-1'), executorGrowth: growth('executor-1') };
+}
+
+const result = {
+  machine: { cores: (await import('node:os')).availableParallelism(), node: process.version },
+  records,
+  single,
+  pool,
+  mesh,
+  ratios: {
+    meshVsPool: round(meshPlugin.recordsPerSecond / pool.recordsPerSecond, 3),
+    meshVsSingleCsvParse: round(meshPlugin.recordsPerSecond / single.recordsPerSecond, 3),
+    declarativeVsPlugin: round(meshDecl.recordsPerSecond / meshPlugin.recordsPerSecond, 3),
+    poolVsSingle: round(pool.recordsPerSecond / single.recordsPerSecond, 3),
+  },
+  scale,
+  memory,
+};
+const outDir = join(repoRoot, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+const bars = [
+  { label: 'single process (csv-parse)', value: single.recordsPerSecond },
+  { label: 'worker pool, 2 threads', value: pool.recordsPerSecond },
+  { label: 'mesh, 2 executors (plugin)', value: meshPlugin.recordsPerSecond },
+  { label: 'mesh, 2 executors (declarative)', value: meshDecl.recordsPerSecond },
+  ...Object.entries(scale).map(([n, r]) => ({ label: `mesh, ${n} executor(s), scale-out`, value: r.recordsPerSecond })),
+];
+writeFileSync(join(outDir, 'throughput.svg'), barChartSvg(`Orders transform, ${records.toLocaleString('en-US')} records`, 'records/s', bars));
+
+const line = (k: string, v: unknown) => console.log(`${k.padEnd(34)} ${String(v)}`);
+line('single process csv-parse, rec/s', round(single.recordsPerSecond, 0));
+line('worker pool (2 threads), rec/s', round(pool.recordsPerSecond, 0));
+line('mesh plugin (2 executors), rec/s', meshPlugin.recordsPerSecond);
+line('mesh declarative, rec/s', meshDecl.recordsPerSecond);
+line('ratio mesh / pool', `${result.ratios.meshVsPool}×  (target ≥ 0.8× issue 4, ≥ 1.0× issue 7)`);
+line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  (target ≥ 3×)`);
+line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
+line('latency 1,000-record job', JSON.stringify(mesh.latency));
+line('control plane', JSON.stringify(mesh.controlPlane));
+line('peak RSS (bytes)', JSON.stringify(mesh.peakRssBytes));
+for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, r.recordsPerSecond);
+if (memory) line('memory growth 1× → 10×', JSON.stringify(memory));
+console.log(`results: bench/results/latest.json, chart: bench/results/throughput.svg`);

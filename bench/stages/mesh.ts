@@ -1,0 +1,96 @@
+// Mesh stage: starts a local mesh (gateway + coordinator + N executors as separate processes, embedded
+// config store), stores the file root, reference table and flows, then runs the scenarios it is given and
+// prints one JSON result line. Usage: mesh.ts '<json options>'.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import { startMesh } from '@flowmesh/cli';
+import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
+import { pluginDir, repoRoot } from '../lib/plugin.js';
+import { percentile, round } from '../lib/stats.js';
+
+interface Options {
+  executors: number;
+  slots?: number;
+  dataFile: string;
+  /** Throughput runs: a flow file under examples/ or bench/flows and a label. */
+  throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number }>;
+  latency?: { file: string; runs: number };
+  controlPlane?: { file: string; batchRecords: number };
+}
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
+const dataDir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
+const mesh = await startMesh({ dataDir, executors: opts.executors, slots: opts.slots ?? 1, fileRoots: { data: dirname(opts.dataFile) }, pluginDir });
+const client: FlowmeshClient = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
+const results: Record<string, unknown> = { executors: opts.executors };
+
+function peakRss(pid: number): number {
+  // VmHWM: the process's peak resident set, in kB.
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }) {
+  const started = process.hrtime.bigint();
+  let records = 0;
+  let bytes = 0;
+  let summary: unknown;
+  for await (const ev of client.runJob({ flow, vars, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: distribute ? { maxInstances: distribute.maxInstances ?? 0, batchRecords: distribute.batchRecords ?? 0, batchBytes: distribute.batchBytes ?? 0, order: '', mode: '' } : undefined })) {
+    if (ev.$case === 'records') {
+      records += ev.records.recordCount;
+      bytes += ev.records.data.length;
+    } else if (ev.$case === 'summary') {
+      summary = ev.summary.job;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, records, bytes, job: summary as { progress?: { counts?: { recordsIn?: number }; batchesDone?: number }; executors?: unknown[] } | undefined };
+}
+
+try {
+  await client.putResource({
+    kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'data', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
+    spec: { $case: 'fileRoot', fileRoot: { path: dirname(opts.dataFile), writable: true, description: 'benchmark data' } },
+  });
+  const table = JSON.parse(readFileSync(join(repoRoot, 'examples/orders/tax-rates.json'), 'utf8')) as { keyColumn: string; columns: string[]; rows: Record<string, unknown>[]; description: string };
+  await client.putResource({
+    kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name: 'tax-rates', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
+    spec: { $case: 'referenceTable', referenceTable: table },
+  });
+  for (const t of opts.throughput ?? []) {
+    const name = `bench-${t.label}`;
+    await client.putFlow(name, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
+    const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances });
+    const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
+    results[t.label] = { seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records, bytesOut: r.bytes, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors };
+  }
+  if (opts.latency) {
+    await client.putFlow('bench-latency', readFileSync(join(repoRoot, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
+    const input = opts.latency.file.split('/').pop() ?? '';
+    const times: number[] = [];
+    for (let i = 0; i < opts.latency.runs; i++) {
+      const r = await runToEnd('bench-latency', { input });
+      times.push(r.seconds * 1000);
+    }
+    times.sort((a, b) => a - b);
+    results.latency = { runs: times.length, p50Ms: round(percentile(times, 50)), p99Ms: round(percentile(times, 99)), maxMs: round(times[times.length - 1] ?? NaN) };
+  }
+  if (opts.controlPlane) {
+    await client.putFlow('bench-control', readFileSync(join(repoRoot, 'bench/flows/passthrough.yaml'), 'utf8'));
+    const input = opts.controlPlane.file.split('/').pop() ?? '';
+    const r = await runToEnd('bench-control', { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
+    const batches = r.job?.progress?.batchesDone ?? 0;
+    results.controlPlane = { batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1) };
+  }
+  const rss: Record<string, number> = {};
+  for (const c of mesh.children) rss[c.name] = peakRss(c.pid);
+  results.peakRssBytes = rss;
+} finally {
+  client.close();
+  await mesh.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(results) + '\n');
