@@ -118,8 +118,11 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
   };
 }
 
-/** Worker threads must load TypeScript through tsx too; add it when the parent was started another way. */
+/**
+ * Worker threads must load TypeScript through tsx too. The `flowmesh` launcher registers tsx by API (not in
+ * execArgv), so add it when missing — by absolute URL, so it resolves whatever the working directory.
+ */
 function workerExecArgv(): string[] {
   const argv = process.execArgv.filter((a) => !a.startsWith('--inspect'));
-  return argv.some((a) => a.includes('tsx')) ? argv : [...argv, '--import', 'tsx'];
+  return argv.some((a) => a.includes('tsx')) ? argv : [...argv, '--import', import.meta.resolve('tsx')];
 }
