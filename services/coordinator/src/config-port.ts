@@ -21,18 +21,35 @@ export interface ConfigPort {
   close(): void;
 }
 
-export function createConfigPort(opts: { address: string; clusterToken?: string; timeoutMs?: number }): ConfigPort {
-  const client = createClient(ConfigStoreClient, opts.address, { clusterToken: opts.clusterToken });
+export function createConfigPort(opts: {
+  /** A fixed address, or where to find one (discovery) when the first call is made. */
+  address: string | (() => Promise<string>);
+  clusterToken?: string;
+  timeoutMs?: number;
+}): ConfigPort {
+  let client: ConfigStoreClient | undefined;
+  let connecting: Promise<ConfigStoreClient> | undefined;
+  const connect = (): Promise<ConfigStoreClient> =>
+    (connecting ??= (async () => {
+      const address = typeof opts.address === 'string' ? opts.address : await opts.address();
+      client = createClient(ConfigStoreClient, address, { clusterToken: opts.clusterToken });
+      return client;
+    })().catch((err: unknown) => {
+      connecting = undefined;
+      throw new UnavailableError(`config-store: ${(err as Error).message}`, { cause: err });
+    }));
   const timeoutMs = opts.timeoutMs ?? 5000;
 
-  const get = (kind: ResourceKind, name: string, flowRevision = 0): Promise<Resource> =>
-    new Promise((resolve, reject) => {
+  const get = async (kind: ResourceKind, name: string, flowRevision = 0): Promise<Resource> => {
+    const client = await connect();
+    return new Promise((resolve, reject) => {
       client.get({ kind, name, flowRevision }, new Metadata(), callOptions({ timeoutMs }), (err, res) => {
         if (err) return reject(mapNotFound(err, kind, name));
         if (!res.resource) return reject(new NotFoundError(`${kindLabel(kind)} "${name}" not found`));
         resolve(res.resource);
       });
     });
+  };
 
   return {
     async getFlow(name, flowRevision) {
@@ -51,7 +68,8 @@ export function createConfigPort(opts: { address: string; clusterToken?: string;
       const t = r.spec.referenceTable;
       return { keyColumn: t.keyColumn, columns: t.columns, rows: t.rows as Array<Record<string, unknown>> };
     },
-    putJob(job, actor) {
+    async putJob(job, actor) {
+      const client = await connect();
       const resource: Resource = {
         kind: ResourceKind.RESOURCE_KIND_JOB,
         name: job.id,
@@ -77,7 +95,7 @@ export function createConfigPort(opts: { address: string; clusterToken?: string;
         throw err;
       }
     },
-    close: () => client.close(),
+    close: () => client?.close(),
   };
 }
 

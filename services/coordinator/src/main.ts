@@ -1,17 +1,133 @@
-// Composition root of a coordinator process: config → host → handlers → start. `flowmesh coordinator`
-// (libs/cli) runs `coordinatorCommand()`; runMain turns SIGTERM/SIGINT into a graceful stop.
-// Handlers answer UNIMPLEMENTED until they are wired in here (methods missing from the implementation do).
+// Composition root of a coordinator process: config → discovery (executors in, our own registration
+// out) → config-store port → job machinery → gRPC host. `flowmesh coordinator` (libs/cli) runs
+// `coordinatorCommand()`; runMain turns SIGTERM/SIGINT into a graceful stop.
+// Stop order: deregister → NOT_SERVING and let running jobs finish within the grace → stop the server
+// → close executor clients, config-store client and discovery.
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { CoordinatorServiceService } from '@flowmesh/contracts';
-import { commonOptions, createLogger, createServiceHost, serviceCommand, type ConfigOf, type ServiceHost } from '@flowmesh/runtime';
+import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
+import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
+import { commonOptions, createLogger, createServiceHost, option, serviceCommand, UnavailableError } from '@flowmesh/runtime';
+import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
+import { createConfigPort } from './config-port.js';
+import { createCoordinatorService } from './coordinator-service.js';
+import { createJobRegistry } from './job-registry.js';
+import { createRemoteRunner } from './remote-runner.js';
+import type { CoordinatorOptions } from './run-job.js';
+import { createSlotLedger, type ExecutorView } from './slot-ledger.js';
+
+export const COORDINATOR_VERSION = '0.1.0';
 
 export const coordinatorOptions = {
   ...commonOptions('coordinator'),
+  configStore: option.address({
+    flag: '--config-store <host:port>',
+    env: 'FLOWMESH_CONFIG_STORE',
+    description: 'config-store address (default: found through discovery)',
+  }),
+  discovery: option.oneOf(['etcd', 'consul', 'file'] as const, {
+    flag: '--discovery <provider>',
+    env: 'FLOWMESH_DISCOVERY',
+    description: 'registry of the mesh (default: etcd when --etcd is given, else file)',
+  }),
+  etcd: option.string({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd endpoints, comma-separated' }),
+  consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
+  registryDir: option.string({
+    flag: '--registry-dir <dir>',
+    env: 'FLOWMESH_REGISTRY_DIR',
+    description: 'directory of the file registry (default .flowmesh/registry)',
+  }),
+  heartbeatTimeoutMs: option.integer({
+    flag: '--heartbeat-timeout-ms <ms>',
+    env: 'FLOWMESH_HEARTBEAT_TIMEOUT_MS',
+    description: 'a batch attempt whose executor sends nothing for this long fails and is retried elsewhere',
+    default: 10_000,
+    min: 50,
+  }),
+  attemptTimeoutMs: option.integer({
+    flag: '--attempt-timeout-ms <ms>',
+    env: 'FLOWMESH_ATTEMPT_TIMEOUT_MS',
+    description: 'deadline of one batch attempt (one ExecuteBatch call)',
+    default: 10 * 60_000,
+    min: 100,
+  }),
+  noExecutorTimeoutMs: option.integer({
+    flag: '--no-executor-timeout-ms <ms>',
+    env: 'FLOWMESH_NO_EXECUTOR_TIMEOUT_MS',
+    description: 'a job fails as unavailable when no executor is known for this long',
+    default: 30_000,
+    min: 0,
+  }),
+  localSlots: option.integer({
+    flag: '--local-slots <n>',
+    env: 'FLOWMESH_LOCAL_SLOTS',
+    description: 'batches run at once inside the coordinator for local-mode jobs',
+    default: Math.max(1, availableParallelism()),
+    min: 1,
+  }),
+  reorderWindow: option.integer({
+    flag: '--reorder-window <batches>',
+    env: 'FLOWMESH_REORDER_WINDOW',
+    description: 'batches admitted and not yet sent to the caller, per job (0: twice maxInstances)',
+    default: 0,
+    min: 0,
+  }),
+  recordEveryMs: option.integer({
+    flag: '--record-every-ms <ms>',
+    env: 'FLOWMESH_RECORD_EVERY_MS',
+    description: 'how often a running job\'s record is refreshed in config-store',
+    default: 2000,
+    min: 100,
+  }),
+  pluginDir: option.string({
+    flag: '--plugin-dir <dir>',
+    env: 'FLOWMESH_PLUGIN_DIR',
+    description: 'plugin modules for flows run in local mode (executors have their own)',
+  }),
 };
 
 export type CoordinatorConfig = ConfigOf<typeof coordinatorOptions>;
 
-export async function startCoordinator(config: CoordinatorConfig): Promise<ServiceHost> {
+export interface RunningCoordinator {
+  readonly address: string;
+  readonly host: ServiceHost;
+  readonly logger: Logger;
+  stop(reason?: string): Promise<void>;
+}
+
+const toExecutorView = (n: NodeInfo): ExecutorView => ({ id: n.id, address: n.address, slots: n.slots, fileRoots: n.fileRoots, load: n.load });
+
+export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator', { level: config.logLevel, base: { node: config.nodeId } });
+  const discovery: Discovery = createDiscovery(
+    resolveDiscoveryOptions({ discovery: config.discovery, etcd: config.etcd, consul: config.consul, registryDir: config.registryDir }),
+  );
+  const ledger = createSlotLedger();
+  const executors: DiscoveryView = discovery.watch('executor');
+  const refresh = (): void => ledger.setExecutors(executors.nodes('executor').map(toExecutorView));
+  for (const event of ['add', 'update', 'remove']) executors.on(event, refresh);
+  let configStores: DiscoveryView | undefined;
+  const findConfigStore = async (): Promise<string> => {
+    configStores ??= discovery.watch('config-store');
+    await configStores.ready;
+    const node = configStores.nodes('config-store')[0];
+    if (!node) throw new UnavailableError('no config-store is registered in discovery');
+    return node.address;
+  };
+  const config_ = createConfigPort({ address: config.configStore ?? findConfigStore, clusterToken: config.clusterToken });
+  const remote = createRemoteRunner({ clusterToken: config.clusterToken, attemptTimeoutMs: config.attemptTimeoutMs });
+  const registry = createJobRegistry();
+  const options: CoordinatorOptions = {
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    noExecutorTimeoutMs: config.noExecutorTimeoutMs,
+    localSlots: config.localSlots,
+    recordEveryMs: config.recordEveryMs,
+    reorderWindow: config.reorderWindow,
+    ...(config.pluginDir ? { pluginDir: path.resolve(config.pluginDir) } : {}),
+  };
+  const service = createCoordinatorService({ id: config.nodeId, config: config_, ledger, remote: remote.run, registry, logger, options });
+
   const host = createServiceHost({
     name: 'coordinator',
     bind: config.bind,
@@ -20,10 +136,57 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Servi
     clusterToken: config.clusterToken,
     maxReceiveMessageBytes: config.maxMessageBytes,
     maxSendMessageBytes: config.maxMessageBytes,
-    services: [{ definition: CoordinatorServiceService, implementation: {}, internal: true }],
+    services: [{ definition: CoordinatorServiceService, implementation: service, internal: true }],
   });
-  await host.start();
-  return host;
+  const { address } = await host.start();
+  await executors.ready;
+  refresh();
+
+  let registration: Registration | undefined;
+  try {
+    registration = await discovery.register({
+      id: config.nodeId,
+      kind: 'coordinator',
+      address: config.advertise ?? address,
+      slots: 0,
+      slotsBusy: 0,
+      load: 0,
+      version: COORDINATOR_VERSION,
+      fileRoots: [],
+      labels: {},
+      startedAt: new Date().toISOString(),
+    });
+  } catch (err) {
+    await host.stop('registration failed');
+    throw err;
+  }
+  // Load for the gateway's choice: running jobs (lower is better).
+  const unwatchLoad = registry.onChange((running) => {
+    registration?.update({ load: running }).catch((err: unknown) => logger.warn({ err }, 'could not update the discovery record'));
+  });
+  logger.info({ id: config.nodeId, address, executors: ledger.executors().length }, 'coordinator ready');
+
+  let stopping: Promise<void> | undefined;
+  async function doStop(reason: string): Promise<void> {
+    logger.info({ reason, runningJobs: registry.running() }, 'coordinator stopping');
+    unwatchLoad();
+    await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
+    await host.stop(reason);
+    remote.close();
+    config_.close();
+    executors.close();
+    configStores?.close();
+    await discovery.close();
+  }
+  return {
+    address,
+    host,
+    logger,
+    stop(reason = 'stop requested') {
+      stopping ??= doStop(reason);
+      return stopping;
+    },
+  };
 }
 
 export const coordinatorCommand = () =>
@@ -33,3 +196,6 @@ export const coordinatorCommand = () =>
     options: coordinatorOptions,
     start: startCoordinator,
   });
+
+// Run directly: `node --import tsx services/coordinator/src/main.ts [options]`.
+if (import.meta.url === `file://${process.argv[1]}`) await coordinatorCommand().parseAsync(process.argv);

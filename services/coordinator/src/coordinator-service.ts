@@ -1,0 +1,135 @@
+// CoordinatorService handlers over the job machinery: RunJob (bidi, results streamed with backpressure),
+// SubmitJob (detached), WatchJob (progress until the end), CancelJob, GetLoad.
+import { JobState } from '@flowmesh/contracts';
+import type {
+  CoordinatorServiceRunJobRequest,
+  CoordinatorServiceServer,
+  CoordinatorServiceWatchJobResponse,
+  InputChunk,
+  Job,
+  JobProgress,
+  RunJobResponse,
+} from '@flowmesh/contracts';
+import { bidi, FailedPreconditionError, InvalidArgumentError, NotFoundError, serverStream, unary, UnimplementedError, write } from '@flowmesh/runtime';
+import type { CallContext } from '@flowmesh/runtime';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { startJob, type CoordinatorContext } from './run-job.js';
+
+const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
+
+export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorServiceServer {
+  return {
+    runJob: bidi(async (call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response: RunJobResponse }>, cctx: CallContext) => {
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobRequest>;
+      const first = await messages.next();
+      const msg = first.done ? undefined : first.value.request?.msg;
+      if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
+      const send = (response: RunJobResponse): Promise<void> => write(call, { response });
+      const started = await startJob(ctx, msg.start, { send, input: callerInput(messages), signal: cctx.signal });
+      await send({ msg: { $case: 'accepted', accepted: started.accepted } }).catch(() =>
+        ctx.registry.get(started.accepted.jobId)?.cancel('the caller hung up'),
+      );
+      await started.run();
+    }),
+
+    submitJob: unary(async (req) => {
+      if (!req.spec) throw new InvalidArgumentError('spec', 'required');
+      const started = await startJob(ctx, req.spec, {});
+      started.run().catch((err: unknown) => ctx.logger.info({ jobId: started.accepted.jobId, err: (err as Error).message }, 'detached job ended'));
+      return { accepted: started.accepted };
+    }),
+
+    watchJob: serverStream((req, cctx) => watch(ctx, req.request?.jobId ?? '', req.request?.resumeResults ?? false, cctx.signal)),
+
+    cancelJob: unary(async (req) => {
+      if (!req.jobId) throw new InvalidArgumentError('job_id', 'required');
+      const handle = ctx.registry.get(req.jobId);
+      if (!handle) return { job: await finishedJob(ctx, req.jobId) };
+      handle.cancel(req.reason || (req.actor ? `cancelled by ${req.actor}` : 'cancelled'));
+      return { job: await handle.done };
+    }),
+
+    getLoad: unary(async () => {
+      const l = ctx.registry.load();
+      return { runningJobs: l.runningJobs, batchesInFlight: l.batchesInFlight, batchesQueued: l.batchesQueued };
+    }),
+  };
+}
+
+/** The caller's further RunJob messages as input chunks, then 'end' (acks are not needed by this coordinator). */
+async function* callerInput(messages: AsyncIterator<CoordinatorServiceRunJobRequest>): AsyncGenerator<InputChunk | 'end', void, undefined> {
+  for (;;) {
+    const r = await messages.next();
+    if (r.done) return;
+    const m = r.value.request?.msg;
+    if (m?.$case === 'input') yield m.input;
+    else if (m?.$case === 'endInput') {
+      yield 'end';
+      return;
+    } else if (m?.$case === 'start') throw new InvalidArgumentError('start', 'a job is already started on this call');
+  }
+}
+
+/** A job not running here: its record, if it has ended; otherwise it belongs to another coordinator. */
+async function finishedJob(ctx: CoordinatorContext, id: string): Promise<Job> {
+  const job = await ctx.config.getJob(id);
+  if (!job) throw new NotFoundError(`job ${id} not found`);
+  if (!TERMINAL.has(job.state) && job.coordinatorId !== ctx.id) {
+    throw new FailedPreconditionError(`job ${id} runs on coordinator ${job.coordinatorId}, not on ${ctx.id}`);
+  }
+  return job;
+}
+
+async function* watch(
+  ctx: CoordinatorContext,
+  jobId: string,
+  resume: boolean,
+  signal: AbortSignal,
+): AsyncGenerator<CoordinatorServiceWatchJobResponse, void, undefined> {
+  if (!jobId) throw new InvalidArgumentError('job_id', 'required');
+  if (resume) throw new UnimplementedError('resuming a result stream is not supported yet; watch progress instead');
+  const handle = ctx.registry.get(jobId);
+  if (!handle) {
+    const job = await finishedJob(ctx, jobId);
+    if (job.progress) yield { response: { msg: { $case: 'progress', progress: job.progress } } };
+    if (TERMINAL.has(job.state)) yield { response: { msg: { $case: 'summary', summary: { job } } } };
+    return;
+  }
+  // Only the latest progress is kept: a slow watcher gets fewer events, never a growing queue.
+  let latest: JobProgress | undefined = handle.progress();
+  let ended: Job | undefined;
+  let wake: (() => void) | undefined;
+  const onProgress = (p: JobProgress): void => {
+    latest = p;
+    wake?.();
+  };
+  const onEnd = (job: Job): void => {
+    ended = job;
+    wake?.();
+  };
+  const onAbort = (): void => wake?.();
+  handle.on('progress', onProgress);
+  handle.once('end', onEnd);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      if (latest) {
+        const p = latest;
+        latest = undefined;
+        yield { response: { msg: { $case: 'progress', progress: p } } };
+        continue;
+      }
+      if (ended) {
+        yield { response: { msg: { $case: 'summary', summary: { job: ended } } } };
+        return;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    handle.off('progress', onProgress);
+    handle.off('end', onEnd);
+    signal.removeEventListener('abort', onAbort);
+  }
+}

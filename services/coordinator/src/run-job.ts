@@ -1,0 +1,275 @@
+// One job from `start` to its summary: set up (flow, vars, init, source, sink), register, then run the
+// driver with output going to the caller (or the file sink), progress every interval, aggregates and
+// globals merged, `status` run, the sink committed, and the job recorded in config-store.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { JobState } from '@flowmesh/contracts';
+import type { InputChunk, Job, JobAccepted, JobSpec, RunJobResponse } from '@flowmesh/contracts';
+import { finalizeAggregates, mergeAggregates, runStatus } from '@flowmesh/flow';
+import type { AggregatePartial } from '@flowmesh/flow';
+import { AbortedError, CancelledError, UnavailableError } from '@flowmesh/runtime';
+import type { Logger } from 'pino';
+import type { AttemptRunner } from './attempt-runner.js';
+import type { ConfigPort } from './config-port.js';
+import { createJobDriver, type BatchOutput, type DriverOutcome } from './job-driver.js';
+import { jobRecord, type JobRecordInput } from './job-record.js';
+import type { JobHandle, JobRegistry } from './job-registry.js';
+import { prepareJob } from './job-setup.js';
+import { createLocalRunner } from './local-runner.js';
+import { createSerialSender } from './serial-sender.js';
+import { createSlotLedger, type SlotLedger } from './slot-ledger.js';
+
+export interface CoordinatorOptions {
+  heartbeatTimeoutMs: number;
+  noExecutorTimeoutMs: number;
+  /** Batches run at once inside the coordinator in local mode. */
+  localSlots: number;
+  pluginDir?: string;
+  /** How often a running job's record is refreshed in config-store. */
+  recordEveryMs: number;
+  /** Reorder window in batches (0: twice maxInstances). */
+  reorderWindow: number;
+}
+
+export interface CoordinatorContext {
+  id: string;
+  config: ConfigPort;
+  ledger: SlotLedger;
+  remote: AttemptRunner;
+  registry: JobRegistry;
+  logger: Logger;
+  options: CoordinatorOptions;
+}
+
+export interface JobIo {
+  /** Writes to the caller with backpressure; absent for a detached job (SubmitJob). */
+  send?: (msg: RunJobResponse) => Promise<void>;
+  /** The caller's input messages (burst mode). */
+  input?: AsyncIterator<InputChunk | 'end'>;
+  /** The caller's call: when it ends, the job is cancelled. */
+  signal?: AbortSignal;
+}
+
+export interface StartedJob {
+  accepted: JobAccepted;
+  /** Runs the job to its end; resolves with the final record, rejects with a typed error naming the job. */
+  run(): Promise<Job>;
+}
+
+const DEFAULT_PROGRESS_MS = 250;
+
+export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo): Promise<StartedJob> {
+  const jobId = spec.jobId || randomUUID();
+  if (ctx.registry.get(jobId)) throw new AbortedError(`job ${jobId} is already running on this coordinator`);
+  const createdAt = new Date();
+  const prepared = await prepareJob(ctx.config, jobId, spec, {
+    ...(ctx.options.pluginDir !== undefined ? { pluginDir: ctx.options.pluginDir } : {}),
+    ...(io.input ? { input: io.input } : {}),
+  });
+  const { settings, spec: flow } = prepared;
+  const log = ctx.logger.child({ jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision });
+
+  // A cluster smaller than the remote bias, or `mode: local`, runs the microbatches here.
+  const local = settings.mode === 'local' || ctx.ledger.executors().length < settings.remoteBias;
+  const ledger = local
+    ? createSlotLedger([{ id: `${ctx.id}/local`, address: 'local', slots: ctx.options.localSlots, fileRoots: [], load: 0 }])
+    : ctx.ledger;
+  let runner: AttemptRunner;
+  try {
+    runner = local
+      ? createLocalRunner({ compiled: await prepared.compileAll(), format: flow.source.format, readBytes: (o, l) => prepared.source.read(o, l) })
+      : ctx.remote;
+  } catch (err) {
+    await prepared.source.close?.();
+    await prepared.sink?.abort();
+    throw err;
+  }
+  const aggregateSpec = flow.aggregate;
+  const driver = createJobDriver(
+    {
+      ledger,
+      runner,
+      logger: log,
+      heartbeatTimeoutMs: ctx.options.heartbeatTimeoutMs,
+      noExecutorTimeoutMs: ctx.options.noExecutorTimeoutMs,
+      ...(ctx.options.reorderWindow > 0 ? { reorderWindow: ctx.options.reorderWindow } : {}),
+    },
+    {
+      jobId,
+      epoch: 1,
+      flow: prepared.flowName,
+      flowRevision: prepared.flowRevision,
+      flowSource: prepared.flowSource,
+      vars: prepared.vars,
+      format: prepared.format,
+      encoding: prepared.sink ? 0 : spec.encoding,
+      includeRejects: spec.includeRejects || prepared.sink !== undefined,
+      maxInstances: settings.maxInstances,
+      order: settings.order,
+      retries: settings.retries,
+      globals: prepared.globals,
+      ...(aggregateSpec
+        ? { mergeAggregates: (a: unknown, b: unknown) => mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial) }
+        : {}),
+    },
+  );
+
+  const record = (patch: Partial<JobRecordInput>): Job =>
+    jobRecord({
+      id: jobId,
+      flow: prepared.flowName,
+      flowRevision: prepared.flowRevision,
+      vars: prepared.vars,
+      coordinatorId: ctx.id,
+      submittedBy: spec.submittedBy,
+      createdAt,
+      state: JobState.JOB_STATE_RUNNING,
+      ...patch,
+    });
+
+  let finish!: (job: Job) => void;
+  const done = new Promise<Job>((resolve) => (finish = resolve));
+  const handle = Object.assign(new EventEmitter(), {
+    id: jobId,
+    cancel: (reason: string) => driver.cancel(reason),
+    progress: () => driver.progress(JobState.JOB_STATE_RUNNING),
+    load: () => driver.load(),
+    done,
+  }) satisfies JobHandle;
+  try {
+    ctx.registry.add(handle);
+  } catch (err) {
+    await prepared.source.close?.();
+    await prepared.sink?.abort();
+    throw err;
+  }
+
+  const accepted: JobAccepted = { jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision, coordinatorId: ctx.id };
+
+  async function run(): Promise<Job> {
+    const startedAt = new Date();
+    const sender = io.send ? createSerialSender(io.send, () => driver.cancel('the caller stopped reading')) : undefined;
+    const onCallerGone = (): void => driver.cancel('the caller hung up');
+    io.signal?.addEventListener('abort', onCallerGone, { once: true });
+    const progressMs = spec.progressIntervalMs || DEFAULT_PROGRESS_MS;
+    let lastRecordAt = Date.now();
+    let recording: Promise<void> | undefined;
+    const tick = setInterval(() => {
+      const p = driver.progress(JobState.JOB_STATE_RUNNING);
+      handle.emit('progress', p);
+      sender?.trySend({ msg: { $case: 'progress', progress: p } });
+      if (!recording && Date.now() - lastRecordAt >= ctx.options.recordEveryMs) {
+        lastRecordAt = Date.now();
+        recording = ctx.config
+          .putJob(record({ startedAt, progress: p, executors: driver.shares() }), ctx.id)
+          .catch((err: unknown) => log.warn({ err }, 'job record refresh failed'))
+          .finally(() => (recording = undefined));
+      }
+    }, progressMs);
+
+    const sink = prepared.sink;
+    const output: BatchOutput = async (index, result) => {
+      if (sink) {
+        for (const c of result.chunks) await sink.writeRecords(c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')));
+        await sink.writeRejects(result.rejects);
+        return;
+      }
+      if (!sender) return; // detached job without a file sink: results are dropped (documented in job_service.proto)
+      for (const c of result.chunks) await sender.send({ msg: { $case: 'records', records: { ...c, jobId } } });
+      if (spec.includeRejects && result.rejects.length > 0) {
+        await sender.send({ msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } } });
+      }
+    };
+
+    let outcome: DriverOutcome;
+    let final: Job;
+    try {
+      await ctx.config.putJob(record({ startedAt, progress: driver.progress(JobState.JOB_STATE_RUNNING) }), ctx.id).catch((err: unknown) => {
+        log.warn({ err }, 'job record (running) failed');
+      });
+      log.info({ local, maxInstances: settings.maxInstances, order: settings.order }, 'job started');
+      outcome = await driver.run(prepared.source, output);
+      clearInterval(tick);
+      if (recording) await recording;
+      final = await finalize(outcome, startedAt);
+    } finally {
+      clearInterval(tick);
+      io.signal?.removeEventListener('abort', onCallerGone);
+      await prepared.source.close?.();
+      ctx.registry.remove(jobId);
+    }
+    handle.emit('end', final);
+    finish(final);
+    log.info({ state: JobState[final.state], counts: final.progress?.counts }, 'job ended');
+    if (outcome.state === 'succeeded') {
+      if (sender) await sender.send({ msg: { $case: 'summary', summary: { job: final } } });
+      return final;
+    }
+    if (outcome.state === 'cancelled') throw new CancelledError(`job ${jobId} cancelled: ${outcome.reason}`);
+    if (outcome.failures.length === 0) throw new UnavailableError(`job ${jobId} failed: ${outcome.error}`);
+    throw new AbortedError(`job ${jobId} failed: ${outcome.error}`);
+  }
+
+  async function finalize(outcome: DriverOutcome, startedAt: Date): Promise<Job> {
+    let globals = driver.globals();
+    let aggregates: unknown;
+    let error = outcome.state === 'failed' ? outcome.error : outcome.state === 'cancelled' ? `cancelled: ${outcome.reason}` : '';
+    let files: Pick<JobRecordInput, 'output' | 'rejectsOutput'> = {};
+    if (outcome.state === 'succeeded') {
+      try {
+        if (aggregateSpec) aggregates = finalizeAggregates(aggregateSpec, driver.aggregates() as AggregatePartial | undefined);
+        const p = driver.progress(JobState.JOB_STATE_RUNNING).counts;
+        const counts = { in: p?.recordsIn ?? 0, out: p?.recordsOut ?? 0, rejected: p?.recordsRejected ?? 0, filtered: p?.recordsFiltered ?? 0 };
+        const status = await runStatus(prepared.compiled, {
+          vars: prepared.vars,
+          globals,
+          counts,
+          ...(Array.isArray(aggregates) ? { aggregates } : {}),
+        });
+        globals = status.globals;
+        if (prepared.sink) {
+          const committed = await prepared.sink.commit();
+          files = { output: committed.output, rejectsOutput: committed.rejects };
+        }
+      } catch (err) {
+        outcome = { state: 'failed', error: `finishing the job failed: ${(err as Error).message}`, failures: [] };
+        error = outcome.state === 'failed' ? outcome.error : error;
+      }
+    }
+    if (outcome.state !== 'succeeded') await prepared.sink?.abort();
+    const finalState =
+      outcome.state === 'succeeded' ? JobState.JOB_STATE_SUCCEEDED : outcome.state === 'cancelled' ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_FAILED;
+    const job = record({
+      state: finalState,
+      startedAt,
+      finishedAt: new Date(),
+      progress: driver.progress(finalState),
+      error,
+      failures: outcome.state === 'failed' ? outcome.failures : [],
+      executors: driver.shares(),
+      aggregates,
+      globals,
+      ...files,
+    });
+    await putWithRetry(ctx.config, job, ctx.id, log);
+    return job;
+  }
+
+  return { accepted, run };
+}
+
+/** The final record matters (GetJob, the CLI summary): a few tries before giving up with a log line. */
+async function putWithRetry(config: ConfigPort, job: Job, actor: string, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await config.putJob(job, actor);
+      return;
+    } catch (err) {
+      if (attempt >= 3) {
+        log.error({ err }, 'recording the finished job failed');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
