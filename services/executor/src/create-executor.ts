@@ -22,6 +22,8 @@ export interface ExecutorParts {
   /** Root names to advertise in discovery and status. */
   fileRootNames: () => string[];
   loadReferenceTable?: (name: string) => Promise<unknown>;
+  /** @default () => 0 */
+  tablesRevision?: () => number;
   pluginDir?: string;
   /** @default 1000 */
   heartbeatMs?: number;
@@ -60,6 +62,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     pool,
     fileRoots: parts.fileRoots,
     loadReferenceTable: parts.loadReferenceTable ?? noTables,
+    tablesRevision: parts.tablesRevision ?? (() => 0),
     pluginDir: parts.pluginDir,
     heartbeatMs: parts.heartbeatMs ?? 1000,
     faults: parts.faults ?? noFaults,

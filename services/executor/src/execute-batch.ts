@@ -33,6 +33,8 @@ export interface ExecuteBatchDeps {
   pool: BatchPool;
   fileRoots: FileRootLookup;
   loadReferenceTable(name: string): Promise<unknown>;
+  /** Revision of the reference tables now (0 without config-store). */
+  tablesRevision(): number;
   pluginDir?: string;
   heartbeatMs: number;
   faults: Faults;
@@ -104,6 +106,7 @@ async function runAttempt(
         flow: a.flow,
         flowRevision: a.flowRevision,
         flowSource: a.flowSource,
+        tablesRevision: deps.tablesRevision(),
         pluginDir: deps.pluginDir,
         input: {
           bytes,

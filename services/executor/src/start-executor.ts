@@ -5,10 +5,10 @@ import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
 import type { Discovery, Registration } from '@flowmesh/discovery';
 import { createLogger, createServiceHost } from '@flowmesh/runtime';
 import type { Logger, ServiceHost } from '@flowmesh/runtime';
+import { createConfigSource } from './config-source.js';
 import { createExecutor } from './create-executor.js';
 import type { Executor } from './create-executor.js';
 import { parseFaults } from './faults.js';
-import { staticFileRoots } from './file-roots.js';
 import { createLoadReporter } from './load-reporter.js';
 import type { ExecutorConfig } from './options.js';
 import { resolvePluginDir } from './options.js';
@@ -28,10 +28,30 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
   const faults = parseFaults(config.faults);
   if (faults.rules.length > 0) logger.warn({ faults: config.faults }, 'TEST FAULT INJECTION IS ON');
   const rootNames = Object.keys(config.fileRoot).sort();
+  let discovery: Discovery | undefined;
+  if (config.discovery !== 'none') {
+    discovery = createDiscovery(
+      resolveDiscoveryOptions({
+        discovery: config.discovery,
+        etcd: config.etcd,
+        consul: config.consul,
+        registryDir: config.registryDir,
+      }),
+    );
+  }
+  // A config-store from the flag, else the first one discovery knows when a batch first needs it.
+  const configStores = discovery?.watch('config-store');
+  const configSource = createConfigSource({
+    staticRoots: config.fileRoot,
+    address: () => config.configStore ?? configStores?.nodes('config-store')[0]?.address,
+    clusterToken: config.clusterToken,
+  });
   const executor = createExecutor({
     id: config.nodeId,
     slots: config.slots,
-    fileRoots: staticFileRoots(config.fileRoot),
+    fileRoots: (name) => configSource.fileRoot(name),
+    loadReferenceTable: (name) => configSource.referenceTable(name),
+    tablesRevision: () => configSource.tablesRevision(),
     fileRootNames: () => rootNames,
     pluginDir: resolvePluginDir(config.pluginDir),
     heartbeatMs: config.heartbeatMs,
@@ -51,17 +71,8 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
   host.onStop(() => executor.drain(config.graceMs));
 
   const { address } = await host.start();
-  let discovery: Discovery | undefined;
   let registration: Registration | undefined;
-  if (config.discovery !== 'none') {
-    discovery = createDiscovery(
-      resolveDiscoveryOptions({
-        discovery: config.discovery,
-        etcd: config.etcd,
-        consul: config.consul,
-        registryDir: config.registryDir,
-      }),
-    );
+  if (discovery) {
     registration = await discovery.register({
       id: config.nodeId,
       kind: 'executor',
@@ -94,6 +105,8 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
     await host.stop(reason);
     await executor.close();
+    configSource.close();
+    configStores?.close();
     await discovery?.close();
   }
 

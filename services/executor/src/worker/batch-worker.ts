@@ -52,7 +52,8 @@ export default async function runBatchTask(task: BatchTask): Promise<BatchTaskRe
 }
 
 function compiledFlow(task: BatchTask, loadTable: (name: string) => Promise<ReferenceTableData>): Promise<CompiledFlow> {
-  const key = `${task.flow}@${task.flowRevision}#${createHash('sha1').update(task.flowSource).digest('hex')}`;
+  const hash = createHash('sha1').update(task.flowSource).digest('hex');
+  const key = `${task.flow}@${task.flowRevision}#${hash}/tables@${task.tablesRevision}`;
   const cached = compiled.get(key);
   if (cached) return cached;
   const entry = compileFlow(parseFlow(task.flowSource), { pluginDir: task.pluginDir, loadReferenceTable: loadTable });

@@ -8,6 +8,8 @@ export interface BatchTask {
   flow: string;
   flowRevision: number;
   flowSource: string;
+  /** Revision of the reference tables a compiled flow may hold: a newer one recompiles it. */
+  tablesRevision: number;
   pluginDir?: string;
   input: {
     bytes: Uint8Array;
