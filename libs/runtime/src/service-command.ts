@@ -21,7 +21,7 @@ export function serviceCommand<S extends OptionsSchema>(spec: ServiceCommandSpec
   command.action(async (_opts, cmd: Command) => {
     let config: ConfigOf<S>;
     try {
-      config = resolveConfig(spec.options, cmd.opts());
+      config = resolveConfig(spec.options, cmd);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       process.stderr.write(`flowmesh ${spec.name}: ${err.message}\n`);

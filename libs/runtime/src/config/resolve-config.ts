@@ -1,6 +1,6 @@
 // Resolves a schema from command-line values, then the environment, then defaults — validating each and
 // failing with a ConfigError that names the flag or variable the value came from (and the other spelling).
-import { Option, type Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { ConfigOf, OptionSpec, OptionsSchema } from './option.js';
 
@@ -21,15 +21,27 @@ export function addOptions(command: Command, schema: OptionsSchema): Command {
   return command;
 }
 
+/** Values the user typed: only those whose source is the command line (not commander's implied defaults). */
+function givenOnCommandLine(command: Command): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
+  for (const [attr, value] of Object.entries(command.opts())) {
+    if (command.getOptionValueSource(attr) === 'cli') given[attr] = value;
+  }
+  return given;
+}
+
 /**
- * `cliValues` is commander's `opts()`, keyed by attribute name ("--grace-ms" → "graceMs"); schema keys must
- * be those attribute names. Throws ConfigError naming the source of the first invalid or missing value.
+ * `cli` is the parsed command (addOptions was applied to it) or a record of values given on the command
+ * line keyed by commander attribute name ("--grace-ms" → "graceMs"). Precedence: flag, environment,
+ * default. Throws ConfigError naming the source of the first invalid or missing value.
+ * (A value flag spelt "--no-…" works, but commander stores it under the name without "no-".)
  */
 export function resolveConfig<S extends OptionsSchema>(
   schema: S,
-  cliValues: Record<string, unknown>,
+  cli: Command | Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
 ): ConfigOf<S> {
+  const cliValues = cli instanceof Command ? givenOnCommandLine(cli) : cli;
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
     const attr = new Option(spec.flag).attributeName();
