@@ -1,7 +1,7 @@
 // Compiles expression text once per flow into an evaluator called per record with a reused context
 // object (no per-record allocation here). Simple shapes are turned into direct closures over the parsed
 // AST (see fast-path.ts); everything else runs through cel-js' own evaluator.
-import { celEnvironment, type ExprScope } from './environment.js';
+import { celEnvironment, scopeRoots, type ExprScope } from './environment.js';
 import { fastPath } from './fast-path.js';
 
 /** The variables an expression sees; one object per batch, its `record` swapped per record. */
@@ -37,9 +37,17 @@ export function compileExpression(text: string, scope: ExprScope, opts: CompileO
   } catch (err) {
     throw new ExpressionError(text, `invalid expression "${text}": ${firstLine(err)}`, { cause: err });
   }
-  const fast = opts.noFastPath ? undefined : fastPath(parsed.ast);
-  if (fast) return fast;
-  return parsed as unknown as Evaluator;
+  const slow = parsed as unknown as Evaluator;
+  const fast = opts.noFastPath ? undefined : fastPath(parsed.ast, scopeRoots(scope));
+  if (!fast) return slow;
+  return (ctx) => {
+    try {
+      return fast(ctx);
+    } catch {
+      // The fast path declined (or met an error): cel-js decides, with its own result or message.
+      return slow(ctx);
+    }
+  };
 }
 
 export function firstLine(err: unknown): string {

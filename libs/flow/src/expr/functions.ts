@@ -21,6 +21,25 @@ function roundTo(x: number, digits: bigint): number {
   return Math.round((x + Math.sign(x) * Number.EPSILON * Math.abs(x)) * f) / f;
 }
 
+const roundValue = (x: number) => Math.round(x);
+const floorValue = (x: number) => Math.floor(x);
+const ceilValue = (x: number) => Math.ceil(x);
+const absValue = (x: number) => Math.abs(x);
+
+type Impl = (...args: never[]) => unknown;
+/** Global (non-method) functions by name/arity with their JS argument types, shared with the fast path. */
+const GLOBAL_FUNCTIONS: Record<string, [string[], Impl]> = {
+  'round/2': [['number', 'bigint'], roundTo as Impl],
+  'round/1': [['number'], roundValue as Impl],
+  'floor/1': [['number'], floorValue as Impl],
+  'ceil/1': [['number'], ceilValue as Impl],
+  'abs/1': [['number'], absValue as Impl],
+};
+
+export function flowFunction(name: string, arity: number): [string[], (...args: unknown[]) => unknown] | undefined {
+  return GLOBAL_FUNCTIONS[`${name}/${arity}`] as [string[], (...args: unknown[]) => unknown] | undefined;
+}
+
 /** Names and signatures, listed in docs/flows.md. */
 export function registerFlowFunctions(env: Environment): Environment {
   return env
@@ -33,10 +52,10 @@ export function registerFlowFunctions(env: Environment): Environment {
     .registerFunction('string.trimEnd(): string', (s: string) => s.trimEnd())
     .registerFunction('string.padStart(int, string): string', (s: string, n: bigint, p: string) => s.padStart(Number(n), p))
     .registerFunction('round(double, int): double', roundTo)
-    .registerFunction('round(double): double', (x: number) => Math.round(x))
-    .registerFunction('floor(double): double', (x: number) => Math.floor(x))
-    .registerFunction('ceil(double): double', (x: number) => Math.ceil(x))
-    .registerFunction('abs(double): double', (x: number) => Math.abs(x))
+    .registerFunction('round(double): double', roundValue)
+    .registerFunction('floor(double): double', floorValue)
+    .registerFunction('ceil(double): double', ceilValue)
+    .registerFunction('abs(double): double', absValue)
     .registerFunction('isNumber(string): bool', (s: string) => s.trim() !== '' && Number.isFinite(Number(s)))
     .registerFunction('get(map, string, dyn): dyn', (m: Record<string, unknown> | Map<string, unknown>, k: string, d: unknown) => {
       const v = m instanceof Map ? m.get(k) : Object.prototype.hasOwnProperty.call(m, k) ? m[k] : undefined;
