@@ -27,7 +27,8 @@ export function keyIdOf(key: string): string | undefined {
 
 export function checkCustomKey(key: string, field: string): string {
   const id = keyIdOf(key);
-  if (!id || /\s/.test(key)) throw new InvalidArgumentError(field, `must be ${MIN_CUSTOM_KEY_LENGTH} to 512 characters without spaces`);
+  if (!id || /\s/.test(key))
+    throw new InvalidArgumentError(field, `must be ${MIN_CUSTOM_KEY_LENGTH} to 512 characters without spaces`);
   return id;
 }
 

@@ -35,8 +35,10 @@ export interface VerifiedApiKey {
 export async function createApiKey(backend: KvBackend, input: CreateApiKeyInput, now: Date): Promise<CreatedApiKey> {
   validateName(input.user, 'user');
   validateRole(input.role, 'role');
-  if (Buffer.byteLength(input.description) > 4096) throw new InvalidArgumentError('description', 'longer than 4096 bytes');
-  const { keyId, key } = input.secret !== '' ? { keyId: checkCustomKey(input.secret, 'secret'), key: input.secret } : generateKey();
+  if (Buffer.byteLength(input.description) > 4096)
+    throw new InvalidArgumentError('description', 'longer than 4096 bytes');
+  const { keyId, key } =
+    input.secret !== '' ? { keyId: checkCustomKey(input.secret, 'secret'), key: input.secret } : generateKey();
   const storeKey = resourceKey(ResourceKind.RESOURCE_KIND_API_KEY, keyId);
   const resource: Resource = {
     kind: ResourceKind.RESOURCE_KIND_API_KEY,
@@ -46,7 +48,10 @@ export async function createApiKey(backend: KvBackend, input: CreateApiKeyInput,
     version: 0,
     updatedAt: now,
     updatedBy: input.actor,
-    spec: { $case: 'apiKey', apiKey: { user: input.user, role: input.role, description: input.description, revoked: false, hint: hintOf(key) } },
+    spec: {
+      $case: 'apiKey',
+      apiKey: { user: input.user, role: input.role, description: input.description, revoked: false, hint: hintOf(key) },
+    },
   };
   try {
     const entry = await backend.put(storeKey, encodeRecord(resource, hashKey(key)), { expectedRevision: 0 });
@@ -68,13 +73,17 @@ const REFUSED = 'unknown, revoked or disabled API key';
 
 export async function verifyApiKey(backend: KvBackend, key: string): Promise<VerifiedApiKey> {
   const keyId = keyIdOf(key);
-  const entry = keyId ? (await storeCall('api key', () => backend.get(resourceKey(ResourceKind.RESOURCE_KIND_API_KEY, keyId)))).entry : undefined;
+  const entry = keyId
+    ? (await storeCall('api key', () => backend.get(resourceKey(ResourceKind.RESOURCE_KIND_API_KEY, keyId)))).entry
+    : undefined;
   const rec = entry ? decodeRecord(entry) : undefined;
   // Hash and compare even when the id is unknown, so timing does not tell which ids exist.
   const matches = keyMatches(key, rec?.keyHash);
   const spec = rec?.resource.spec;
   if (!matches || spec?.$case !== 'apiKey' || spec.apiKey.revoked) throw new UnauthenticatedError(REFUSED);
-  const user = (await storeCall('user', () => backend.get(resourceKey(ResourceKind.RESOURCE_KIND_USER, spec.apiKey.user)))).entry;
+  const user = (
+    await storeCall('user', () => backend.get(resourceKey(ResourceKind.RESOURCE_KIND_USER, spec.apiKey.user)))
+  ).entry;
   const userSpec = user ? decodeRecord(user).resource.spec : undefined;
   if (userSpec?.$case === 'user' && userSpec.user.disabled) throw new UnauthenticatedError(REFUSED);
   return { keyId: keyId!, user: spec.apiKey.user, role: spec.apiKey.role };

@@ -16,12 +16,17 @@ export function validateAuditEntry(entry: AuditEntry | undefined): AuditEntry {
   if (entry.actor === '') throw new InvalidArgumentError('entry.actor', 'is required');
   if (entry.action === '') throw new InvalidArgumentError('entry.action', 'is required');
   for (const f of ['actor', 'action', 'target', 'detail'] as const) {
-    if (Buffer.byteLength(entry[f]) > TEXT_LIMIT) throw new InvalidArgumentError(`entry.${f}`, `longer than ${TEXT_LIMIT} bytes`);
+    if (Buffer.byteLength(entry[f]) > TEXT_LIMIT)
+      throw new InvalidArgumentError(`entry.${f}`, `longer than ${TEXT_LIMIT} bytes`);
   }
   return entry;
 }
 
-export async function appendAudit(backend: KvBackend, entry: AuditEntry, now: Date): Promise<{ revision: number; name: string }> {
+export async function appendAudit(
+  backend: KvBackend,
+  entry: AuditEntry,
+  now: Date,
+): Promise<{ revision: number; name: string }> {
   const e: AuditEntry = { ...validateAuditEntry(entry), at: entry.at ?? now };
   for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
     const counter = (await storeCall('audit sequence', () => backend.get(AUDIT_SEQ_KEY))).entry;
@@ -39,7 +44,12 @@ export async function appendAudit(backend: KvBackend, entry: AuditEntry, now: Da
     });
     try {
       const res = await backend.commit([
-        { type: 'put', key: AUDIT_SEQ_KEY, value: Buffer.from(String(seq)), expectedRevision: counter?.modRevision ?? 0 },
+        {
+          type: 'put',
+          key: AUDIT_SEQ_KEY,
+          value: Buffer.from(String(seq)),
+          expectedRevision: counter?.modRevision ?? 0,
+        },
         { type: 'put', key: resourceKey(ResourceKind.RESOURCE_KIND_AUDIT, name), value, expectedRevision: 0 },
       ]);
       return { revision: res.revision, name };

@@ -4,7 +4,7 @@
 // revision it saw (re-listing only when the store no longer has that history).
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { ResourceKind, WatchEventType, type Resource, type WatchResponse } from '@flowmesh/contracts';
+import { type ResourceKind, WatchEventType, type Resource, type WatchResponse } from '@flowmesh/contracts';
 import type { ConfigClient } from './config-client.js';
 
 export interface ConfigCacheOptions {
@@ -29,7 +29,11 @@ export interface ConfigCache extends EventEmitter {
   close(): void;
 }
 
-export function createConfigCache(client: ConfigClient, kinds: ResourceKind[], opts: ConfigCacheOptions = {}): ConfigCache {
+export function createConfigCache(
+  client: ConfigClient,
+  kinds: ResourceKind[],
+  opts: ConfigCacheOptions = {},
+): ConfigCache {
   const maxBackoff = opts.maxBackoffMs ?? 2000;
   const data = new Map<ResourceKind, Map<string, Resource>>(kinds.map((k) => [k, new Map()]));
   /** Per kind, the revision its last List reflected: watch events at or below it are already in. */

@@ -39,10 +39,20 @@ export interface ConfigClient {
   readonly address: string;
   get(kind: ResourceKind, name: string, opts?: CallOpts & { flowRevision?: number }): Promise<GetResponse>;
   put(resource: Resource, opts?: CallOpts & { expectedRevision?: number; actor?: string }): Promise<PutResponse>;
-  delete(kind: ResourceKind, name: string, opts?: CallOpts & { expectedRevision?: number; actor?: string }): Promise<DeleteResponse>;
-  list(kind: ResourceKind, opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string }): Promise<ListResponse>;
+  delete(
+    kind: ResourceKind,
+    name: string,
+    opts?: CallOpts & { expectedRevision?: number; actor?: string },
+  ): Promise<DeleteResponse>;
+  list(
+    kind: ResourceKind,
+    opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string },
+  ): Promise<ListResponse>;
   /** Every page of a kind; the revision is the first page's. */
-  listAll(kind: ResourceKind, opts?: CallOpts & { prefix?: string }): Promise<{ resources: Resource[]; revision: number }>;
+  listAll(
+    kind: ResourceKind,
+    opts?: CallOpts & { prefix?: string },
+  ): Promise<{ resources: Resource[]; revision: number }>;
   getFlow(name: string, flowRevision?: number, opts?: CallOpts): Promise<Resource>;
   listFlowRevisions(name: string, opts?: CallOpts): Promise<Resource[]>;
   listFileRoots(opts?: CallOpts): Promise<Resource[]>;
@@ -51,9 +61,14 @@ export interface ConfigClient {
   putJob(job: Job, opts?: CallOpts & { expectedRevision?: number; actor?: string }): Promise<PutResponse>;
   /** Undefined when no such job. */
   getJob(id: string, opts?: CallOpts): Promise<{ job: Job; revision: number } | undefined>;
-  listJobs(opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string }): Promise<{ jobs: Job[]; nextPageToken: string; revision: number }>;
+  listJobs(
+    opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string },
+  ): Promise<{ jobs: Job[]; nextPageToken: string; revision: number }>;
   appendAudit(entry: AuditEntry, opts?: CallOpts): Promise<AppendAuditResponse>;
-  createApiKey(req: Partial<CreateApiKeyRequest> & Pick<CreateApiKeyRequest, 'user' | 'role'>, opts?: CallOpts): Promise<CreateApiKeyResponse>;
+  createApiKey(
+    req: Partial<CreateApiKeyRequest> & Pick<CreateApiKeyRequest, 'user' | 'role'>,
+    opts?: CallOpts,
+  ): Promise<CreateApiKeyResponse>;
   verifyApiKey(secret: string, opts?: CallOpts): Promise<VerifyApiKeyResponse>;
   /** A long-lived stream without deadline; end it with `signal`. */
   watch(req: Partial<WatchRequest>, opts?: { signal?: AbortSignal }): ClientReadableStream<WatchResponse>;
@@ -67,11 +82,19 @@ export function isNotFound(err: unknown): boolean {
 }
 
 export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
-  const raw = createClient(ConfigStoreClient, opts.address, opts.clusterToken ? { clusterToken: opts.clusterToken } : {});
+  const raw = createClient(
+    ConfigStoreClient,
+    opts.address,
+    opts.clusterToken ? { clusterToken: opts.clusterToken } : {},
+  );
   const defaultTimeout = opts.timeoutMs ?? 5000;
 
   function call<Req, Res>(method: Unary<Req, Res>, req: Req, o: CallOpts = {}): Promise<Res> {
-    const options = callOptions({ timeoutMs: o.timeoutMs ?? defaultTimeout, ...(o.parent ? { parent: o.parent } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    const options = callOptions({
+      timeoutMs: o.timeoutMs ?? defaultTimeout,
+      ...(o.parent ? { parent: o.parent } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
     return new Promise<Res>((resolve, reject) => {
       method.call(raw, req, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res)));
     });
@@ -82,13 +105,26 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
 
   const client: ConfigClient = {
     address: opts.address,
-    get: (kind, name, o = {}) => read(raw.get as Unary<unknown, GetResponse>, { kind, name, flowRevision: o.flowRevision ?? 0 }, o),
+    get: (kind, name, o = {}) =>
+      read(raw.get as Unary<unknown, GetResponse>, { kind, name, flowRevision: o.flowRevision ?? 0 }, o),
     put: (resource, o = {}) =>
-      call(raw.put as Unary<unknown, PutResponse>, { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
+      call(
+        raw.put as Unary<unknown, PutResponse>,
+        { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '' },
+        o,
+      ),
     delete: (kind, name, o = {}) =>
-      call(raw.delete as Unary<unknown, DeleteResponse>, { kind, name, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
+      call(
+        raw.delete as Unary<unknown, DeleteResponse>,
+        { kind, name, expectedRevision: o.expectedRevision, actor: o.actor ?? '' },
+        o,
+      ),
     list: (kind, o = {}) =>
-      read(raw.list as Unary<unknown, ListResponse>, { kind, prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' }, o),
+      read(
+        raw.list as Unary<unknown, ListResponse>,
+        { kind, prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' },
+        o,
+      ),
     async listAll(kind, o = {}) {
       const resources: Resource[] = [];
       let pageToken = '';
@@ -101,16 +137,21 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
       } while (pageToken);
       return { resources, revision };
     },
-    getFlow: async (name, flowRevision = 0, o) => (await client.get(ResourceKind.RESOURCE_KIND_FLOW, name, { ...o, flowRevision })).resource!,
-    listFlowRevisions: async (name, o) => (await read(raw.listFlowRevisions as Unary<unknown, { revisions: Resource[] }>, { name }, o)).revisions,
+    getFlow: async (name, flowRevision = 0, o) =>
+      (await client.get(ResourceKind.RESOURCE_KIND_FLOW, name, { ...o, flowRevision })).resource!,
+    listFlowRevisions: async (name, o) =>
+      (await read(raw.listFlowRevisions as Unary<unknown, { revisions: Resource[] }>, { name }, o)).revisions,
     listFileRoots: async (o) => (await client.listAll(ResourceKind.RESOURCE_KIND_FILE_ROOT, o)).resources,
     getFileRoot: async (name, o) => (await client.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, o)).resource!,
-    getReferenceTable: async (name, o) => (await client.get(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name, o)).resource!,
+    getReferenceTable: async (name, o) =>
+      (await client.get(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name, o)).resource!,
     putJob: (job, o) => client.put(jobResource(job), o),
     async getJob(id, o) {
       try {
         const res = await client.get(ResourceKind.RESOURCE_KIND_JOB, id, o);
-        return res.resource?.spec?.$case === 'job' ? { job: res.resource.spec.job, revision: res.resource.revision } : undefined;
+        return res.resource?.spec?.$case === 'job'
+          ? { job: res.resource.spec.job, revision: res.resource.revision }
+          : undefined;
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
@@ -118,15 +159,27 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
     },
     async listJobs(o = {}) {
       const page = await client.list(ResourceKind.RESOURCE_KIND_JOB, o);
-      return { jobs: page.resources.flatMap((r) => (r.spec?.$case === 'job' ? [r.spec.job] : [])), nextPageToken: page.nextPageToken, revision: page.revision };
+      return {
+        jobs: page.resources.flatMap((r) => (r.spec?.$case === 'job' ? [r.spec.job] : [])),
+        nextPageToken: page.nextPageToken,
+        revision: page.revision,
+      };
     },
     appendAudit: (entry, o) => call(raw.appendAudit as Unary<unknown, AppendAuditResponse>, { entry }, o),
     createApiKey: (req, o) =>
-      call(raw.createApiKey as Unary<unknown, CreateApiKeyResponse>, { description: '', actor: '', secret: '', ...req }, o),
+      call(
+        raw.createApiKey as Unary<unknown, CreateApiKeyResponse>,
+        { description: '', actor: '', secret: '', ...req },
+        o,
+      ),
     verifyApiKey: (secret, o) => read(raw.verifyApiKey as Unary<unknown, VerifyApiKeyResponse>, { secret }, o),
     watch(req, o = {}) {
-      const request: WatchRequest = { kinds: req.kinds ?? [], prefix: req.prefix ?? '', startRevision: req.startRevision ?? 0 };
-      return raw.watch(request, new Metadata(), o.signal ? { signal: o.signal } as object : {});
+      const request: WatchRequest = {
+        kinds: req.kinds ?? [],
+        prefix: req.prefix ?? '',
+        startRevision: req.startRevision ?? 0,
+      };
+      return raw.watch(request, new Metadata(), o.signal ? ({ signal: o.signal } as object) : {});
     },
     close: () => raw.close(),
   };
@@ -134,5 +187,14 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
 }
 
 export function jobResource(job: Job): Resource {
-  return { kind: ResourceKind.RESOURCE_KIND_JOB, name: job.id, revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '', spec: { $case: 'job', job } };
+  return {
+    kind: ResourceKind.RESOURCE_KIND_JOB,
+    name: job.id,
+    revision: 0,
+    createRevision: 0,
+    version: 0,
+    updatedAt: undefined,
+    updatedBy: '',
+    spec: { $case: 'job', job },
+  };
 }

@@ -22,7 +22,9 @@ const FIELD = 'resource.flow.source';
 const MAX_REPORTED = 5;
 
 export function issuesError(issues: FlowIssue[]): InvalidArgumentError {
-  const shown = issues.slice(0, MAX_REPORTED).map((i) => `line ${i.line}, column ${i.column}${i.path ? `, ${i.path}` : ''}: ${i.message}`);
+  const shown = issues
+    .slice(0, MAX_REPORTED)
+    .map((i) => `line ${i.line}, column ${i.column}${i.path ? `, ${i.path}` : ''}: ${i.message}`);
   const more = issues.length > MAX_REPORTED ? ` (and ${issues.length - MAX_REPORTED} more)` : '';
   return new InvalidArgumentError(FIELD, shown.join('; ') + more);
 }
@@ -45,7 +47,11 @@ export function parseIssues(source: string): FlowIssue[] {
   return [];
 }
 
-export async function checkFlow(source: string, checker: FlowChecker | undefined, ctx: () => Promise<FlowCheckContext>): Promise<void> {
+export async function checkFlow(
+  source: string,
+  checker: FlowChecker | undefined,
+  ctx: () => Promise<FlowCheckContext>,
+): Promise<void> {
   const parsed = parseIssues(source);
   if (parsed.length > 0) throw issuesError(parsed);
   if (!checker) return;

@@ -26,7 +26,10 @@ export async function putFlow(
       throw translateStoreError(new CasConflictError(key, expectedRevision, actual), `flow ${resource.name}`);
     }
     const previous = current ? decodeRecord(current).resource : undefined;
-    const prevFlowRev = previous?.spec?.$case === 'flow' ? previous.spec.flow.flowRevision : await lastHistoryRevision(backend, resource.name);
+    const prevFlowRev =
+      previous?.spec?.$case === 'flow'
+        ? previous.spec.flow.flowRevision
+        : await lastHistoryRevision(backend, resource.name);
     const flowRevision = prevFlowRev + 1;
     const version: Resource = { ...resource, spec: { $case: 'flow', flow: { ...resource.spec.flow, flowRevision } } };
     const value = encodeRecord(version);
@@ -47,7 +50,11 @@ export async function putFlow(
   throw new UnavailableError(`flow ${resource.name} is being written concurrently; try again`);
 }
 
-export async function getFlowRevision(backend: KvBackend, name: string, flowRevision: number): Promise<{ resource: Resource; revision: number }> {
+export async function getFlowRevision(
+  backend: KvBackend,
+  name: string,
+  flowRevision: number,
+): Promise<{ resource: Resource; revision: number }> {
   const got = await storeCall(`flow ${name}`, () => backend.get(flowHistoryKey(name, flowRevision)));
   if (!got.entry) throw new NotFoundError(`flow ${name} has no revision ${flowRevision}`);
   return { resource: decodeRecord(got.entry).resource, revision: got.revision };
@@ -58,7 +65,9 @@ export async function listFlowRevisions(backend: KvBackend, name: string): Promi
   const out: Resource[] = [];
   let after: string | undefined;
   do {
-    const page = await storeCall(`flow ${name}`, () => backend.list(prefix, { limit: 1000, ...(after ? { after } : {}) }));
+    const page = await storeCall(`flow ${name}`, () =>
+      backend.list(prefix, { limit: 1000, ...(after ? { after } : {}) }),
+    );
     out.push(...page.entries.map((e) => decodeRecord(e).resource));
     after = page.next;
     if (out.length > MAX_LISTED_FLOW_REVISIONS) out.splice(0, out.length - MAX_LISTED_FLOW_REVISIONS);
@@ -73,11 +82,12 @@ async function lastHistoryRevision(backend: KvBackend, name: string): Promise<nu
   let last = 0;
   let after: string | undefined;
   do {
-    const page = await storeCall(`flow ${name}`, () => backend.list(prefix, { limit: 1000, ...(after ? { after } : {}) }));
+    const page = await storeCall(`flow ${name}`, () =>
+      backend.list(prefix, { limit: 1000, ...(after ? { after } : {}) }),
+    );
     const tail = page.entries[page.entries.length - 1];
     if (tail) last = Number(tail.key.slice(prefix.length));
     after = page.next;
   } while (after);
   return last;
 }
-

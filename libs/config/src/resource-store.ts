@@ -4,7 +4,14 @@ import { InvalidArgumentError, NotFoundError } from '@flowmesh/runtime';
 import { ResourceKind, WatchEventType, type AuditEntry, type Resource } from '@flowmesh/contracts';
 import type { KvBackend, WatchHandle } from '@flowmesh/store';
 import { appendAudit } from './audit-log.js';
-import { createApiKey, updateApiKey, verifyApiKey, type CreateApiKeyInput, type CreatedApiKey, type VerifiedApiKey } from './api-keys.js';
+import {
+  createApiKey,
+  updateApiKey,
+  verifyApiKey,
+  type CreateApiKeyInput,
+  type CreatedApiKey,
+  type VerifiedApiKey,
+} from './api-keys.js';
 import { checkFlow, type FlowCheckContext, type FlowChecker } from './flow-check.js';
 import { getFlowRevision, listFlowRevisions, putFlow } from './flow-history.js';
 import { ALL_KINDS, kindPrefix, parseResourceKey, resourceKey } from './keys.js';
@@ -39,9 +46,15 @@ export interface ResourceStore {
   get(kind: ResourceKind, name: string, flowRevision?: number): Promise<{ resource: Resource; revision: number }>;
   put(resource: Resource | undefined, opts?: WriteOptions): Promise<{ resource: Resource; revision: number }>;
   delete(kind: ResourceKind, name: string, opts?: WriteOptions): Promise<{ revision: number; deleted: boolean }>;
-  list(kind: ResourceKind, opts?: { prefix?: string; pageSize?: number; pageToken?: string }): Promise<{ resources: Resource[]; nextPageToken: string; revision: number }>;
+  list(
+    kind: ResourceKind,
+    opts?: { prefix?: string; pageSize?: number; pageToken?: string },
+  ): Promise<{ resources: Resource[]; nextPageToken: string; revision: number }>;
   /** Changes after `startRevision` (0 = from now) of the given kinds (empty = all) whose name starts with `prefix`. */
-  watch(opts: { kinds: ResourceKind[]; prefix: string; startRevision: number }, listener: ResourceWatchListener): WatchHandle;
+  watch(
+    opts: { kinds: ResourceKind[]; prefix: string; startRevision: number },
+    listener: ResourceWatchListener,
+  ): WatchHandle;
   listFlowRevisions(name: string): Promise<Resource[]>;
   appendAudit(entry: AuditEntry | undefined): Promise<{ revision: number; name: string }>;
   createApiKey(input: CreateApiKeyInput): Promise<CreatedApiKey>;
@@ -60,7 +73,9 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
     const roots = await listAll(ResourceKind.RESOURCE_KIND_FILE_ROOT);
     const tables = await listAll(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE);
     return {
-      fileRoots: Object.fromEntries(roots.flatMap((r) => (r.spec?.$case === 'fileRoot' ? [[r.name, r.spec.fileRoot.path]] : []))),
+      fileRoots: Object.fromEntries(
+        roots.flatMap((r) => (r.spec?.$case === 'fileRoot' ? [[r.name, r.spec.fileRoot.path]] : [])),
+      ),
       referenceTables: tables.map((t) => t.name),
     };
   }
@@ -80,7 +95,8 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
     async get(kind, name, flowRevision = 0) {
       validateKind(kind);
       validateName(name);
-      if (kind === ResourceKind.RESOURCE_KIND_FLOW && flowRevision > 0) return getFlowRevision(backend, name, flowRevision);
+      if (kind === ResourceKind.RESOURCE_KIND_FLOW && flowRevision > 0)
+        return getFlowRevision(backend, name, flowRevision);
       const got = await storeCall(`${kindName(kind)} ${name}`, () => backend.get(resourceKey(kind, name)));
       if (!got.entry) throw new NotFoundError(`${kindName(kind)} ${name} does not exist`);
       return { resource: decodeRecord(got.entry).resource, revision: got.revision };
@@ -117,9 +133,14 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
           break;
       }
       const value = encodeRecord(resource);
-      if (value.length > LIMITS.resourceBytes) throw new InvalidArgumentError('resource', `encodes to ${value.length} bytes; at most ${LIMITS.resourceBytes}`);
+      if (value.length > LIMITS.resourceBytes)
+        throw new InvalidArgumentError('resource', `encodes to ${value.length} bytes; at most ${LIMITS.resourceBytes}`);
       const entry = await storeCall(what, () =>
-        backend.put(resourceKey(resource.kind, resource.name), value, expectedRevision !== undefined ? { expectedRevision } : {}),
+        backend.put(
+          resourceKey(resource.kind, resource.name),
+          value,
+          expectedRevision !== undefined ? { expectedRevision } : {},
+        ),
       );
       return { resource: decodeRecord(entry).resource, revision: entry.modRevision };
     },
@@ -127,7 +148,8 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
     async delete(kind, name, opts = {}) {
       validateKind(kind);
       validateName(name);
-      if (kind === ResourceKind.RESOURCE_KIND_AUDIT) throw new InvalidArgumentError('kind', 'audit entries are never deleted');
+      if (kind === ResourceKind.RESOURCE_KIND_AUDIT)
+        throw new InvalidArgumentError('kind', 'audit entries are never deleted');
       const { expectedRevision } = opts;
       // History of a deleted flow stays, so jobs pinned to one of its versions can still read it.
       return storeCall(`${kindName(kind)} ${name}`, () =>
@@ -142,7 +164,9 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
       const pageSize = Math.min(opts.pageSize || DEFAULT_PAGE, MAX_PAGE);
       const keyPrefix = kindPrefix(kind) + prefix;
       const after = opts.pageToken ? decodePageToken(opts.pageToken, keyPrefix) : undefined;
-      const page = await storeCall(`${kindName(kind)} list`, () => backend.list(keyPrefix, { limit: pageSize, ...(after ? { after } : {}) }));
+      const page = await storeCall(`${kindName(kind)} list`, () =>
+        backend.list(keyPrefix, { limit: pageSize, ...(after ? { after } : {}) }),
+      );
       return {
         resources: page.entries.map((e) => decodeRecord(e).resource),
         nextPageToken: page.next ? Buffer.from(page.next).toString('base64url') : '',
@@ -163,11 +187,23 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
             const parsed = parseResourceKey(ev.key);
             if (!parsed || !wanted.has(parsed.kind) || !parsed.name.startsWith(prefix)) continue;
             if (ev.type === 'put' && ev.value) {
-              out.push({ type: WatchEventType.WATCH_EVENT_TYPE_PUT, resource: decodeRecord({ ...ev, value: ev.value }).resource });
+              out.push({
+                type: WatchEventType.WATCH_EVENT_TYPE_PUT,
+                resource: decodeRecord({ ...ev, value: ev.value }).resource,
+              });
             } else {
               out.push({
                 type: WatchEventType.WATCH_EVENT_TYPE_DELETE,
-                resource: { kind: parsed.kind, name: parsed.name, revision: ev.modRevision, createRevision: ev.createRevision, version: ev.version, updatedAt: undefined, updatedBy: '', spec: undefined },
+                resource: {
+                  kind: parsed.kind,
+                  name: parsed.name,
+                  revision: ev.modRevision,
+                  createRevision: ev.createRevision,
+                  version: ev.version,
+                  updatedAt: undefined,
+                  updatedBy: '',
+                  spec: undefined,
+                },
               });
             }
           }

@@ -8,7 +8,8 @@ export function translateStoreError(err: unknown, what: string): unknown {
     const expected = err.expectedRevision === 0 ? 'not to exist' : `revision ${err.expectedRevision}`;
     return new FailedPreconditionError(`${what} ${actual}; the write expected ${expected}`, { cause: err });
   }
-  if (err instanceof RevisionCompactedError) return new FailedPreconditionError(`revision compacted: ${err.message}`, { cause: err });
+  if (err instanceof RevisionCompactedError)
+    return new FailedPreconditionError(`revision compacted: ${err.message}`, { cause: err });
   if (err instanceof StoreUnavailableError || err instanceof StoreClosedError) {
     return new UnavailableError(`config database unavailable (${what})`, { cause: err });
   }

@@ -12,8 +12,13 @@ import { createResourceStore, type ResourceStore } from '@flowmesh/config';
 function res(kind: ResourceKind, name: string, spec: Resource['spec']): Resource {
   return { kind, name, revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '', spec };
 }
-const root = (name: string, path: string) => res(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, { $case: 'fileRoot', fileRoot: { path, writable: false, description: '' } });
-const flow = (name: string, source: string) => res(ResourceKind.RESOURCE_KIND_FLOW, name, { $case: 'flow', flow: { source, description: '', flowRevision: 0 } });
+const root = (name: string, path: string) =>
+  res(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, {
+    $case: 'fileRoot',
+    fileRoot: { path, writable: false, description: '' },
+  });
+const flow = (name: string, source: string) =>
+  res(ResourceKind.RESOURCE_KIND_FLOW, name, { $case: 'flow', flow: { source, description: '', flowRevision: 0 } });
 
 const invalid = (field: string) => (err: unknown) => {
   assert.ok(err instanceof InvalidArgumentError, `expected InvalidArgumentError, got ${String(err)}`);
@@ -57,7 +62,10 @@ describe('config resources (embedded backend)', () => {
   it('refuses a flow the injected checker rejects, with line and path', async () => {
     const strict = createResourceStore({
       backend,
-      checkFlow: async (_source, ctx) => (ctx.fileRoots.data === '/srv/in' ? [{ line: 3, column: 7, path: 'steps[0].expr', message: 'unknown field' }] : []),
+      checkFlow: async (_source, ctx) =>
+        ctx.fileRoots.data === '/srv/in'
+          ? [{ line: 3, column: 7, path: 'steps[0].expr', message: 'unknown field' }]
+          : [],
     });
     await assert.rejects(strict.put(flow('checked', 'name: checked\nsteps:\n  - expr: nope\n')), (err: unknown) => {
       assert.ok(invalid('resource.flow.source')(err));
@@ -74,7 +82,10 @@ describe('config resources (embedded backend)', () => {
     const old = await store.get(ResourceKind.RESOURCE_KIND_FLOW, 'hist', 1);
     assert.match(old.resource.spec?.$case === 'flow' ? old.resource.spec.flow.source : '', /version: 1/);
     const revisions = await store.listFlowRevisions('hist');
-    assert.deepEqual(revisions.map((r) => (r.spec?.$case === 'flow' ? r.spec.flow.flowRevision : 0)), [1, 2]);
+    assert.deepEqual(
+      revisions.map((r) => (r.spec?.$case === 'flow' ? r.spec.flow.flowRevision : 0)),
+      [1, 2],
+    );
     // Deleted and written again, the flow continues its numbering and the history survives.
     await store.delete(ResourceKind.RESOURCE_KIND_FLOW, 'hist');
     await assert.rejects(store.get(ResourceKind.RESOURCE_KIND_FLOW, 'hist'), NotFoundError);
@@ -88,27 +99,51 @@ describe('config resources (embedded backend)', () => {
     await assert.rejects(store.put(root('cas', '/srv/b'), { expectedRevision: 0 }), FailedPreconditionError);
     await store.put(root('cas', '/srv/b'), { expectedRevision: a.revision });
     await assert.rejects(store.put(root('cas', '/srv/c'), { expectedRevision: a.revision }), FailedPreconditionError);
-    await assert.rejects(store.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: a.revision }), FailedPreconditionError);
+    await assert.rejects(
+      store.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: a.revision }),
+      FailedPreconditionError,
+    );
     const f = await store.put(flow('casflow', 'name: x\n'));
-    await assert.rejects(store.put(flow('casflow', 'name: y\n'), { expectedRevision: f.revision - 1 }), FailedPreconditionError);
+    await assert.rejects(
+      store.put(flow('casflow', 'name: y\n'), { expectedRevision: f.revision - 1 }),
+      FailedPreconditionError,
+    );
   });
 
   it('validates reference tables: key column among the columns, rows only use columns', async () => {
     const table = (keyColumn: string, rows: Array<Record<string, unknown>>) =>
-      res(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, 'countries', { $case: 'referenceTable', referenceTable: { keyColumn, columns: ['code', 'name'], rows, description: '' } });
+      res(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, 'countries', {
+        $case: 'referenceTable',
+        referenceTable: { keyColumn, columns: ['code', 'name'], rows, description: '' },
+      });
     await assert.rejects(store.put(table('iso', [])), invalid('resource.reference_table.key_column'));
-    await assert.rejects(store.put(table('code', [{ code: 'DE', capital: 'Berlin' }])), invalid('resource.reference_table.rows[0].capital'));
-    await assert.rejects(store.put(table('code', [{ code: 'DE' }, { code: 'DE' }])), invalid('resource.reference_table.rows[1].code'));
+    await assert.rejects(
+      store.put(table('code', [{ code: 'DE', capital: 'Berlin' }])),
+      invalid('resource.reference_table.rows[0].capital'),
+    );
+    await assert.rejects(
+      store.put(table('code', [{ code: 'DE' }, { code: 'DE' }])),
+      invalid('resource.reference_table.rows[1].code'),
+    );
     const ok = await store.put(table('code', [{ code: 'DE', name: 'Germany' }]));
     assert.ok(ok.revision > 0);
   });
 
   it('stores API keys hashed, verifies them, and never returns the secret', async () => {
-    const created = await store.createApiKey({ user: 'alice', role: Role.ROLE_OPERATOR, description: 'ci', actor: 'admin', secret: '' });
+    const created = await store.createApiKey({
+      user: 'alice',
+      role: Role.ROLE_OPERATOR,
+      description: 'ci',
+      actor: 'admin',
+      secret: '',
+    });
     assert.match(created.secret, /^fmk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     const verified = await store.verifyApiKey(created.secret);
     assert.deepEqual(verified, { keyId: created.keyId, user: 'alice', role: Role.ROLE_OPERATOR });
-    await assert.rejects(store.verifyApiKey(created.secret.slice(0, -1) + (created.secret.endsWith('A') ? 'B' : 'A')), UnauthenticatedError);
+    await assert.rejects(
+      store.verifyApiKey(created.secret.slice(0, -1) + (created.secret.endsWith('A') ? 'B' : 'A')),
+      UnauthenticatedError,
+    );
     await assert.rejects(store.verifyApiKey('nonsense'), UnauthenticatedError);
     const raw = (await backend.get(`api-keys/${created.keyId}`)).entry!.value.toString();
     assert.ok(!raw.includes(created.secret.slice(`fmk_${created.keyId}_`.length)), 'the secret is stored in clear');
@@ -126,27 +161,62 @@ describe('config resources (embedded backend)', () => {
 
   it('accepts an operator-given bootstrap key once, idempotently', async () => {
     const secret = 'bootstrap-secret-from-the-environment-0123456789';
-    const a = await store.createApiKey({ user: 'admin', role: Role.ROLE_ADMIN, description: '', actor: 'bootstrap', secret });
-    const b = await store.createApiKey({ user: 'admin', role: Role.ROLE_ADMIN, description: '', actor: 'bootstrap', secret });
+    const a = await store.createApiKey({
+      user: 'admin',
+      role: Role.ROLE_ADMIN,
+      description: '',
+      actor: 'bootstrap',
+      secret,
+    });
+    const b = await store.createApiKey({
+      user: 'admin',
+      role: Role.ROLE_ADMIN,
+      description: '',
+      actor: 'bootstrap',
+      secret,
+    });
     assert.equal(a.keyId, b.keyId);
     assert.equal((await store.verifyApiKey(secret)).role, Role.ROLE_ADMIN);
-    await assert.rejects(store.createApiKey({ user: 'admin', role: Role.ROLE_ADMIN, description: '', actor: 'x', secret: 'short' }), invalid('secret'));
+    await assert.rejects(
+      store.createApiKey({ user: 'admin', role: Role.ROLE_ADMIN, description: '', actor: 'x', secret: 'short' }),
+      invalid('secret'),
+    );
   });
 
   it('appends audit entries with gap-free sequence numbers, never overwritten', async () => {
     const appended = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.appendAudit({ actor: 'alice', action: 'flows.put', target: `f${i}`, allowed: true, detail: '', at: undefined })),
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendAudit({
+          actor: 'alice',
+          action: 'flows.put',
+          target: `f${i}`,
+          allowed: true,
+          detail: '',
+          at: undefined,
+        }),
+      ),
     );
     const names = appended.map((a) => a.name).sort();
-    assert.deepEqual(names, Array.from({ length: 20 }, (_, i) => String(i + 1).padStart(16, '0')));
+    assert.deepEqual(
+      names,
+      Array.from({ length: 20 }, (_, i) => String(i + 1).padStart(16, '0')),
+    );
     const listed = await store.list(ResourceKind.RESOURCE_KIND_AUDIT, { pageSize: 7 });
     assert.equal(listed.resources.length, 7);
     assert.ok(listed.nextPageToken);
     const next = await store.list(ResourceKind.RESOURCE_KIND_AUDIT, { pageSize: 7, pageToken: listed.nextPageToken });
     assert.equal(next.resources[0]?.name, String(8).padStart(16, '0'));
-    await assert.rejects(store.appendAudit({ actor: '', action: 'x', target: '', allowed: true, detail: '', at: undefined }), invalid('entry.actor'));
     await assert.rejects(
-      store.put(res(ResourceKind.RESOURCE_KIND_AUDIT, names[0]!, { $case: 'audit', audit: { actor: 'eve', action: 'x', target: '', allowed: true, detail: '', at: undefined } })),
+      store.appendAudit({ actor: '', action: 'x', target: '', allowed: true, detail: '', at: undefined }),
+      invalid('entry.actor'),
+    );
+    await assert.rejects(
+      store.put(
+        res(ResourceKind.RESOURCE_KIND_AUDIT, names[0]!, {
+          $case: 'audit',
+          audit: { actor: 'eve', action: 'x', target: '', allowed: true, detail: '', at: undefined },
+        }),
+      ),
       invalid('resource.kind'),
     );
     await assert.rejects(store.delete(ResourceKind.RESOURCE_KIND_AUDIT, names[0]!), invalid('kind'));
@@ -154,9 +224,22 @@ describe('config resources (embedded backend)', () => {
 
   it('refuses a spec that does not match the kind', async () => {
     await assert.rejects(
-      store.put(res(ResourceKind.RESOURCE_KIND_USER, 'bob', { $case: 'fileRoot', fileRoot: { path: '/x', writable: false, description: '' } })),
+      store.put(
+        res(ResourceKind.RESOURCE_KIND_USER, 'bob', {
+          $case: 'fileRoot',
+          fileRoot: { path: '/x', writable: false, description: '' },
+        }),
+      ),
       invalid('resource.spec'),
     );
-    await assert.rejects(store.put(res(ResourceKind.RESOURCE_KIND_USER, 'bob', { $case: 'user', user: { role: Role.ROLE_UNSPECIFIED, disabled: false, description: '' } })), invalid('resource.user.role'));
+    await assert.rejects(
+      store.put(
+        res(ResourceKind.RESOURCE_KIND_USER, 'bob', {
+          $case: 'user',
+          user: { role: Role.ROLE_UNSPECIFIED, disabled: false, description: '' },
+        }),
+      ),
+      invalid('resource.user.role'),
+    );
   });
 });

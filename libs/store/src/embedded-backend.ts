@@ -30,7 +30,8 @@ type Db = ClassicLevel<string, Uint8Array>;
 
 export async function createEmbeddedBackend(opts: EmbeddedBackendOptions): Promise<KvBackend> {
   const historyLimit = opts.historyLimit ?? 10_000;
-  if (!Number.isSafeInteger(historyLimit) || historyLimit < 1) throw new StoreArgumentError('historyLimit must be a positive integer');
+  if (!Number.isSafeInteger(historyLimit) || historyLimit < 1)
+    throw new StoreArgumentError('historyLimit must be a positive integer');
   const db: Db = new ClassicLevel<string, Uint8Array>(opts.dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open(); // fails with LEVEL_LOCKED when another process holds the store
   let revision = await readNumber(db, META_REV);
@@ -74,12 +75,25 @@ export async function createEmbeddedBackend(opts: EmbeddedBackendOptions): Promi
             version: (prev?.version ?? 0) + 1,
           };
           batch.push({ type: 'put', key: dataKey(op.key), value: encodeEntry(entry) });
-          events.push({ type: 'put', key: op.key, value: entry.value, modRevision: next, createRevision: entry.createRevision, version: entry.version });
+          events.push({
+            type: 'put',
+            key: op.key,
+            value: entry.value,
+            modRevision: next,
+            createRevision: entry.createRevision,
+            version: entry.version,
+          });
           return { type: 'put' as const, entry };
         }
         if (!prev) return { type: 'delete' as const, deleted: false };
         batch.push({ type: 'del', key: dataKey(op.key) });
-        events.push({ type: 'delete', key: op.key, modRevision: next, createRevision: prev.createRevision, version: prev.version });
+        events.push({
+          type: 'delete',
+          key: op.key,
+          modRevision: next,
+          createRevision: prev.createRevision,
+          version: prev.version,
+        });
         return { type: 'delete' as const, deleted: true };
       });
       if (events.length === 0) return { revision, results }; // nothing changed: no new revision
@@ -100,14 +114,23 @@ export async function createEmbeddedBackend(opts: EmbeddedBackendOptions): Promi
   }
 
   async function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
-    const res = await commit([{ type: 'put', key, value, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) }]);
+    const res = await commit([
+      {
+        type: 'put',
+        key,
+        value,
+        ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}),
+      },
+    ]);
     const r = res.results[0];
     if (r?.type !== 'put') throw new Error('unreachable: put without a put result');
     return r.entry;
   }
 
   async function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
-    const res = await commit([{ type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) }]);
+    const res = await commit([
+      { type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) },
+    ]);
     const r = res.results[0];
     return { revision: res.revision, deleted: r?.type === 'delete' && r.deleted };
   }

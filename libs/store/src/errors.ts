@@ -25,7 +25,9 @@ export class RevisionCompactedError extends StoreError {
     readonly requested: number,
     readonly compactedTo: number,
   ) {
-    super(`revision ${requested} is compacted (history starts after ${compactedTo}); list again and watch from the list's revision`);
+    super(
+      `revision ${requested} is compacted (history starts after ${compactedTo}); list again and watch from the list's revision`,
+    );
   }
 }
 

@@ -37,7 +37,12 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
     checkOps(ops);
     const casOps = ops.filter((op) => op.expectedRevision !== undefined);
     const request = {
-      compare: casOps.map((op) => ({ key: full(op.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: op.expectedRevision! })),
+      compare: casOps.map((op) => ({
+        key: full(op.key),
+        target: 'Mod' as const,
+        result: 'Equal' as const,
+        mod_revision: op.expectedRevision!,
+      })),
       success: ops.map((op): IRequestOp =>
         op.type === 'put'
           ? { request_put: { key: full(op.key), value: op.value, prev_kv: true } }
@@ -58,7 +63,9 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
         return {
           revision,
           results: ops.map((op, i) =>
-            op.type === 'put' ? { type: 'put' as const, entry: toEntry(current[i]!) } : { type: 'delete' as const, deleted: true },
+            op.type === 'put'
+              ? { type: 'put' as const, entry: toEntry(current[i]!) }
+              : { type: 'delete' as const, deleted: true },
           ),
         };
       }
@@ -97,14 +104,23 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
   }
 
   async function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
-    const res = await commit([{ type: 'put', key, value, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) }]);
+    const res = await commit([
+      {
+        type: 'put',
+        key,
+        value,
+        ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}),
+      },
+    ]);
     const r = res.results[0];
     if (r?.type !== 'put') throw new Error('unreachable: put without a put result');
     return r.entry;
   }
 
   async function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
-    const res = await commit([{ type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) }]);
+    const res = await commit([
+      { type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) },
+    ]);
     const r = res.results[0];
     return { revision: res.revision, deleted: r?.type === 'delete' && r.deleted };
   }
@@ -112,7 +128,8 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
   async function list(prefix: string, o: ListOptions = {}): Promise<ListPage> {
     assertOpen();
     const limit = clampLimit(o.limit);
-    const start = o.after !== undefined && o.after >= prefix ? Buffer.concat([full(o.after), Buffer.from([0])]) : full(prefix);
+    const start =
+      o.after !== undefined && o.after >= prefix ? Buffer.concat([full(o.after), Buffer.from([0])]) : full(prefix);
     const res = await withRetry('list', budget, () =>
       client.kv.range({ key: start, range_end: prefixEnd(full(prefix)), limit }),
     );

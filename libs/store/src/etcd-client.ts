@@ -28,7 +28,10 @@ export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter, breaker: new ConsecutiveBreaker(3) }),
       global: noop,
       // etcd3 calls `.next()` on this itself (its default is a factory too); its typing asks for a started backoff.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: opts.watchBackoffMaxMs ?? 1000 }) as unknown as IBackoff<unknown>,
+      watchBackoff: new ExponentialBackoff({
+        initialDelay: 50,
+        maxDelay: opts.watchBackoffMaxMs ?? 1000,
+      }) as unknown as IBackoff<unknown>,
     },
   });
 }

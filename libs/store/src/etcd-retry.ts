@@ -13,7 +13,12 @@ export interface RetryBudget {
 export const defaultRetryBudget: RetryBudget = { totalMs: 10_000, initialDelayMs: 25 };
 
 export function isTransient(err: unknown): boolean {
-  return err instanceof Error && (isRecoverableError(err) || isBrokenCircuitError(err) || /leader|timed out|unavailable|no connection/i.test(err.message));
+  return (
+    err instanceof Error &&
+    (isRecoverableError(err) ||
+      isBrokenCircuitError(err) ||
+      /leader|timed out|unavailable|no connection/i.test(err.message))
+  );
 }
 
 /**
@@ -29,7 +34,10 @@ export async function withRetry<T>(what: string, budget: RetryBudget, attempt: (
     } catch (err) {
       if (!isTransient(err)) throw err;
       if (Date.now() + delay >= giveUpAt) {
-        throw new StoreUnavailableError(`etcd unavailable for ${what} after ${n + 1} attempts: ${(err as Error).message}`, { cause: err });
+        throw new StoreUnavailableError(
+          `etcd unavailable for ${what} after ${n + 1} attempts: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 500);

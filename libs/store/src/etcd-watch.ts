@@ -7,7 +7,13 @@ import { RevisionCompactedError, StoreError } from './errors.js';
 import { prefixEnd } from './keys.js';
 import type { KvEvent, WatchHandle, WatchListener } from './types.js';
 
-export function createEtcdWatch(client: Etcd3, ns: string, prefix: string, fromRevision: number, listener: WatchListener): WatchHandle {
+export function createEtcdWatch(
+  client: Etcd3,
+  ns: string,
+  prefix: string,
+  fromRevision: number,
+  listener: WatchListener,
+): WatchHandle {
   const key = Buffer.from(ns + prefix);
   let delivered = fromRevision;
   let closed = false;
@@ -54,7 +60,11 @@ export function createEtcdWatch(client: Etcd3, ns: string, prefix: string, fromR
   });
   watcher.on('error', (err: Error) => {
     const compacted = /compact/i.test(err.message);
-    fail(compacted ? new RevisionCompactedError(delivered + 1, Number(/(\d+)/.exec(err.message)?.[1] ?? 0)) : new StoreError(`etcd watch failed: ${err.message}`, { cause: err }));
+    fail(
+      compacted
+        ? new RevisionCompactedError(delivered + 1, Number(/(\d+)/.exec(err.message)?.[1] ?? 0))
+        : new StoreError(`etcd watch failed: ${err.message}`, { cause: err }),
+    );
   });
 
   function fail(err: Error): void {

@@ -30,7 +30,8 @@ export function checkKey(key: string): void {
 
 export function checkOps(ops: KvOp[]): void {
   if (ops.length === 0) throw new StoreArgumentError('empty commit');
-  if (ops.length > MAX_COMMIT_OPS) throw new StoreArgumentError(`commit of ${ops.length} ops (at most ${MAX_COMMIT_OPS})`);
+  if (ops.length > MAX_COMMIT_OPS)
+    throw new StoreArgumentError(`commit of ${ops.length} ops (at most ${MAX_COMMIT_OPS})`);
   const seen = new Set<string>();
   for (const op of ops) {
     checkKey(op.key);

@@ -124,7 +124,10 @@ export function kvContract(getBackend: () => KvBackend): void {
         ['put w/1', 'put w/2', 'put w/3', 'put w/4', 'put w/5', 'delete w/2', 'put w/live'],
       );
       const revs = c.events.map((e) => e.modRevision);
-      assert.deepEqual(revs, [...revs].sort((x, y) => x - y));
+      assert.deepEqual(
+        revs,
+        [...revs].sort((x, y) => x - y),
+      );
       assert.ok(revs[0]! > start);
       assert.equal(c.events[6]?.value?.toString(), 'live');
       assert.deepEqual(c.errors, []);
@@ -141,7 +144,10 @@ export function kvContract(getBackend: () => KvBackend): void {
     await h.ready;
     await kv.put(p + 'new', b('new'));
     await c.until(1, 'new event');
-    assert.deepEqual(c.events.map((e) => e.key), [p + 'new']);
+    assert.deepEqual(
+      c.events.map((e) => e.key),
+      [p + 'new'],
+    );
     await h.close();
     const after = collector();
     const h2 = kv.watch(p, (await kv.put(p + 'after-close', b('x'))).modRevision - 1, after.listener);
@@ -162,7 +168,10 @@ export function kvContract(getBackend: () => KvBackend): void {
     await c.until(40, 'all concurrent writes');
     const revs = c.events.map((e) => e.modRevision);
     assert.equal(new Set(revs).size, 40);
-    assert.deepEqual(revs, [...revs].sort((x, y) => x - y));
+    assert.deepEqual(
+      revs,
+      [...revs].sort((x, y) => x - y),
+    );
     await h.close();
   });
 }

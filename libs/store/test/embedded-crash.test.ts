@@ -20,7 +20,9 @@ interface Acks {
 
 /** Starts the writer, lets it acknowledge `acks` commits, then SIGKILLs it while it keeps writing. */
 async function runAndKill(dir: string, from: number, acks: number, children: Set<ChildProcess>): Promise<Acks> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(from)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(from)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -82,7 +84,10 @@ describe('embedded store: SIGKILL mid-write', () => {
         keys.forEach((e, i) => assert.equal(e.key, `k/${String(i).padStart(8, '0')}`));
         // At most the one commit in flight at the kill may have landed unacknowledged, and whole.
         assert.ok(keys.length <= acks.last + 2);
-        assert.deepEqual(pairs.map((e) => e.key.slice(5)), keys.map((e) => e.key.slice(2)));
+        assert.deepEqual(
+          pairs.map((e) => e.key.slice(5)),
+          keys.map((e) => e.key.slice(2)),
+        );
         pairs.forEach((e, i) => assert.equal(e.modRevision, keys[i]!.modRevision));
         assert.ok((await kv.revision()) >= acks.lastRevision);
         assert.ok(acks.lastRevision > lastRevision);
@@ -90,10 +95,16 @@ describe('embedded store: SIGKILL mid-write', () => {
         next = keys.length;
         // History survived too: a watch from the first commit replays every later one, in order.
         const events: KvEvent[] = [];
-        const h = kv.watch('k/', keys[0]!.modRevision, { onEvents: (e) => void events.push(...e), onError: (e) => assert.fail(e) });
+        const h = kv.watch('k/', keys[0]!.modRevision, {
+          onEvents: (e) => void events.push(...e),
+          onError: (e) => assert.fail(e),
+        });
         await waitFor(() => events.length === keys.length - 1, { what: 'replay of every commit' });
         await h.close();
-        assert.deepEqual(events.map((e) => e.key), keys.slice(1).map((e) => e.key));
+        assert.deepEqual(
+          events.map((e) => e.key),
+          keys.slice(1).map((e) => e.key),
+        );
       } finally {
         await kv.close();
       }

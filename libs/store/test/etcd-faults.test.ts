@@ -25,7 +25,10 @@ describe('etcd backend: member failures (3 members)', () => {
     const events: KvEvent[] = [];
     const watchErrors: Error[] = [];
     const start = await kv.revision();
-    const watch = watchKv.watch('w/', start, { onEvents: (e) => void events.push(...e), onError: (e) => void watchErrors.push(e) });
+    const watch = watchKv.watch('w/', start, {
+      onEvents: (e) => void events.push(...e),
+      onError: (e) => void watchErrors.push(e),
+    });
     await watch.ready;
 
     const acked: Array<{ key: string; value: string; at: number }> = [];
@@ -43,7 +46,8 @@ describe('etcd backend: member failures (3 members)', () => {
         }
       }
     })();
-    const ackedAtLeast = (n: number, what: string, timeoutMs = 15_000) => waitFor(() => acked.length >= n, { what, timeoutMs });
+    const ackedAtLeast = (n: number, what: string, timeoutMs = 15_000) =>
+      waitFor(() => acked.length >= n, { what, timeoutMs });
 
     try {
       await ackedAtLeast(30, 'writes before the faults');
@@ -79,10 +83,16 @@ describe('etcd backend: member failures (3 members)', () => {
     for (const a of acked) assert.equal(stored.get(a.key), a.value, `acknowledged ${a.key} lost`);
 
     // The watcher saw every acknowledged write exactly once, in revision order, across the faults.
-    await waitFor(() => acked.every((a) => events.some((e) => e.key === a.key)), { what: 'watcher catching up', timeoutMs: 15_000 });
+    await waitFor(() => acked.every((a) => events.some((e) => e.key === a.key)), {
+      what: 'watcher catching up',
+      timeoutMs: 15_000,
+    });
     const revs = events.map((e) => e.modRevision);
     assert.equal(new Set(revs).size, revs.length, 'a revision was delivered twice');
-    assert.deepEqual(revs, [...revs].sort((x, y) => x - y));
+    assert.deepEqual(
+      revs,
+      [...revs].sort((x, y) => x - y),
+    );
     assert.deepEqual(watchErrors, []);
     await watch.close();
     assert.ok(acked.length >= 90, `only ${acked.length} writes acknowledged (${failed} failed)`);

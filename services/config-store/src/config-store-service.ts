@@ -1,12 +1,6 @@
 // flowmesh.v1.ConfigStore: thin handlers over the ResourceStore of @flowmesh/config. Plain async
 // functions (testable without a server) plus the grpc-js implementation built from them.
-import {
-  ResourceExhaustedError,
-  serverStream,
-  unary,
-  write,
-  type CallContext,
-} from '@flowmesh/runtime';
+import { ResourceExhaustedError, serverStream, unary, write, type CallContext } from '@flowmesh/runtime';
 import {
   type AppendAuditRequest,
   type AppendAuditResponse,
@@ -39,7 +33,11 @@ export interface ConfigStoreHandlers {
   put(req: PutRequest): Promise<PutResponse>;
   delete(req: DeleteRequest): Promise<DeleteResponse>;
   list(req: ListRequest): Promise<ListResponse>;
-  watch(req: WatchRequest, ctx: Pick<CallContext, 'signal'>, send: (res: WatchResponse) => Promise<void>): Promise<void>;
+  watch(
+    req: WatchRequest,
+    ctx: Pick<CallContext, 'signal'>,
+    send: (res: WatchResponse) => Promise<void>,
+  ): Promise<void>;
   listFlowRevisions(req: ListFlowRevisionsRequest): Promise<ListFlowRevisionsResponse>;
   appendAudit(req: AppendAuditRequest): Promise<AppendAuditResponse>;
   createApiKey(req: CreateApiKeyRequest): Promise<CreateApiKeyResponse>;
@@ -67,7 +65,13 @@ export function createConfigStoreHandlers(store: ResourceStore): ConfigStoreHand
       return store.appendAudit(req.entry);
     },
     async createApiKey(req) {
-      const created = await store.createApiKey({ user: req.user, role: req.role, description: req.description, actor: req.actor, secret: req.secret });
+      const created = await store.createApiKey({
+        user: req.user,
+        role: req.role,
+        description: req.description,
+        actor: req.actor,
+        secret: req.secret,
+      });
       return { keyId: created.keyId, secret: created.secret, resource: created.resource };
     },
     async verifyApiKey(req) {
@@ -95,20 +99,25 @@ async function watchResources(
     wake = undefined;
   };
   const startRevision = req.startRevision > 0 ? req.startRevision : await store.revision();
-  const handle = store.watch({ kinds: req.kinds, prefix: req.prefix, startRevision }, {
-    onEvents(events, revision) {
-      if (queue.length >= WATCH_BUFFER) {
-        failure ??= new ResourceExhaustedError(`watcher fell ${WATCH_BUFFER} responses behind; watch again from your last revision`);
-      } else {
-        queue.push({ events, revision, created: false });
-      }
-      notify();
+  const handle = store.watch(
+    { kinds: req.kinds, prefix: req.prefix, startRevision },
+    {
+      onEvents(events, revision) {
+        if (queue.length >= WATCH_BUFFER) {
+          failure ??= new ResourceExhaustedError(
+            `watcher fell ${WATCH_BUFFER} responses behind; watch again from your last revision`,
+          );
+        } else {
+          queue.push({ events, revision, created: false });
+        }
+        notify();
+      },
+      onError(err) {
+        failure ??= translateStoreError(err, 'watch');
+        notify();
+      },
     },
-    onError(err) {
-      failure ??= translateStoreError(err, 'watch');
-      notify();
-    },
-  });
+  );
   const onAbort = (): void => notify();
   ctx.signal.addEventListener('abort', onAbort);
   try {
@@ -140,8 +149,9 @@ export function configStoreImplementation(h: ConfigStoreHandlers): ConfigStoreSe
     appendAudit: unary((req: AppendAuditRequest) => h.appendAudit(req)),
     createApiKey: unary((req: CreateApiKeyRequest) => h.createApiKey(req)),
     verifyApiKey: unary((req: VerifyApiKeyRequest) => h.verifyApiKey(req)),
-    watch: serverStream((req: WatchRequest, ctx: CallContext, call: ServerWritableStream<WatchRequest, WatchResponse>) =>
-      h.watch(req, ctx, (res) => write(call, res)),
+    watch: serverStream(
+      (req: WatchRequest, ctx: CallContext, call: ServerWritableStream<WatchRequest, WatchResponse>) =>
+        h.watch(req, ctx, (res) => write(call, res)),
     ),
   };
 }

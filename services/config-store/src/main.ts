@@ -6,7 +6,14 @@ import { mkdir } from 'node:fs/promises';
 import { ConfigStoreService } from '@flowmesh/contracts';
 import { createDiscovery, resolveDiscoveryOptions, type Discovery, type Registration } from '@flowmesh/discovery';
 import { checkFlowSource } from '@flowmesh/flow';
-import { ConfigError, createLogger, createServiceHost, serviceCommand, type Logger, type ServiceHost } from '@flowmesh/runtime';
+import {
+  ConfigError,
+  createLogger,
+  createServiceHost,
+  serviceCommand,
+  type Logger,
+  type ServiceHost,
+} from '@flowmesh/runtime';
 import { createEmbeddedBackend, createEtcdBackend, type KvBackend } from '@flowmesh/store';
 import { createResourceStore, type FlowChecker } from '@flowmesh/config';
 import { configStoreImplementation, createConfigStoreHandlers } from './config-store-service.js';
@@ -25,9 +32,13 @@ export interface RunningConfigStore {
 
 async function openBackend(config: ConfigStoreConfig, logger: Logger): Promise<KvBackend> {
   if (config.etcd) {
-    const endpoints = config.etcd.split(',').map((s) => s.trim()).filter(Boolean);
+    const endpoints = config.etcd
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const e of endpoints) {
-      if (!/^https?:\/\/[^\s/]+:\d{1,5}\/?$/.test(e)) throw new ConfigError(`--etcd (FLOWMESH_ETCD): "${e}" is not http(s)://host:port`);
+      if (!/^https?:\/\/[^\s/]+:\d{1,5}\/?$/.test(e))
+        throw new ConfigError(`--etcd (FLOWMESH_ETCD): "${e}" is not http(s)://host:port`);
     }
     const backend = createEtcdBackend({ endpoints, namespace: config.etcdNamespace });
     await backend.revision(); // fail start-up, naming the flag, when etcd is not reachable at all
@@ -41,7 +52,9 @@ async function openBackend(config: ConfigStoreConfig, logger: Logger): Promise<K
     logger.info({ dir }, 'config database: embedded');
     return backend;
   } catch (err) {
-    throw new ConfigError(`--data-dir (FLOWMESH_DATA_DIR): cannot open the embedded store in ${dir} (is another config-store using it?): ${(err as Error).message}`);
+    throw new ConfigError(
+      `--data-dir (FLOWMESH_DATA_DIR): cannot open the embedded store in ${dir} (is another config-store using it?): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -49,7 +62,11 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
   const logger = createLogger('config-store', { level: config.logLevel, base: { node: config.nodeId } });
   const backend = await openBackend(config, logger);
   const checkFlow: FlowChecker = (source, ctx) =>
-    checkFlowSource(source, { fileRoots: ctx.fileRoots, referenceTables: ctx.referenceTables, ...(config.pluginDir ? { pluginDir: config.pluginDir } : {}) });
+    checkFlowSource(source, {
+      fileRoots: ctx.fileRoots,
+      referenceTables: ctx.referenceTables,
+      ...(config.pluginDir ? { pluginDir: config.pluginDir } : {}),
+    });
   const store = createResourceStore({ backend, checkFlow });
   const host = createServiceHost({
     name: 'config-store',
@@ -59,7 +76,13 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
     clusterToken: config.clusterToken,
     maxReceiveMessageBytes: config.maxMessageBytes,
     maxSendMessageBytes: config.maxMessageBytes,
-    services: [{ definition: ConfigStoreService, implementation: configStoreImplementation(createConfigStoreHandlers(store)), internal: true }],
+    services: [
+      {
+        definition: ConfigStoreService,
+        implementation: configStoreImplementation(createConfigStoreHandlers(store)),
+        internal: true,
+      },
+    ],
   });
   let address: string;
   try {
@@ -73,7 +96,12 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
   let registration: Registration | undefined;
   if (config.discovery !== 'none') {
     discovery = createDiscovery(
-      resolveDiscoveryOptions({ discovery: config.discovery, etcd: config.etcd, consul: config.consul, registryDir: config.registryDir }),
+      resolveDiscoveryOptions({
+        discovery: config.discovery,
+        etcd: config.etcd,
+        consul: config.consul,
+        registryDir: config.registryDir,
+      }),
     );
     registration = await discovery.register({
       id: config.nodeId,
@@ -112,7 +140,8 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
 export const configStoreCommand = () =>
   serviceCommand({
     name: 'config-store',
-    description: 'serve flows, file roots, reference tables, users, keys, jobs and audit over etcd or the embedded store',
+    description:
+      'serve flows, file roots, reference tables, users, keys, jobs and audit over etcd or the embedded store',
     options: configStoreOptions,
     start: startConfigStore,
   });

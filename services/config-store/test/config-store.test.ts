@@ -15,9 +15,15 @@ const TOKEN = 'test-cluster-token';
 function res(kind: ResourceKind, name: string, spec: Resource['spec']): Resource {
   return { kind, name, revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '', spec };
 }
-const flow = (name: string, source: string) => res(ResourceKind.RESOURCE_KIND_FLOW, name, { $case: 'flow', flow: { source, description: '', flowRevision: 0 } });
-const root = (name: string, path: string) => res(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, { $case: 'fileRoot', fileRoot: { path, writable: true, description: '' } });
-const FLOW_SOURCE = (n: number, rootName = 'data') => `name: f\nsource:\n  type: file\n  root: ${rootName}\n  path: in.csv\n  format: csv\nsteps: []\nsink:\n  type: stream\n# ${n}\n`;
+const flow = (name: string, source: string) =>
+  res(ResourceKind.RESOURCE_KIND_FLOW, name, { $case: 'flow', flow: { source, description: '', flowRevision: 0 } });
+const root = (name: string, path: string) =>
+  res(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, {
+    $case: 'fileRoot',
+    fileRoot: { path, writable: true, description: '' },
+  });
+const FLOW_SOURCE = (n: number, rootName = 'data') =>
+  `name: f\nsource:\n  type: file\n  root: ${rootName}\n  path: in.csv\n  format: csv\nsteps: []\nsink:\n  type: stream\n# ${n}\n`;
 
 async function rejectsWith(p: Promise<unknown>, code: status, field?: string): Promise<ServiceError> {
   try {
@@ -43,7 +49,10 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     etcd = await startEtcd({ members: 3 });
     args = ['--etcd', etcd.endpoints.join(','), '--cluster-token', TOKEN];
     port2 = await freePort();
-    [one, two] = await Promise.all([spawnConfigStore([...args, '--bind', '127.0.0.1:0']), spawnConfigStore([...args, '--bind', `127.0.0.1:${port2}`])]);
+    [one, two] = await Promise.all([
+      spawnConfigStore([...args, '--bind', '127.0.0.1:0']),
+      spawnConfigStore([...args, '--bind', `127.0.0.1:${port2}`]),
+    ]);
     a = createConfigClient({ address: one.address, clusterToken: TOKEN });
     b = createConfigClient({ address: two.address, clusterToken: TOKEN });
   });
@@ -61,16 +70,23 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     const stream = b.watch({ kinds: [ResourceKind.RESOURCE_KIND_FLOW] }, { signal: controller.signal });
     const seen = new Map<number, number>(); // revision → time seen
     stream.on('error', () => undefined); // cancelled at the end
-    const created = new Promise<void>((resolve) => stream.on('data', (r: WatchResponse) => {
-      if (r.created) resolve();
-      for (const ev of r.events) if (ev.type === WatchEventType.WATCH_EVENT_TYPE_PUT) seen.set(ev.resource!.revision, Date.now());
-    }));
+    const created = new Promise<void>((resolve) =>
+      stream.on('data', (r: WatchResponse) => {
+        if (r.created) resolve();
+        for (const ev of r.events)
+          if (ev.type === WatchEventType.WATCH_EVENT_TYPE_PUT) seen.set(ev.resource!.revision, Date.now());
+      }),
+    );
     await created;
     const latencies: number[] = [];
     for (let i = 0; i < 20; i++) {
       const t0 = Date.now();
       const put = await a.put(flow('orders', FLOW_SOURCE(i)));
-      await waitFor(() => seen.has(put.revision), { what: `revision ${put.revision} on the other instance`, intervalMs: 2, timeoutMs: 5000 });
+      await waitFor(() => seen.has(put.revision), {
+        what: `revision ${put.revision} on the other instance`,
+        intervalMs: 2,
+        timeoutMs: 5000,
+      });
       latencies.push(seen.get(put.revision)! - t0);
     }
     controller.abort();
@@ -83,15 +99,32 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     const first = await a.put(root('cas', '/srv/one'), { expectedRevision: 0 });
     await rejectsWith(b.put(root('cas', '/srv/two'), { expectedRevision: 0 }), status.FAILED_PRECONDITION);
     const second = await b.put(root('cas', '/srv/two'), { expectedRevision: first.revision });
-    await rejectsWith(a.put(root('cas', '/srv/three'), { expectedRevision: first.revision }), status.FAILED_PRECONDITION);
-    await rejectsWith(a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: first.revision }), status.FAILED_PRECONDITION);
-    assert.equal((await a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: second.revision })).deleted, true);
+    await rejectsWith(
+      a.put(root('cas', '/srv/three'), { expectedRevision: first.revision }),
+      status.FAILED_PRECONDITION,
+    );
+    await rejectsWith(
+      a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: first.revision }),
+      status.FAILED_PRECONDITION,
+    );
+    assert.equal(
+      (await a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cas', { expectedRevision: second.revision })).deleted,
+      true,
+    );
   });
 
   it('refuses invalid resources naming the field: unparsable flow, relative root, root with ".."', async () => {
-    const bad = await rejectsWith(a.put(flow('broken', 'name: x\nsteps: [\n')), status.INVALID_ARGUMENT, 'resource.flow.source');
+    const bad = await rejectsWith(
+      a.put(flow('broken', 'name: x\nsteps: [\n')),
+      status.INVALID_ARGUMENT,
+      'resource.flow.source',
+    );
     assert.match(bad.details, /line \d+/);
-    const unknownRoot = await rejectsWith(a.put(flow('lost', FLOW_SOURCE(0, 'nowhere'))), status.INVALID_ARGUMENT, 'resource.flow.source');
+    const unknownRoot = await rejectsWith(
+      a.put(flow('lost', FLOW_SOURCE(0, 'nowhere'))),
+      status.INVALID_ARGUMENT,
+      'resource.flow.source',
+    );
     assert.match(unknownRoot.details, /line 4, column \d+, source\.root: unknown file root "nowhere"/);
     await rejectsWith(a.put(root('rel', 'data/in')), status.INVALID_ARGUMENT, 'resource.file_root.path');
     await rejectsWith(b.put(root('up', '/srv/../etc')), status.INVALID_ARGUMENT, 'resource.file_root.path');
@@ -103,7 +136,9 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     const watched: WatchResponse[] = [];
     const stream = b.watch({ kinds: [ResourceKind.RESOURCE_KIND_API_KEY] }, { signal: controller.signal });
     stream.on('error', () => undefined);
-    await new Promise<void>((resolve) => stream.on('data', (r: WatchResponse) => (watched.push(r), r.created && resolve())));
+    await new Promise<void>((resolve) =>
+      stream.on('data', (r: WatchResponse) => (watched.push(r), r.created && resolve())),
+    );
     const created = await a.createApiKey({ user: 'alice', role: Role.ROLE_OPERATOR, description: 'ci' });
     const secretPart = created.secret.slice(`fmk_${created.keyId}_`.length);
     assert.ok(secretPart.length >= 40);
@@ -142,7 +177,11 @@ describe('config-store service: two instances over a 3-member etcd', () => {
       await cache.waitForRevision(w4.revision, 20_000);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached'), undefined);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FLOW, 'while-down')?.revision, w3.revision);
-      assert.deepEqual(revisions, [...revisions].sort((x, y) => x - y), 'the cache went back a revision');
+      assert.deepEqual(
+        revisions,
+        [...revisions].sort((x, y) => x - y),
+        'the cache went back a revision',
+      );
     } finally {
       cache.close();
     }

@@ -15,13 +15,20 @@ export interface ConfigStoreProcess {
 }
 
 export async function spawnConfigStore(args: string[], timeoutMs = 20_000): Promise<ConfigStoreProcess> {
-  const child: ChildProcess = spawn(process.execPath, [LAUNCHER, 'config-store', '--discovery', 'none', '--log-level', 'info', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [LAUNCHER, 'config-store', '--discovery', 'none', '--log-level', 'info', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const listening = deferred<string>();
   const exited = deferred<void>();
-  const timer = setTimeout(() => listening.reject(new Error(`config-store did not listen within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+  const timer = setTimeout(
+    () => listening.reject(new Error(`config-store did not listen within ${timeoutMs} ms:\n${output}`)),
+    timeoutMs,
+  );
   const keep = (line: string): void => {
     output = (output + line + '\n').slice(-8000);
   };
