@@ -3,6 +3,7 @@
 // To add a command: write it in its own file or package (a factory returning a commander Command) and add
 // one entry here.
 import type { Command } from 'commander';
+import { clientCommands } from './client-commands.js';
 
 export interface CommandEntry {
   name: string;
@@ -31,4 +32,5 @@ export const commands: CommandEntry[] = [
     description: 'run a config-store (flows, roots, tables, users, keys, jobs, audit)',
     load: async () => (await import('@flowmesh/config-store')).configStoreCommand(),
   },
+  ...clientCommands,
 ];
