@@ -6,7 +6,7 @@ const address = process.env.CONSUL_HTTP_ADDR;
 if (address) {
   describe('discovery on Consul', function () {
     // No outage case: the agent is not ours to stop.
-    discoveryContract('consul', { outage: false }, () => ({
+    discoveryContract('consul', { outages: [] }, () => ({
       options: () => ({ provider: 'consul', address, namespace: `t${randomBytes(4).toString('hex')}`, ttlSeconds: 2 }),
     }));
   });

@@ -16,8 +16,13 @@ import {
 export interface ProviderHarness {
   /** Fresh options (own namespace or directory) with a 2 s TTL. */
   options(): DiscoveryOptions;
-  /** Makes the backend unreachable and brings it back (absent: the provider has no backend to lose). */
-  outage?: { begin(): Promise<void>; end(): Promise<void> };
+  /** Ways to make the backend unreachable and bring it back, by name (none: no backend to lose). */
+  outages?: Record<string, Outage>;
+}
+
+export interface Outage {
+  begin(): Promise<void>;
+  end(): Promise<void>;
 }
 
 const TTL_MS = 2000;
@@ -44,10 +49,10 @@ export function executor(overrides: Partial<NodeInfo> = {}): NodeInfo {
 const ids = (view: DiscoveryView): string[] => view.nodes('executor').map((n) => n.id);
 
 /**
- * `outage`: whether the provider has a backend that can go away (etcd, Consul); the outage case is defined
- * only for those.
+ * `outages`: names of the harness's outage kinds; the outage case is defined once per kind, and only for
+ * providers with a backend that can go away (etcd, Consul).
  */
-export function discoveryContract(name: string, caps: { outage: boolean }, harness: () => ProviderHarness): void {
+export function discoveryContract(name: string, caps: { outages: string[] }, harness: () => ProviderHarness): void {
   describe(`discovery contract: ${name}`, function () {
     const open: Discovery[] = [];
     const children: ChildProcess[] = [];
@@ -154,40 +159,42 @@ export function discoveryContract(name: string, caps: { outage: boolean }, harne
       }
     });
 
-    if (!caps.outage) return;
-    it('an executor survives a short backend outage and is registered again after it', async () => {
-      const h = harness();
-      assert.ok(h.outage, 'harness has no outage hooks');
-      const opts = h.options();
-      const view = discovery(opts).watch('executor');
-      await view.ready;
-      const reg = await discovery(opts).register(executor());
-      await waitFor(() => view.get(reg.node.id), { what: 'registered before the outage' });
-      const states: RegistrationState[] = [];
-      const lost = deferred();
-      const back = deferred();
-      reg.on('state', (s: RegistrationState) => {
-        states.push(s);
-        if (s === 'lost') lost.resolve();
-        if (s === 'registered') back.resolve();
+    for (const outageName of caps.outages) {
+      it(`an executor survives a short backend outage (${outageName}) and is registered again after it`, async () => {
+        const h = harness();
+        const outage = h.outages?.[outageName];
+        assert.ok(outage, `harness has no outage "${outageName}"`);
+        const opts = h.options();
+        const view = discovery(opts).watch('executor');
+        await view.ready;
+        const reg = await discovery(opts).register(executor());
+        await waitFor(() => view.get(reg.node.id), { what: 'registered before the outage' });
+        const states: RegistrationState[] = [];
+        const lost = deferred();
+        const back = deferred();
+        reg.on('state', (s: RegistrationState) => {
+          states.push(s);
+          if (s === 'lost') lost.resolve();
+          if (s === 'registered') back.resolve();
+        });
+        await outage.begin();
+        try {
+          await lost.promise;
+        } finally {
+          await outage.end();
+        }
+        await back.promise;
+        await waitFor(() => view.get(reg.node.id), { what: 'registered again after the outage' });
+        // No flapping once re-registered: the entry lives on a new lease and must outlive the old one's TTL.
+        let removals = 0;
+        view.on('remove', (n: NodeInfo) => n.id === reg.node.id && removals++);
+        const seenAgainAt = Date.now();
+        await waitFor(() => Date.now() - seenAgainAt > TTL_MS + 1000, { what: 'the old lease to expire' });
+        assert.equal(removals, 0, 'entry was removed after re-registration');
+        assert.ok(view.get(reg.node.id));
+        assert.deepEqual(states, ['lost', 'registered']);
+        assert.equal(reg.state, 'registered');
       });
-      await h.outage.begin();
-      try {
-        await lost.promise;
-      } finally {
-        await h.outage.end();
-      }
-      await back.promise;
-      await waitFor(() => view.get(reg.node.id), { what: 'registered again after the outage' });
-      // No flapping once re-registered: the entry lives on a new lease and must outlive the old one's TTL.
-      let removals = 0;
-      view.on('remove', (n: NodeInfo) => n.id === reg.node.id && removals++);
-      const seenAgainAt = Date.now();
-      await waitFor(() => Date.now() - seenAgainAt > TTL_MS + 1000, { what: 'the old lease to expire' });
-      assert.equal(removals, 0, 'entry was removed after re-registration');
-      assert.ok(view.get(reg.node.id));
-      assert.deepEqual(states, ['lost', 'registered']);
-      assert.equal(reg.state, 'registered');
-    });
+    }
   });
 }

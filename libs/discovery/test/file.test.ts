@@ -13,7 +13,7 @@ describe('discovery on a registry directory', function () {
     await rm(root, { recursive: true, force: true });
   });
 
-  discoveryContract('file', { outage: false }, () => ({
+  discoveryContract('file', { outages: [] }, () => ({
     options: () => ({ provider: 'file', dir: join(root, `r${++n}`), ttlSeconds: 2, pollMs: 100 }),
   }));
 });
