@@ -1,0 +1,225 @@
+// The engine end to end with real processes (issue 4, "Done when"): etcd, config-store on it, a
+// coordinator and three executors found through etcd discovery. Results are compared with
+// runFlowLocal, the single-process reference run. Executor faults are injected per job id
+// (FLOWMESH_FAULTS), so each fault hits only the job made for it.
+import assert from 'node:assert/strict';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CoordinatorServiceClient, JobState } from '@flowmesh/contracts';
+import { generateOrders, runFlowLocal } from '@flowmesh/flow';
+import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
+import { createClient } from '@flowmesh/runtime';
+import { startEtcd, startService, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
+import { status } from '@grpc/grpc-js';
+import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, withConfigStore } from './engine-harness.js';
+
+const TOKEN = 'engine-test-token';
+const EXAMPLES = join(import.meta.dirname, '../examples/orders');
+const PLUGINS = join(EXAMPLES, 'plugins');
+const FAULTS = [
+  'corrupt-trailer:batch=3;attempt=1;job=fault-job-1',
+  'hang:job=cancel-job-1',
+].join(',');
+
+describe('engine: coordinator and executors (real processes)', function () {
+  this.timeout(120_000);
+  let etcd: EtcdCluster;
+  let dataDir: string;
+  let outDir: string;
+  const services: RunningService[] = [];
+  let coordinator: RunningService;
+  const executors: RunningService[] = [];
+  let client: CoordinatorServiceClient;
+  let ordersFlow: string;
+  let table: ReferenceTableData;
+  let big: LocalRunResult;
+  let small: LocalRunResult;
+
+  const oracle = (flow: string, input: string) =>
+    runFlowLocal(flow, { fileRoots: { data: dataDir }, vars: { input }, referenceTables: { 'tax-rates': table }, pluginDir: PLUGINS });
+
+  before(async () => {
+    dataDir = await tempDir('engine-data');
+    outDir = await tempDir('engine-out');
+    await writeFile(join(dataDir, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 7 })]));
+    await writeFile(join(dataDir, 'orders-20k.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 11 })]));
+    ordersFlow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
+    table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
+    [big, small] = await Promise.all([oracle(ordersFlow, 'orders-200k.csv'), oracle(ordersFlow, 'orders-20k.csv')]);
+
+    etcd = await startEtcd({ members: 1 });
+    const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN, FLOWMESH_LOG_LEVEL: 'warn' };
+    const mesh = ['--discovery', 'etcd', '--etcd', etcd.endpoints.join(',')];
+    const configStore = await startService('config-store', { args: [...mesh, '--plugin-dir', PLUGINS], env });
+    services.push(configStore);
+    await withConfigStore(configStore.address, TOKEN, async (cs) => {
+      await putFileRoot(cs, 'data', dataDir, false);
+      await putFileRoot(cs, 'out', outDir, true);
+      await putTable(cs, 'tax-rates', table);
+      await putFlow(cs, 'orders', ordersFlow);
+      await putFlow(cs, 'orders-to-file', ordersFlow.replace(/sink:\n  type: stream/, 'sink:\n  type: file\n  root: out\n  path: enriched/%input%.jsonl\n  format: jsonl'));
+    });
+    const started = await Promise.all(
+      [1, 2, 3].map((n) =>
+        startService('executor', {
+          args: [...mesh, '--node-id', `exec-${n}`, '--slots', '1', '--heartbeat-ms', '200', '--plugin-dir', PLUGINS, '--file-root', `data=${dataDir}`],
+          env: { ...env, FLOWMESH_FAULTS: FAULTS },
+        }),
+      ),
+    );
+    executors.push(...started);
+    services.push(...started);
+    coordinator = await startService('coordinator', {
+      args: [...mesh, '--node-id', 'coord-1', '--heartbeat-timeout-ms', '3000', '--no-executor-timeout-ms', '10000'],
+      env,
+    });
+    services.push(coordinator);
+    client = createClient(CoordinatorServiceClient, coordinator.address, { clusterToken: TOKEN });
+  });
+
+  after(async () => {
+    client?.close();
+    // Coordinator first (it holds calls to executors), then executors, config-store, etcd.
+    for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });
+    await etcd?.stop();
+  });
+
+  it('returns exactly the reference output of a 200k-record orders job, in input order, with rejects and aggregates', async () => {
+    const r = await runJob(client, {
+      flow: 'orders',
+      vars: { input: 'orders-200k.csv' },
+      includeRejects: true,
+      distribute: { batchBytes: 1024 * 1024, maxInstances: 6, order: 'input' },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(r.output.equals(big.output), 'the JSONL output is byte-identical to the reference run, in input order');
+    const job = r.summary!;
+    assert.equal(job.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.equal(job.progress?.counts?.recordsOut, big.counts.out);
+    assert.equal(job.progress?.counts?.recordsRejected, big.counts.rejected);
+    assert.ok(big.counts.rejected > 0, 'the generated data has invalid rows');
+    assert.deepEqual(
+      r.rejects.map((x) => [x.line, x.step, x.reason]).sort(byLine),
+      big.rejects.map((x) => [x.line, x.step, x.reason]).sort(byLine),
+      'rejects carry the reference run\'s line numbers and reasons',
+    );
+    assert.deepEqual((job.aggregates as { rows: unknown[] }).rows, big.aggregates);
+    assert.ok(job.progress!.batchesDone > 20, `${job.progress!.batchesDone} batches`);
+    assert.ok(job.executors.length >= 2, 'batches were spread over executors');
+    assert.equal(job.executors.reduce((n, e) => n + e.batches, 0), job.progress!.batchesDone);
+    assert.ok(r.progress.length > 0, 'progress events were streamed');
+  });
+
+  it('returns the same records in arrival order when asked (sorted comparison)', async () => {
+    const r = await runJob(client, {
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 1000, maxInstances: 3, order: 'arrival' },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(sortedLines(r.output), sortedLines(small.output));
+    assert.equal(r.summary?.progress?.counts?.recordsOut, small.counts.out);
+  });
+
+  it('honours maxInstances and executor slots, queueing more batches than slots', async () => {
+    for (const maxInstances of [2, 8]) {
+      let peakCoordinator = 0;
+      let peakQueued = 0;
+      const peakExecutor = new Map<string, number>();
+      let done = false;
+      const observe = (async () => {
+        while (!done) {
+          const [load, ...statuses] = await Promise.all([
+            coordinatorCall<{ batchesInFlight: number; batchesQueued: number }>(client, 'getLoad', {}),
+            ...executors.map((e) => getExecutorStatus(e.address, TOKEN)),
+          ]);
+          peakCoordinator = Math.max(peakCoordinator, load.batchesInFlight);
+          peakQueued = Math.max(peakQueued, load.batchesQueued);
+          for (const s of statuses) peakExecutor.set(s.executorId, Math.max(peakExecutor.get(s.executorId) ?? 0, s.slotsBusy));
+        }
+      })();
+      const r = await runJob(client, {
+        flow: 'orders',
+        vars: { input: 'orders-20k.csv' },
+        distribute: { batchRecords: 500, maxInstances, order: 'input' },
+      });
+      done = true;
+      await observe;
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.ok(r.output.equals(small.output));
+      const limit = Math.min(maxInstances, 3);
+      assert.ok(peakCoordinator <= limit, `maxInstances ${maxInstances}: peak in flight ${peakCoordinator} > ${limit}`);
+      assert.equal(peakCoordinator, limit, `maxInstances ${maxInstances}: the limit is reached`);
+      for (const [id, peak] of peakExecutor) assert.ok(peak <= 1, `${id} ran ${peak} batches on 1 slot`);
+      assert.ok(peakQueued > 0, 'batches waited in the queue for a slot');
+    }
+  });
+
+  it('retries a batch whose trailer does not match, and does not accept it', async () => {
+    const r = await runJob(client, {
+      jobId: 'fault-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 2000, maxInstances: 3, order: 'input' },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(r.output.equals(small.output), 'no record of the corrupted attempt, none lost');
+    assert.equal(r.summary?.progress?.batchesRetried, 1);
+    assert.equal(r.summary?.progress?.counts?.recordsOut, small.counts.out);
+  });
+
+  it('CancelJob stops the batches of the job on every executor', async () => {
+    const running = runJob(client, {
+      jobId: 'cancel-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 1000, maxInstances: 8 },
+    });
+    await waitFor(async () => {
+      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+      return statuses.every((s) => s.slotsBusy === 1);
+    }, { what: 'every executor busy with the hanging job' });
+    const cancelled = await coordinatorCall<{ job: { state: number; error: string } }>(client, 'cancelJob', {
+      jobId: 'cancel-job-1', reason: 'test cancels', actor: 'tester',
+    });
+    assert.equal(cancelled.job.state, JobState.JOB_STATE_CANCELLED);
+    const r = await running;
+    assert.equal(r.error?.code, status.CANCELLED);
+    assert.match(r.error!.message, /cancel-job-1/);
+    await waitFor(async () => {
+      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+      return statuses.every((s) => s.slotsBusy === 0);
+    }, { what: 'every executor idle after the cancel', timeoutMs: 5000 });
+  });
+
+  it('runs a local-mode job inside the coordinator, still in batches', async () => {
+    const r = await runJob(client, {
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { mode: 'local', batchRecords: 3000 },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(r.output.equals(small.output));
+    assert.ok(r.summary!.progress!.batchesDone >= 7);
+    assert.deepEqual(r.summary!.executors.map((e) => e.executorId), ['coord-1/local']);
+  });
+
+  it('writes a file sink atomically: the output appears only when the job succeeds', async () => {
+    const r = await runJob(client, { flow: 'orders-to-file', vars: { input: 'orders-20k.csv' }, distribute: { batchRecords: 4000 } });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.equal(r.output.length, 0, 'a file sink streams no records');
+    const written = await readFile(join(outDir, 'enriched/orders-20k.csv.jsonl'));
+    assert.ok(written.equals(small.output));
+    assert.deepEqual(r.summary?.output, { root: 'out', path: 'enriched/orders-20k.csv.jsonl' });
+    const left = (await readdir(join(outDir, 'enriched'))).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(left, [], 'no temp file is left');
+  });
+});
+
+function byLine(a: unknown[], b: unknown[]): number {
+  return (a[0] as number) - (b[0] as number) || String(a[1]).localeCompare(String(b[1]));
+}
+
+function sortedLines(b: Buffer): string[] {
+  return b.toString('utf8').split('\n').filter(Boolean).sort();
+}
