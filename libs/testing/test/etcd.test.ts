@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createTestEtcdClient, startEtcd, waitFor, type EtcdCluster } from '../src/index.js';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestEtcdClient, deferred, startEtcd, waitFor, type EtcdCluster } from '../src/index.js';
+
+const OWNER = fileURLToPath(new URL('./fixtures/etcd-owner.ts', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('etcd test helper', function () {
   let cluster: EtcdCluster | undefined;
@@ -66,4 +81,31 @@ describe('etcd test helper', function () {
     assert.ok(cluster.members.every((m) => !m.running));
     assert.ok(dirs.every((d) => !existsSync(d)));
   });
+
+  for (const [how, mode] of [
+    ['exits without stopping it', 'exit'],
+    ['is SIGKILLed', 'idle'],
+  ] as const) {
+    it(`kills the etcd it started when the test process ${how}`, async () => {
+      const owner = spawn(process.execPath, ['--import', 'tsx', OWNER, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const started = deferred<{ pid: number; dataDir: string }>();
+      let out = '';
+      owner.stdout?.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        if (out.includes('\n')) started.resolve(JSON.parse(out) as { pid: number; dataDir: string });
+      });
+      owner.once('exit', (code) => started.reject(new Error(`owner exited before starting etcd (${code})`)));
+      const { pid, dataDir } = await started.promise;
+      try {
+        assert.ok(alive(pid), 'etcd runs while its owner does');
+        if (mode === 'idle') owner.kill('SIGKILL');
+        await waitFor(() => !alive(pid), { timeoutMs: 5000, what: `etcd ${pid} to be gone` });
+      } finally {
+        if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+        // The owner never got to clean up: its temp dir is ours to remove.
+        await rm(dirname(dataDir), { recursive: true, force: true });
+      }
+    });
+  }
 });
