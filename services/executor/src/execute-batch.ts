@@ -91,7 +91,11 @@ async function runAttempt(
 
   await write(call, { msg: { $case: 'started', started: { executorId: deps.executorId } } });
 
-  if (deps.faults.has('crash', at)) process.kill(process.pid, 'SIGKILL');
+  if (deps.faults.has('crash', at)) {
+    // Shortly after `started`, so the coordinator has seen the attempt begin (a crash mid-batch).
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 100);
+    await untilAborted(ctx.signal);
+  }
   if (deps.faults.has('hang', at)) await untilAborted(ctx.signal);
   if (deps.faults.has('fail', at)) throw new Error('injected fault: fail');
 

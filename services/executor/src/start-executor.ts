@@ -3,12 +3,13 @@
 // batches within the grace → stop the server → end the worker threads → close discovery.
 import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
 import type { Discovery, Registration } from '@flowmesh/discovery';
-import { createLogger, createServiceHost } from '@flowmesh/runtime';
+import { ConfigError, createLogger, createServiceHost } from '@flowmesh/runtime';
 import type { Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigSource } from './config-source.js';
 import { createExecutor } from './create-executor.js';
 import type { Executor } from './create-executor.js';
 import { parseFaults } from './faults.js';
+import type { Faults } from './faults.js';
 import { createLoadReporter } from './load-reporter.js';
 import type { ExecutorConfig } from './options.js';
 import { resolvePluginDir } from './options.js';
@@ -25,7 +26,12 @@ export interface RunningExecutor {
 
 export async function startExecutor(config: ExecutorConfig): Promise<RunningExecutor> {
   const logger = createLogger('executor', { level: config.logLevel });
-  const faults = parseFaults(config.faults);
+  let faults: Faults;
+  try {
+    faults = parseFaults(config.faults);
+  } catch (err) {
+    throw new ConfigError(`--faults (FLOWMESH_FAULTS): ${(err as Error).message}`);
+  }
   if (faults.rules.length > 0) logger.warn({ faults: config.faults }, 'TEST FAULT INJECTION IS ON');
   const rootNames = Object.keys(config.fileRoot).sort();
   let discovery: Discovery | undefined;

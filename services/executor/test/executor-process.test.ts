@@ -88,4 +88,23 @@ describe('executor process', function () {
     const exit = await svc!.exited;
     assert.deepEqual(exit, { code: 0, signal: null });
   });
+
+  it('a poison batch (test fault "crash") kills its executor process', async () => {
+    const poisoned = await startService('executor', {
+      args: ['--node-id', 'exec-proc-poison', '--slots', '1', '--file-root', `data=${fixture.root}`, '--plugin-dir', pluginDir, '--discovery', 'none'],
+      env: { FLOWMESH_FAULTS: 'crash:batch=1' },
+    });
+    const poisonClient = new ExecutorServiceClient(poisoned.address, credentials.createInsecure());
+    try {
+      const fine = await execute(poisonClient, assignment(fixture, fixture.batches[0]!));
+      assert.equal(fine.error, undefined, 'batch 0 is not poisoned');
+      const got = await execute(poisonClient, assignment(fixture, fixture.batches[1]!));
+      assert.equal(got.error?.code, status.UNAVAILABLE);
+      assert.deepEqual(await poisoned.exited, { code: null, signal: 'SIGKILL' });
+      assert.match(poisoned.logs(), /TEST FAULT INJECTION IS ON/);
+    } finally {
+      poisonClient.close();
+      await poisoned.stop('SIGKILL');
+    }
+  });
 });
