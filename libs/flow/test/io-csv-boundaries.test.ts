@@ -154,3 +154,20 @@ describe('io: CSV batches at record boundaries', function () {
     assert.deepEqual(stripFields(run.result), stripFields(whole));
   });
 });
+
+describe('io: CSV header names are data, never code', function () {
+  it('odd header names (quotes, backslashes, __proto__, line separators) become plain keys', function () {
+    const names = ['a"b', 'c\\d', '__proto__', 'e\u2028f', '}); throw 1; ({', 'constructor'];
+    const csv = names.map((n) => `"${n.replaceAll('"', '""')}"`).join(',') + '\n1,2,3,4,5,6\n';
+    const { records, fields } = decodeRecords('csv', Buffer.from(csv));
+    assert.deepEqual(fields, names);
+    assert.deepEqual(Object.keys(records[0]!), names);
+    assert.equal(Object.getPrototypeOf(records[0]), Object.prototype);
+    assert.equal(records[0]!['__proto__' as string], '3');
+    assert.equal(records[0]!['}); throw 1; ({'], '5');
+    // Without __proto__ the generated-literal path runs: same keys, same values.
+    const rest = names.filter((n) => n !== '__proto__');
+    const again = decodeRecords('csv', Buffer.from('1,2,3,4,5\n'), { fields: rest });
+    assert.deepEqual(Object.entries(again.records[0]!), rest.map((n, i) => [n, String(i + 1)]));
+  });
+});
