@@ -119,12 +119,12 @@ function readCsv(r: MapReader | undefined): CsvOptions {
   if (!r) return csv;
   const delimiter = r.string('delimiter');
   if (delimiter !== undefined) {
-    if ([...delimiter].length !== 1 || delimiter === '\n' || delimiter === '\r') r.issue('delimiter', 'must be one character other than a line break');
+    if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f || delimiter === '\n' || delimiter === '\r') r.issue('delimiter', 'must be one ASCII character other than a line break');
     else csv.delimiter = delimiter;
   }
   const quote = r.string('quote');
   if (quote !== undefined) {
-    if ([...quote].length !== 1 || quote === delimiter) r.issue('quote', 'must be one character, different from the delimiter');
+    if (quote.length !== 1 || quote.charCodeAt(0) > 0x7f || quote === (delimiter ?? ',')) r.issue('quote', 'must be one ASCII character, different from the delimiter');
     else csv.quote = quote;
   }
   const header = r.bool('header');

@@ -149,7 +149,11 @@ function readStep(type: StepType, name: string, r: MapReader, scope: ExprScope, 
       if (table !== undefined) ctx.reference('table', table, tableNode, r.sub('table'));
       const key = requiredExpr(r, 'key', scope, ctx);
       const fields = fieldMapping(r, 'fields', ctx, true);
-      const onMiss = (r.string('onMiss', { allowed: ['reject', 'null', 'keep'] }) ?? 'reject') as 'reject' | 'null' | 'keep';
+      // `onMiss: null` is YAML's null, not a missing value: it means the "null" mode.
+      const missNode = r.pair('onMiss')?.value;
+      const onMiss = (isScalar(missNode) && missNode.value === null && missNode.source === 'null'
+        ? (r.get('onMiss'), 'null')
+        : r.string('onMiss', { allowed: ['reject', 'null', 'keep'] }) ?? 'reject') as 'reject' | 'null' | 'keep';
       if (table === undefined || key === undefined || !fields) return undefined;
       return { type, name, table, key, fields, onMiss };
     }
