@@ -48,7 +48,7 @@ describe('engine: coordinator and executors (real processes)', function () {
     [big, small] = await Promise.all([oracle(ordersFlow, 'orders-200k.csv'), oracle(ordersFlow, 'orders-20k.csv')]);
 
     etcd = await startEtcd({ members: 1 });
-    const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN, FLOWMESH_LOG_LEVEL: 'warn' };
+    const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
     const mesh = ['--discovery', 'etcd', '--etcd', etcd.endpoints.join(',')];
     const configStore = await startService('config-store', { args: [...mesh, '--plugin-dir', PLUGINS], env });
     services.push(configStore);
@@ -104,7 +104,7 @@ describe('engine: coordinator and executors (real processes)', function () {
       'rejects carry the reference run\'s line numbers and reasons',
     );
     assert.deepEqual((job.aggregates as { rows: unknown[] }).rows, big.aggregates);
-    assert.ok(job.progress!.batchesDone > 20, `${job.progress!.batchesDone} batches`);
+    assert.ok(job.progress!.batchesDone > 10, `${job.progress!.batchesDone} batches`);
     assert.ok(job.executors.length >= 2, 'batches were spread over executors');
     assert.equal(job.executors.reduce((n, e) => n + e.batches, 0), job.progress!.batchesDone);
     assert.ok(r.progress.length > 0, 'progress events were streamed');
