@@ -11,6 +11,8 @@ export default tseslint.config(
       'coverage/**',
       '.flowmesh/**',
       'bench/results/**',
+      // Scratch files (`x.tmp.ts`) come and go while people work; they are not part of the project.
+      '**/*.tmp.*',
     ],
   },
   ...tseslint.configs.recommended,
