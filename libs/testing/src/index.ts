@@ -2,3 +2,4 @@ export * from './wait.js';
 export * from './ports.js';
 export * from './etcd.js';
 export * from './services.js';
+export * from './compose.js';
