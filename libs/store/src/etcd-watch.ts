@@ -59,11 +59,17 @@ export function createEtcdWatch(
     }
   });
   watcher.on('error', (err: Error) => {
-    const compacted = /compact/i.test(err.message);
-    fail(
-      compacted
-        ? new RevisionCompactedError(delivered + 1, Number(/(\d+)/.exec(err.message)?.[1] ?? 0))
-        : new StoreError(`etcd watch failed: ${err.message}`, { cause: err }),
+    // etcd3 drops the cancel response's compact_revision (the reason is often empty), so ask etcd
+    // whether the revision we need is still there: a read at a compacted revision fails saying so.
+    const needed = delivered + 1;
+    client.kv.range({ key, revision: needed, limit: 1 }, { deadline: Date.now() + 2000 }).then(
+      () => fail(new StoreError(`etcd watch failed: ${err.message}`, { cause: err })),
+      (probe: Error) =>
+        fail(
+          /compact/i.test(probe.message) || /compact/i.test(err.message)
+            ? new RevisionCompactedError(delivered, Number(/(\d+)/.exec(probe.message)?.[1] ?? 0))
+            : new StoreError(`etcd watch failed: ${err.message}`, { cause: err }),
+        ),
     );
   });
 

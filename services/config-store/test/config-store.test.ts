@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { freePort, startEtcd, waitFor, type EtcdCluster } from '@flowmesh/testing';
 import { FIELD_METADATA_KEY } from '@flowmesh/runtime';
-import { ResourceKind, Role, WatchEventType, type Resource, type WatchResponse } from '@flowmesh/contracts';
+import {
+  Job,
+  JobCheckpoint,
+  JobState,
+  ResourceKind,
+  Role,
+  WatchEventType,
+  type Resource,
+  type WatchResponse,
+} from '@flowmesh/contracts';
+import { createDiscovery } from '@flowmesh/discovery';
 import { createConfigCache, createConfigClient, type ConfigClient } from '@flowmesh/config';
 import { spawnConfigStore, type ConfigStoreProcess } from './spawn-config-store.js';
 
@@ -157,6 +167,52 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     assert.ok(!/digest|sha256|hash/i.test(reads), 'a read returned the hash');
   });
 
+  it('registers in discovery as config-store with its address', async () => {
+    const discovery = createDiscovery({ provider: 'etcd', endpoints: etcd.endpoints });
+    const view = discovery.watch('config-store');
+    try {
+      await view.ready;
+      await waitFor(() => view.nodes('config-store').find((n) => n.address === one.address), {
+        what: 'config-store in discovery',
+      });
+    } finally {
+      view.close();
+      await discovery.close();
+    }
+  });
+
+  it('keeps job records and checkpoints, with compare-and-set on checkpoints', async () => {
+    const job: Job = Job.fromPartial({
+      id: 'job-1',
+      flow: 'orders',
+      flowRevision: 3,
+      state: JobState.JOB_STATE_RUNNING,
+      vars: { input: 'a.csv' },
+    });
+    const put = await a.putJob(job);
+    const got = await b.getJob('job-1');
+    assert.equal(got?.job.flowRevision, 3);
+    assert.equal(got?.revision, put.revision);
+    assert.equal(await b.getJob('job-none'), undefined);
+    await a.putJob({ ...job, state: JobState.JOB_STATE_SUCCEEDED }, { expectedRevision: put.revision });
+    await rejectsWith(
+      a.putJob({ ...job, state: JobState.JOB_STATE_FAILED }, { expectedRevision: put.revision }),
+      status.FAILED_PRECONDITION,
+    );
+    assert.deepEqual(
+      (await b.listJobs()).jobs.map((j) => [j.id, j.state]),
+      [['job-1', JobState.JOB_STATE_SUCCEEDED]],
+    );
+    const checkpoint = (epoch: number): Resource =>
+      res(ResourceKind.RESOURCE_KIND_CHECKPOINT, 'job-1', {
+        $case: 'checkpoint',
+        checkpoint: JobCheckpoint.fromPartial({ jobId: 'job-1', coordinatorId: 'c1', epoch }),
+      });
+    const c1 = await a.put(checkpoint(1), { expectedRevision: 0 });
+    await rejectsWith(b.put(checkpoint(2), { expectedRevision: 0 }), status.FAILED_PRECONDITION); // a second owner loses
+    await b.put(checkpoint(2), { expectedRevision: c1.revision });
+  });
+
   it('keeps a cache in sync across its instance restarting, never going back a revision', async function () {
     this.timeout(60_000);
     const cache = createConfigCache(b, [ResourceKind.RESOURCE_KIND_FLOW, ResourceKind.RESOURCE_KIND_FILE_ROOT]);
@@ -173,7 +229,7 @@ describe('config-store service: two instances over a 3-member etcd', () => {
       const w3 = await a.put(flow('while-down', FLOW_SOURCE(99)));
       const w4 = await a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached');
       assert.ok(cache.revision < w2.revision);
-      two = await spawnConfigStore([...args, '--bind', `127.0.0.1:${port2}`]);
+      two = await spawnConfigStore([...args, '--discovery', 'none', '--bind', `127.0.0.1:${port2}`]);
       await cache.waitForRevision(w4.revision, 20_000);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached'), undefined);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FLOW, 'while-down')?.revision, w3.revision);

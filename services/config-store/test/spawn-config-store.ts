@@ -15,13 +15,9 @@ export interface ConfigStoreProcess {
 }
 
 export async function spawnConfigStore(args: string[], timeoutMs = 20_000): Promise<ConfigStoreProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [LAUNCHER, 'config-store', '--discovery', 'none', '--log-level', 'info', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [LAUNCHER, 'config-store', '--log-level', 'info', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const listening = deferred<string>();
   const exited = deferred<void>();
