@@ -1,6 +1,7 @@
 // File roots and reference tables from config-store, through the config client and its watch-driven cache
 // (one cache per executor, so a batch never waits on a lookup once the cache is loaded). Roots given as
 // flags win, so tests and single-machine setups need no config-store at all.
+import { existsSync } from 'node:fs';
 import { ResourceKind } from '@flowmesh/contracts';
 import { createConfigCache, createConfigClient } from '@flowmesh/config';
 import type { ConfigCache, ConfigClient } from '@flowmesh/config';
@@ -12,6 +13,13 @@ export interface ConfigSource {
   referenceTable(name: string): Promise<ReferenceTableData>;
   /** Highest revision among reference tables seen (compiled flows with lookups are keyed by it). */
   tablesRevision(): number;
+  /**
+   * Names of the roots this executor can read: the flag roots, and config-store roots whose directory
+   * exists here (same machine or shared storage). Coordinators send other batches' bytes inline.
+   */
+  rootNames(): string[];
+  /** Connects now if a config-store is known, and calls `onRootsChanged` when readable roots change. */
+  connect(onRootsChanged: (names: string[]) => void): void;
   close(): void;
 }
 
@@ -53,6 +61,14 @@ export function createConfigSource(opts: ConfigSourceOptions): ConfigSource {
     return cache;
   }
 
+  function rootNames(): string[] {
+    const names = new Set(Object.keys(opts.staticRoots));
+    for (const r of cache?.list(ResourceKind.RESOURCE_KIND_FILE_ROOT) ?? []) {
+      if (r.spec?.$case === 'fileRoot' && existsSync(r.spec.fileRoot.path)) names.add(r.name);
+    }
+    return [...names].sort();
+  }
+
   return {
     async fileRoot(name) {
       if (Object.hasOwn(opts.staticRoots, name)) return opts.staticRoots[name];
@@ -66,6 +82,26 @@ export function createConfigSource(opts: ConfigSourceOptions): ConfigSource {
       if (res?.spec?.$case !== 'referenceTable') throw new NotFoundError(`reference table "${name}" not found`);
       const t = res.spec.referenceTable;
       return { keyColumn: t.keyColumn, columns: t.columns, rows: t.rows };
+    },
+    rootNames,
+    connect(onRootsChanged) {
+      let last = rootNames().join(',');
+      loaded().then(
+        (c) => {
+          const check = () => {
+            const names = rootNames();
+            if (names.join(',') !== last) {
+              last = names.join(',');
+              onRootsChanged(names);
+            }
+          };
+          c.on('change', (change: { resource: { kind: ResourceKind } }) => {
+            if (change.resource.kind === ResourceKind.RESOURCE_KIND_FILE_ROOT) check();
+          });
+          check();
+        },
+        () => undefined, // no config-store yet: batches connect on first use
+      );
     },
     tablesRevision() {
       if (!cache) return 0;

@@ -33,7 +33,6 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     throw new ConfigError(`--faults (FLOWMESH_FAULTS): ${(err as Error).message}`);
   }
   if (faults.rules.length > 0) logger.warn({ faults: config.faults }, 'TEST FAULT INJECTION IS ON');
-  const rootNames = Object.keys(config.fileRoot).sort();
   let discovery: Discovery | undefined;
   if (config.discovery !== 'none') {
     discovery = createDiscovery(
@@ -58,7 +57,7 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     fileRoots: (name) => configSource.fileRoot(name),
     loadReferenceTable: (name) => configSource.referenceTable(name),
     tablesRevision: () => configSource.tablesRevision(),
-    fileRootNames: () => rootNames,
+    fileRootNames: () => configSource.rootNames(),
     pluginDir: resolvePluginDir(config.pluginDir),
     heartbeatMs: config.heartbeatMs,
     faults,
@@ -87,7 +86,7 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
       slotsBusy: 0,
       load: 0,
       version: EXECUTOR_VERSION,
-      fileRoots: rootNames,
+      fileRoots: configSource.rootNames(),
       labels: {},
       startedAt: new Date().toISOString(),
     });
@@ -100,7 +99,11 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
       })
     : undefined;
   if (reporter) executor.slots.onChange(() => reporter.changed());
-  logger.info({ id: config.nodeId, slots: config.slots, fileRoots: rootNames }, 'executor ready');
+  configSource.connect((fileRoots) => {
+    logger.info({ fileRoots }, 'readable file roots changed');
+    registration?.update({ fileRoots }).catch((err: unknown) => logger.warn({ err }, 'could not update file roots'));
+  });
+  logger.info({ id: config.nodeId, slots: config.slots, fileRoots: configSource.rootNames() }, 'executor ready');
 
   let stopping: Promise<void> | undefined;
   async function doStop(reason: string): Promise<void> {
