@@ -165,6 +165,8 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   if (rest) pending.push(rest);
   await deliver();
 
+  // Decode errors were collected before step rejects: report them all in source order.
+  if (decoded.errors.length > 0 && rejects.length > decoded.errors.length) rejects.sort((a, b) => a.line - b.line);
   return {
     counts,
     rejects,

@@ -59,5 +59,8 @@ export async function runInit(compiled: CompiledFlow, ctx: InitContext): Promise
 
 export async function runStatus(compiled: CompiledFlow, summary: JobSummary): Promise<OnceResult> {
   const { vars, globals, ...rest } = summary;
-  return runOnce(compiled.status, vars, globals, { summary: { ...rest, globals }, aggregates: summary.aggregates ?? [] });
+  const c = summary.counts;
+  // `in` is a CEL reserved word (summary.counts.in does not parse): flat aliases read naturally.
+  const view = { ...rest, globals, recordsIn: c.in, recordsOut: c.out, rejected: c.rejected, filtered: c.filtered };
+  return runOnce(compiled.status, vars, globals, { summary: view, aggregates: summary.aggregates ?? [] });
 }
