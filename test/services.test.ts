@@ -173,3 +173,15 @@ describe('cluster token on internal services', () => {
     });
   }
 });
+
+describe('tracing', () => {
+  it('records gRPC server spans when OTEL_TRACES_EXPORTER names an exporter', async () => {
+    const svc = await startService('coordinator', { env: { ...env(), OTEL_TRACES_EXPORTER: 'console' } });
+    assert.equal(await healthCheck(svc.address), 'SERVING');
+    // The console exporter prints finished spans on stdout; the graceful stop flushes them.
+    const exit = await svc.stop('SIGTERM');
+    assert.deepEqual(exit, { code: 0, signal: null }, svc.logs());
+    assert.match(svc.logs(), /name: 'grpc\.grpc\.health\.v1\.Health\/Check'/);
+    assert.match(svc.logs(), /'service\.name': 'flowmesh-coordinator'/);
+  });
+});
