@@ -107,3 +107,16 @@ describe('io: encodeCsv single column', function () {
     assert.deepEqual(decodeRecords('csv', encodeCsv(records, ['a'])).records, records);
   });
 });
+
+describe('io: JSONL encoder with records larger than a chunk', function () {
+  it('keeps order and content when a record exceeds the chunk and its slack', function () {
+    const big = { s: 'é'.repeat(100_000) };
+    const records = [{ a: 1 }, big, { a: 2 }, big, big, { a: 3 }];
+    const encoder = createJsonlEncoder(16);
+    const chunks = records.map((r) => encoder.write(r)).filter((c) => c !== undefined);
+    const last = encoder.flush();
+    if (last) chunks.push(last);
+    assert.equal(chunks.reduce((n, c) => n + c.records, 0), records.length);
+    assert.deepEqual(Buffer.concat(chunks.map((c) => c.bytes)), encodeJsonl(records));
+  });
+});
