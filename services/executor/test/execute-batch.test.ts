@@ -158,7 +158,7 @@ describe('executor ExecuteBatch', function () {
     await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slots freed after cancel' });
   });
 
-  it('a cancel mid-batch stops the worker and frees its slot', async () => {
+  it('a cancel or a deadline mid-batch stops the worker and frees its slot', async () => {
     const b = fixture.batches[0]!;
     // Long enough (~20 s of CPU) that only a stopped worker can free the slot within the wait below.
     const got = await execute(ex.client, assignment(fixture, b, { jobId: 'job-cancel', vars: { busy_ms: '20' } }), {
@@ -166,6 +166,10 @@ describe('executor ExecuteBatch', function () {
     });
     assert.equal(got.error?.code, status.CANCELLED);
     await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slot freed after cancel' });
+    // A deadline that passes mid-batch stops it the same way.
+    const late = await execute(ex.client, assignment(fixture, b, { jobId: 'job-deadline', vars: { busy_ms: '20' } }), { deadlineMs: 500 });
+    assert.equal(late.error?.code, status.DEADLINE_EXCEEDED);
+    await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slot freed after the deadline' });
     // The pool is usable at once: a normal batch completes.
     const next = await execute(ex.client, assignment(fixture, b, { jobId: 'job-after-cancel' }));
     assert.equal(next.error, undefined);

@@ -155,13 +155,15 @@ export interface AttemptResult {
 
 export interface AttemptControls {
   inline?: Buffer;
+  /** Call deadline. @default 30000 */
+  deadlineMs?: number;
   /** Sees every message as it arrives; return 'cancel' to cancel the call. */
   onMessage?(msg: ExecuteBatchResponse): void | 'cancel';
 }
 
 /** One ExecuteBatch attempt: sends assign (and data), reads until the call ends. Never throws. */
 export async function execute(client: ExecutorServiceClient, assign: BatchAssignment, controls: AttemptControls = {}): Promise<AttemptResult> {
-  const call = client.executeBatch({ deadline: Date.now() + 30_000 });
+  const call = client.executeBatch({ deadline: Date.now() + (controls.deadlineMs ?? 30_000) });
   const result: AttemptResult = { messages: [], chunks: [], rejects: [], output: Buffer.alloc(0) };
   call.write({ msg: { $case: 'assign', assign } });
   if (controls.inline) {

@@ -7,7 +7,7 @@ import { ExecutorServiceClient } from '@flowmesh/contracts';
 import type { GetExecutorStatusResponse } from '@flowmesh/contracts';
 import { createDiscovery } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView } from '@flowmesh/discovery';
-import { startService, tempDir, waitFor } from '@flowmesh/testing';
+import { healthCheck, startService, tempDir, waitFor } from '@flowmesh/testing';
 import type { RunningService } from '@flowmesh/testing';
 import { assignment, execute, ordersFixture, pluginDir, trailerOf } from './executor-harness.js';
 import type { AttemptResult, OrdersFixture } from './executor-harness.js';
@@ -60,7 +60,7 @@ describe('executor process', function () {
     );
   });
 
-  it('on SIGTERM deregisters, refuses new batches, finishes the batch in flight, then exits 0', async () => {
+  it('on SIGTERM deregisters, reports NOT_SERVING, refuses new batches, finishes the batch in flight, then exits 0', async () => {
     const batch = fixture.batches[0]!;
     let trailerAt = 0;
     // ~10 ms per record over ~200 records: about 2 s of work in a worker thread.
@@ -73,6 +73,7 @@ describe('executor process', function () {
 
     svc!.kill('SIGTERM');
     await waitFor(() => view.get('exec-proc-1') === undefined, { what: 'deregistered' });
+    await waitFor(async () => (await healthCheck(svc!.address)) === 'NOT_SERVING', { what: 'health NOT_SERVING' });
     const refused = await execute(client, assignment(fixture, batch, { jobId: 'job-late' }));
     assert.ok(
       refused.error?.code === status.UNAVAILABLE,
