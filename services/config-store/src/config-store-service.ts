@@ -92,11 +92,22 @@ async function watchResources(
   send: (res: WatchResponse) => Promise<void>,
 ): Promise<void> {
   const queue: WatchResponse[] = [];
-  let failure: unknown;
   let wake: (() => void) | undefined;
   const notify = (): void => {
     wake?.();
     wake = undefined;
+  };
+  // Rejected on overflow or a store error; raced against every send, so a reader that stopped reading
+  // (a send that never completes) does not keep this call open.
+  let failed = false;
+  let rejectFailure!: (err: unknown) => void;
+  const failure = new Promise<never>((_, reject) => (rejectFailure = reject));
+  failure.catch(() => undefined);
+  const fail = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    rejectFailure(err);
+    notify();
   };
   const startRevision = req.startRevision > 0 ? req.startRevision : await store.revision();
   const handle = store.watch(
@@ -104,34 +115,37 @@ async function watchResources(
     {
       onEvents(events, revision) {
         if (queue.length >= WATCH_BUFFER) {
-          failure ??= new ResourceExhaustedError(
-            `watcher fell ${WATCH_BUFFER} responses behind; watch again from your last revision`,
+          fail(
+            new ResourceExhaustedError(
+              `watcher fell ${WATCH_BUFFER} responses behind; watch again from your last revision`,
+            ),
           );
         } else {
           queue.push({ events, revision, created: false });
+          notify();
         }
-        notify();
       },
-      onError(err) {
-        failure ??= translateStoreError(err, 'watch');
-        notify();
-      },
+      onError: (err) => fail(translateStoreError(err, 'watch')),
     },
   );
   const onAbort = (): void => notify();
   ctx.signal.addEventListener('abort', onAbort);
+  const sendOrFail = (res: WatchResponse): Promise<void> => {
+    const sending = send(res);
+    sending.catch(() => undefined); // abandoned when the watch fails first
+    return Promise.race([sending, failure]);
+  };
   try {
-    await handle.ready;
-    await send({ events: [], revision: startRevision, created: true });
+    await Promise.race([handle.ready, failure]);
+    await sendOrFail({ events: [], revision: startRevision, created: true });
     for (;;) {
-      if (failure) throw failure;
       if (ctx.signal.aborted) return;
       const next = queue.shift();
       if (next) {
-        await send(next);
+        await sendOrFail(next);
         continue;
       }
-      await new Promise<void>((r) => (wake = r));
+      await Promise.race([new Promise<void>((r) => (wake = r)), failure]);
     }
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
