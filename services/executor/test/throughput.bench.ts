@@ -1,5 +1,5 @@
 // One executor's records/s on an orders batch set, against runBatch in one thread in the same run.
-//   node --import tsx services/executor/bench/executor-throughput.ts [--records 100000] [--batch-bytes 1048576]
+//   node --import tsx services/executor/test/throughput.bench.ts [--records 100000] [--batch-bytes 1048576]
 // The executor is a real process (`flowmesh executor`, one worker thread per slot); this process plays the
 // coordinator: it keeps one batch per slot in flight and reads every record chunk back.
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import type { BatchAssignment } from '@flowmesh/contracts';
 import { compileFlow, generateOrders, parseFlow, planBatches, readHeader, runBatch } from '@flowmesh/flow';
 import type { BatchRange } from '@flowmesh/flow';
 import { startService, stopAllServices, tempDir } from '@flowmesh/testing';
-import { execute, pluginDir } from '../test/executor-harness.js';
+import { execute, pluginDir } from './executor-harness.js';
 
 const { values } = parseArgs({
   options: {
