@@ -9,6 +9,8 @@ import { createSlots } from '../src/slots.js';
 import { parseFaults } from '../src/faults.js';
 import { parseFileRootFlags, resolveInRoot, staticFileRoots } from '../src/file-roots.js';
 import { readRange } from '../src/read-range.js';
+import { createLoadReporter } from '../src/load-reporter.js';
+import { waitFor } from '@flowmesh/testing';
 
 const key = (epoch: number, attempt = 1, batchIndex = 0) => ({ jobId: 'j1', batchIndex, attempt, epoch });
 
@@ -111,6 +113,27 @@ describe('executor guards', () => {
       }
       await assert.rejects(resolveInRoot(lookup, 'nope', 'a.csv'), (err: { code: number }) => err.code === status.NOT_FOUND);
       await assert.rejects(resolveInRoot(lookup, 'data', 'missing.csv'), (err: { code: number }) => err.code === status.NOT_FOUND);
+    });
+  });
+
+  describe('load reporter', () => {
+    it('publishes a burst of slot changes as few updates carrying the latest figures', async () => {
+      const slots = createSlots(4);
+      const sent: Array<{ slotsBusy: number; load: number }> = [];
+      const reporter = createLoadReporter({
+        target: { update: async (patch) => void sent.push(patch) },
+        slots,
+        intervalMs: 50,
+      });
+      slots.onChange(() => reporter.changed());
+      const releases = [slots.acquire(), slots.acquire(), slots.acquire()];
+      await waitFor(() => sent.length >= 1, { what: 'first update' });
+      releases[0]!();
+      releases[1]!();
+      await waitFor(() => sent.at(-1)?.slotsBusy === 1, { what: 'latest figures published' });
+      reporter.stop();
+      assert.ok(sent.length <= 3, `${sent.length} updates for 5 changes`);
+      assert.deepEqual(sent.at(-1), { slotsBusy: 1, load: 0.25 });
     });
   });
 });
