@@ -79,6 +79,17 @@ for (const { kind, services } of KINDS) {
       assert.deepEqual(foreign, []);
     });
 
+    if (kind === 'coordinator') {
+      it('answers `flowmesh health` (the container health check) with SERVING and exit 0', async () => {
+        const ok = await runFlowmesh(['health', '--address', svc.address]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(ok.stdout.trim(), 'SERVING');
+        const unknown = await runFlowmesh(['health', '--address', svc.address, '--service', 'flowmesh.v1.Nope']);
+        assert.equal(unknown.code, 1);
+        assert.match(unknown.stdout, /error: /);
+      });
+    }
+
     it('on SIGTERM turns NOT_SERVING, waits for an in-flight call, then exits 0 within the grace', async () => {
       const watch = watchHealth(svc.address);
       await waitFor(() => watch.statuses.includes('SERVING'), { what: 'health watch to report SERVING' });

@@ -32,5 +32,10 @@ export const commands: CommandEntry[] = [
     description: 'run a config-store (flows, roots, tables, users, keys, jobs, audit)',
     load: async () => (await import('@flowmesh/config-store')).configStoreCommand(),
   },
+  {
+    name: 'health',
+    description: 'check a service through grpc.health.v1 (exit 0 when SERVING)',
+    load: async () => (await import('./health-command.js')).healthCommand(),
+  },
   ...clientCommands,
 ];
