@@ -88,6 +88,12 @@ for (const { kind, services } of KINDS) {
         assert.equal(unknown.code, 1);
         assert.match(unknown.stdout, /error: /);
       });
+
+      it('fails start-up with exit 1 naming the address when the port is taken', async () => {
+        const res = await runFlowmesh(['coordinator', '--bind', svc.address], { env: env() });
+        assert.equal(res.code, 1, res.stderr);
+        assert.match(res.stderr, new RegExp(`start-up failed: cannot listen on ${svc.address}`));
+      });
     }
 
     it('on SIGTERM turns NOT_SERVING, waits for an in-flight call, then exits 0 within the grace', async () => {

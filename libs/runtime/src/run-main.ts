@@ -58,6 +58,7 @@ export async function runMain(start: () => Promise<Stoppable>): Promise<void> {
       process.exit(err.exitCode);
     }
     fallback.fatal({ err }, 'start-up failed');
+    process.stderr.write(`flowmesh: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
   if (signalled) await stopAndExit(signalled);

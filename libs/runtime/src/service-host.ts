@@ -125,7 +125,9 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
   async function start(): Promise<{ address: string; port: number }> {
     if (state !== 'STARTING') throw new Error(`cannot start a host that is ${state}`);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(opts.bind, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(opts.bind, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(new Error(`cannot listen on ${opts.bind}: ${err.message}`, { cause: err })) : resolve(p),
+      );
     });
     address = formatAddress(opts.bind, port);
     state = 'SERVING';
