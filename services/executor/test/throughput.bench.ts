@@ -2,6 +2,7 @@
 //   node --import tsx services/executor/test/throughput.bench.ts [--records 100000] [--batch-bytes 1048576]
 // The executor is a real process (`flowmesh executor`, one worker thread per slot); this process plays the
 // coordinator: it keeps one batch per slot in flight and reads every record chunk back.
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,16 @@ const { values } = parseArgs({
 const records = Number(values.records);
 const batchBytes = Number(values['batch-bytes']);
 const slots = Number(values.slots);
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 const FLOW = `
 name: orders-plugin
@@ -51,6 +62,7 @@ try {
   // Baseline: the same engine, one thread, no gRPC.
   const compiled = await compileFlow(parseFlow(FLOW), { pluginDir });
   let t0 = performance.now();
+  let cpu0 = ownCpu();
   let directOut = 0;
   let directBytes = 0;
   for (const b of batches) {
@@ -62,6 +74,7 @@ try {
     directOut += r.counts.in;
   }
   const directSec = (performance.now() - t0) / 1000;
+  const directCpu = ownCpu() - cpu0;
 
   // The executor process.
   const svc = await startService('executor', {
@@ -95,8 +108,12 @@ try {
   };
   await runAll('warm-up'); // threads compile the flow once and JIT warms, as in a long-running executor
   t0 = performance.now();
+  cpu0 = ownCpu();
+  const execCpu0 = processCpuSeconds(svc.pid);
   const viaExecutor = await runAll('measured');
   const execSec = (performance.now() - t0) / 1000;
+  const execCpu = processCpuSeconds(svc.pid) - execCpu0;
+  const clientCpu = ownCpu() - cpu0;
   client.close();
   await svc.stop('SIGTERM');
 
@@ -108,6 +125,9 @@ try {
   console.log(`runBatch, one thread:        ${Math.round(directRate).toLocaleString('en')} records/s (${directSec.toFixed(2)} s)`);
   console.log(`executor, ${slots} slots over gRPC: ${Math.round(execRate).toLocaleString('en')} records/s (${execSec.toFixed(2)} s, output ${(viaExecutor.bytes / 1e6).toFixed(1)} MB read back)`);
   console.log(`ratio executor / one thread: ${(execRate / directRate).toFixed(2)}×`);
+  // CPU per record does not depend on what else the machine runs, unlike the rates above.
+  const us = (sec: number) => ((sec / directOut) * 1e6).toFixed(2);
+  console.log(`CPU per record: runBatch ${us(directCpu)} µs; executor process ${us(execCpu)} µs (all threads); receiving client ${us(clientCpu)} µs`);
 } finally {
   await stopAllServices();
   await rm(dir, { recursive: true, force: true });
