@@ -8,5 +8,6 @@ export const clientCommands: CommandEntry[] = [
   { name: 'run', description: 'run a flow with a progress bar and a summary', load: async () => (await client()).runCommand() },
   { name: 'flows', description: 'put, get, list and delete flows', load: async () => (await client()).flowsCommand() },
   { name: 'jobs', description: 'list, get, watch and cancel jobs', load: async () => (await client()).jobsCommand() },
+  { name: 'tables', description: 'store and list reference tables', load: async () => (await client()).tablesCommand() },
   { name: 'cluster', description: 'nodes of the mesh with slots and load', load: async () => (await client()).clusterCommand() },
 ];

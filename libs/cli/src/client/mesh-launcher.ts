@@ -59,7 +59,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...process.env,
     FLOWMESH_CLUSTER_TOKEN: clusterToken,
     FLOWMESH_ADMIN_KEY: adminKey,
-    FLOWMESH_LOG_LEVEL: process.env.FLOWMESH_LOG_LEVEL ?? 'warn',
+    // The launcher learns each address from the info-level "listening" line: never run them quieter.
+    FLOWMESH_LOG_LEVEL: 'info',
   };
   const children: MeshChild[] = [];
   const stop = async (): Promise<void> => {

@@ -26,6 +26,7 @@ import type { CoordinatorPicker, CoordinatorCandidate } from '../routing/coordin
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
 import { ForwardedError } from '../downstream/forwarded-error.js';
 import { grpcCode, unaryCall } from '../downstream/unary-call.js';
+import { messageReader, type MessageReader } from '../downstream/message-reader.js';
 
 export interface RunJobDeps {
   guard: Guard;
@@ -59,13 +60,12 @@ export function createRunJobHandler(deps: RunJobDeps) {
 
   return async function runJob(call: ServerDuplexStream<RunJobRequest, RunJobResponse>, ctx: CallContext): Promise<void> {
     const identity = await deps.guard.check(ctx.method, ctx.metadata, undefined, ctx.peer);
-    // Never `for await` + break over the call: returning the iterator destroys the stream.
-    const input = call[Symbol.asyncIterator]() as AsyncIterator<RunJobRequest>;
+    const input = messageReader<RunJobRequest>(call);
     const first = await input.next();
-    if (first.done || first.value.msg?.$case !== 'start') {
+    if (first?.msg?.$case !== 'start') {
       throw new InvalidArgumentError('msg', 'the first RunJob message must be `start` with the job spec');
     }
-    const spec = checkSpec(first.value.msg.start, identity);
+    const spec = checkSpec(first.msg.start, identity);
     let release: () => void;
     try {
       release = deps.limiter.acquire(identity.keyId);
@@ -126,7 +126,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
 
   async function relay(
     call: ServerDuplexStream<RunJobRequest, RunJobResponse>,
-    input: AsyncIterator<RunJobRequest>,
+    input: MessageReader<RunJobRequest>,
     { down, responses, coordinator, first }: Started,
     identity: Identity,
     ctx: CallContext,
@@ -198,12 +198,12 @@ export function createRunJobHandler(deps: RunJobDeps) {
 }
 
 /** Client → coordinator: input chunks, end of input and acks, each write awaiting drain. */
-async function pumpInput(input: AsyncIterator<RunJobRequest>, down: Down, signal: AbortSignal): Promise<void> {
+async function pumpInput(input: MessageReader<RunJobRequest>, down: Down, signal: AbortSignal): Promise<void> {
   for (;;) {
     const r = await input.next();
-    if (r.done || signal.aborted) break;
-    if (r.value.msg?.$case === 'start') continue; // one job per call; a second start is ignored
-    if (!down.write({ request: r.value })) {
+    if (!r || signal.aborted) break;
+    if (r.msg?.$case === 'start') continue; // one job per call; a second start is ignored
+    if (!down.write({ request: r })) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           down.off('drain', done);
