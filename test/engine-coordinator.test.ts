@@ -11,7 +11,7 @@ import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
 import { createClient } from '@flowmesh/runtime';
 import { startEtcd, startService, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
 import { status } from '@grpc/grpc-js';
-import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, withConfigStore } from './engine-harness.js';
+import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, watchJob, withConfigStore, closeStatusClients } from './engine-harness.js';
 
 const TOKEN = 'engine-test-token';
 const EXAMPLES = join(import.meta.dirname, '../examples/orders');
@@ -19,6 +19,9 @@ const PLUGINS = join(EXAMPLES, 'plugins');
 const FAULTS = [
   'corrupt-trailer:batch=3;attempt=1;job=fault-job-1',
   'hang:job=cancel-job-1',
+  'hang:job=hangup-job-1',
+  'hang:job=heartbeat-job-1;batch=1;attempt=1',
+  'fail:job=poison-job-1;batch=2',
 ].join(',');
 
 describe('engine: coordinator and executors (real processes)', function () {
@@ -50,28 +53,32 @@ describe('engine: coordinator and executors (real processes)', function () {
     etcd = await startEtcd({ members: 1 });
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
     const mesh = ['--discovery', 'etcd', '--etcd', etcd.endpoints.join(',')];
-    const configStore = await startService('config-store', { args: [...mesh, '--plugin-dir', PLUGINS], env });
+    const configStore = await startService('config-store', { args: [...mesh, '--plugin-dir', PLUGINS], env, timeoutMs: 60_000 });
     services.push(configStore);
     await withConfigStore(configStore.address, TOKEN, async (cs) => {
       await putFileRoot(cs, 'data', dataDir, false);
       await putFileRoot(cs, 'out', outDir, true);
       await putTable(cs, 'tax-rates', table);
       await putFlow(cs, 'orders', ordersFlow);
+      await putFlow(cs, 'orders-stream', streamFlow(ordersFlow));
       await putFlow(cs, 'orders-to-file', ordersFlow.replace(/sink:\n  type: stream/, 'sink:\n  type: file\n  root: out\n  path: enriched/%input%.jsonl\n  format: jsonl'));
     });
-    const started = await Promise.all(
-      [1, 2, 3].map((n) =>
-        startService('executor', {
-          args: [...mesh, '--node-id', `exec-${n}`, '--slots', '1', '--heartbeat-ms', '200', '--plugin-dir', PLUGINS, '--file-root', `data=${dataDir}`],
-          env: { ...env, FLOWMESH_FAULTS: FAULTS },
-        }),
-      ),
-    );
-    executors.push(...started);
-    services.push(...started);
+    // Each started process is tracked at once, so a sibling that fails to start leaves nothing running.
+    const starting = [1, 2, 3].map(async (n) => {
+      const e = await startService('executor', {
+        args: [...mesh, '--node-id', `exec-${n}`, '--slots', '1', '--heartbeat-ms', '200', '--plugin-dir', PLUGINS, '--file-root', `data=${dataDir}`],
+        env: { ...env, FLOWMESH_FAULTS: FAULTS },
+        timeoutMs: 60_000,
+      });
+      executors.push(e);
+      services.push(e);
+    });
+    const outcomes = await Promise.allSettled(starting);
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
     coordinator = await startService('coordinator', {
       args: [...mesh, '--node-id', 'coord-1', '--heartbeat-timeout-ms', '3000', '--no-executor-timeout-ms', '10000'],
       env,
+      timeoutMs: 60_000,
     });
     services.push(coordinator);
     client = createClient(CoordinatorServiceClient, coordinator.address, { clusterToken: TOKEN });
@@ -79,6 +86,7 @@ describe('engine: coordinator and executors (real processes)', function () {
 
   after(async () => {
     client?.close();
+    closeStatusClients();
     // Coordinator first (it holds calls to executors), then executors, config-store, etcd.
     for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });
     await etcd?.stop();
@@ -214,7 +222,99 @@ describe('engine: coordinator and executors (real processes)', function () {
     const left = (await readdir(join(outDir, 'enriched'))).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(left, [], 'no temp file is left');
   });
+
+  it('runs a burst-mode job over input streamed in the call, batched by record count', async () => {
+    const bytes = await readFile(join(dataDir, 'orders-20k.csv'));
+    const input = [];
+    // Chunks cut at arbitrary places: records (and quoted newlines) straddle them.
+    for (let at = 0; at < bytes.length; at += 65_521) input.push({ data: bytes.subarray(at, at + 65_521), records: [] });
+    const r = await runJob(client, { flow: 'orders-stream', includeRejects: true, distribute: { batchRecords: 2500 } }, { input });
+    assert.equal(r.error, undefined, r.error?.message);
+    const expected = await runFlowLocal(streamFlow(ordersFlow), {
+      input: bytes,
+      referenceTables: { 'tax-rates': table },
+    });
+    assert.ok(r.output.equals(expected.output));
+    assert.deepEqual(r.rejects.map((x) => x.line).sort((a, b) => a - b), expected.rejects.map((x) => x.line).sort((a, b) => a - b));
+    assert.equal(r.summary?.progress?.batchesDone, 8);
+  });
+
+  it('fails an attempt whose executor stops heartbeating and retries it elsewhere', async () => {
+    const r = await runJob(client, {
+      jobId: 'heartbeat-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 5000, maxInstances: 3 },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(r.output.equals(small.output));
+    assert.equal(r.summary?.progress?.batchesRetried, 1);
+  });
+
+  it('quarantines a poison batch after its retry budget and fails the job with a report naming batch and byte range', async () => {
+    const r = await runJob(client, {
+      jobId: 'poison-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 2000, maxInstances: 3 },
+    });
+    assert.equal(r.error?.code, status.ABORTED, r.error?.message);
+    assert.match(r.error!.message, /poison-job-1 failed: batch 2 \(bytes \d+\.\.\d+\) failed after 4 attempts/);
+    const watched = await watchJob(client, 'poison-job-1');
+    const job = watched.summary!;
+    assert.equal(job.state, JobState.JOB_STATE_FAILED);
+    assert.equal(job.failures.length, 1);
+    assert.equal(job.failures[0]!.batchIndex, 2);
+    assert.equal(job.failures[0]!.attempts, 4);
+    assert.ok(job.failures[0]!.length > 0);
+    assert.equal(job.failures[0]!.errors.length, 4);
+  });
+
+  it('runs a detached job (SubmitJob) that WatchJob follows to its summary', async () => {
+    const accepted = await coordinatorCall<{ accepted: { jobId: string } }>(client, 'submitJob', {
+      spec: { flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' }, progressIntervalMs: 20, distribute: { batchRecords: 2000, maxInstances: 2 } },
+    });
+    assert.equal(accepted.accepted.jobId, 'submitted-1');
+    const watched = await watchJob(client, 'submitted-1');
+    assert.equal(watched.summary?.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.ok(watched.progress.length > 0);
+    const written = await readFile(join(outDir, 'enriched/orders-20k.csv.jsonl'));
+    assert.ok(written.equals(small.output));
+  });
+
+  it('cancels the job on every executor when the caller hangs up', async () => {
+    const controller = new AbortController();
+    const running = runJob(client, {
+      jobId: 'hangup-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 1000, maxInstances: 8 },
+    }, { signal: controller.signal });
+    await waitFor(async () => {
+      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+      return statuses.every((s) => s.slotsBusy === 1);
+    }, { what: 'every executor busy with the hanging job' });
+    controller.abort();
+    const r = await running;
+    assert.equal(r.error?.code, status.CANCELLED);
+    await waitFor(async () => {
+      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+      return statuses.every((s) => s.slotsBusy === 0);
+    }, { what: 'every executor idle after the hang-up', timeoutMs: 5000 });
+    const watched = await waitFor(async () => {
+      const w = await watchJob(client, 'hangup-job-1');
+      return w.summary?.state === JobState.JOB_STATE_CANCELLED ? w : undefined;
+    }, { what: 'the job recorded as cancelled' });
+    assert.match(watched.summary!.error, /hung up/);
+  });
 });
+
+/** The orders flow reading records streamed in the RunJob call (burst mode), batched by record count. */
+function streamFlow(flow: string): string {
+  return flow
+    .replace(/source:\n(  .*\n)+/, 'source:\n  type: stream\n  format: csv\n')
+    .replace(/batch: \{ bytes: \d+ \}/, 'batch: { records: 2500 }');
+}
 
 function byLine(a: unknown[], b: unknown[]): number {
   return (a[0] as number) - (b[0] as number) || String(a[1]).localeCompare(String(b[1]));

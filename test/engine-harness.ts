@@ -58,6 +58,11 @@ export function getExecutorStatus(address: string, token: string): Promise<GetEx
   return call(c.getExecutorStatus as unknown as Unary<object, GetExecutorStatusResponse>, c, {});
 }
 
+export function closeStatusClients(): void {
+  for (const c of statusClients.values()) c.close();
+  statusClients.clear();
+}
+
 export interface JobSpecInput {
   flow: string;
   jobId?: string;
@@ -80,8 +85,13 @@ export interface JobRun {
 }
 
 /** Runs a job over RunJob (optionally streaming `input` chunks) and collects what comes back. */
-export async function runJob(client: CoordinatorServiceClient, spec: JobSpecInput, input?: InputChunk[], timeoutMs = 90_000): Promise<JobRun> {
-  const stream = client.runJob(callOptions({ timeoutMs }));
+export async function runJob(
+  client: CoordinatorServiceClient,
+  spec: JobSpecInput,
+  opts: { input?: InputChunk[]; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<JobRun> {
+  const input = opts.input;
+  const stream = client.runJob(callOptions({ timeoutMs: opts.timeoutMs ?? 90_000, ...(opts.signal ? { signal: opts.signal } : {}) }));
   const result: JobRun = { output: Buffer.alloc(0), rejects: [], progress: [] };
   const parts: Buffer[] = [];
   stream.write({ request: { msg: { $case: 'start', start: JobSpec.fromPartial(spec as never) } } });
@@ -105,4 +115,16 @@ export async function runJob(client: CoordinatorServiceClient, spec: JobSpecInpu
   }
   result.output = Buffer.concat(parts);
   return result;
+}
+
+/** WatchJob until the stream ends; returns what it carried. */
+export async function watchJob(client: CoordinatorServiceClient, jobId: string): Promise<{ progress: JobProgress[]; summary?: Job }> {
+  const stream = client.watchJob({ request: { jobId, resumeResults: false, afterBatch: 0 } }, callOptions({ timeoutMs: 60_000 }));
+  const out: { progress: JobProgress[]; summary?: Job } = { progress: [] };
+  for await (const res of stream as AsyncIterable<{ response?: { msg?: { $case: string; [k: string]: unknown } } }>) {
+    const m = res.response?.msg;
+    if (m?.$case === 'progress') out.progress.push(m.progress as JobProgress);
+    else if (m?.$case === 'summary') out.summary = (m.summary as { job: Job }).job;
+  }
+  return out;
 }
