@@ -1,7 +1,7 @@
 // The config-store client other services use: every call has a deadline (and inherits a parent call's
 // deadline and cancellation), reads are retried on UNAVAILABLE, and typed helpers hide the Resource oneof.
 import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { callOptions, createClient, retryIdempotent, type CallContext } from '@flowmesh/runtime';
+import { callOptions, createClient, retryIdempotent, UnavailableError, type CallContext } from '@flowmesh/runtime';
 import {
   ConfigStoreClient,
   ResourceKind,
@@ -21,8 +21,11 @@ import {
 } from '@flowmesh/contracts';
 
 export interface ConfigClientOptions {
-  /** host:port of a config-store instance. */
-  address: string;
+  /**
+   * host:port of a config-store instance, or a function asked before every call (e.g. picking from
+   * discovery), so calls and watches move to another instance when one goes away.
+   */
+  address: string | (() => string | undefined);
   clusterToken?: string;
   /** Budget of each unary call. @default 5000 */
   timeoutMs?: number;
@@ -36,7 +39,8 @@ export interface CallOpts {
 }
 
 export interface ConfigClient {
-  readonly address: string;
+  /** The instance calls go to now (undefined while the resolver knows none). */
+  readonly address: string | undefined;
   get(kind: ResourceKind, name: string, opts?: CallOpts & { flowRevision?: number }): Promise<GetResponse>;
   put(resource: Resource, opts?: CallOpts & { expectedRevision?: number; actor?: string }): Promise<PutResponse>;
   delete(
@@ -75,56 +79,72 @@ export interface ConfigClient {
   close(): void;
 }
 
-type Unary<Req, Res> = (req: Req, md: Metadata, o: object, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type Unary<Res> = (req: unknown, md: Metadata, o: object, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+
+interface Responses {
+  get: GetResponse;
+  put: PutResponse;
+  delete: DeleteResponse;
+  list: ListResponse;
+  listFlowRevisions: { revisions: Resource[] };
+  appendAudit: AppendAuditResponse;
+  createApiKey: CreateApiKeyResponse;
+  verifyApiKey: VerifyApiKeyResponse;
+}
 
 export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === status.NOT_FOUND;
 }
 
 export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
-  const raw = createClient(
-    ConfigStoreClient,
-    opts.address,
-    opts.clusterToken ? { clusterToken: opts.clusterToken } : {},
-  );
+  const resolveAddress =
+    typeof opts.address === 'string'
+      ? (
+          (a: string) => () =>
+            a
+        )(opts.address)
+      : opts.address;
+  const clients = new Map<string, ConfigStoreClient>();
+  /** One channel per instance ever used (few: the config-stores of one mesh). */
+  function current(): ConfigStoreClient {
+    const address = resolveAddress();
+    if (!address) throw new UnavailableError('no config-store instance is known');
+    let c = clients.get(address);
+    if (!c) {
+      c = createClient(ConfigStoreClient, address, opts.clusterToken ? { clusterToken: opts.clusterToken } : {});
+      clients.set(address, c);
+    }
+    return c;
+  }
   const defaultTimeout = opts.timeoutMs ?? 5000;
 
-  function call<Req, Res>(method: Unary<Req, Res>, req: Req, o: CallOpts = {}): Promise<Res> {
+  function call<M extends keyof Responses>(method: M, req: unknown, o: CallOpts = {}): Promise<Responses[M]> {
     const options = callOptions({
       timeoutMs: o.timeoutMs ?? defaultTimeout,
       ...(o.parent ? { parent: o.parent } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    return new Promise<Res>((resolve, reject) => {
-      method.call(raw, req, new Metadata(), options, (err, res) => (err ? reject(err) : resolve(res)));
+    return new Promise<Responses[M]>((resolve, reject) => {
+      const c = current();
+      (c[method] as unknown as Unary<Responses[M]>).call(c, req, new Metadata(), options, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
-  /** Reads (and CAS writes) may be sent again when the server was unavailable. */
-  const read = <Req, Res>(method: Unary<Req, Res>, req: Req, o: CallOpts = {}): Promise<Res> =>
+  /** Reads may be sent again (to the instance the resolver names then) when one was unavailable. */
+  const read = <M extends keyof Responses>(method: M, req: unknown, o: CallOpts = {}): Promise<Responses[M]> =>
     retryIdempotent(() => call(method, req, o), { ...(o.signal ? { signal: o.signal } : {}) });
 
   const client: ConfigClient = {
-    address: opts.address,
-    get: (kind, name, o = {}) =>
-      read(raw.get as Unary<unknown, GetResponse>, { kind, name, flowRevision: o.flowRevision ?? 0 }, o),
-    put: (resource, o = {}) =>
-      call(
-        raw.put as Unary<unknown, PutResponse>,
-        { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '' },
-        o,
-      ),
+    get address() {
+      return resolveAddress();
+    },
+    get: (kind, name, o = {}) => read('get', { kind, name, flowRevision: o.flowRevision ?? 0 }, o),
+    put: (resource, o = {}) => call('put', { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
     delete: (kind, name, o = {}) =>
-      call(
-        raw.delete as Unary<unknown, DeleteResponse>,
-        { kind, name, expectedRevision: o.expectedRevision, actor: o.actor ?? '' },
-        o,
-      ),
+      call('delete', { kind, name, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
     list: (kind, o = {}) =>
-      read(
-        raw.list as Unary<unknown, ListResponse>,
-        { kind, prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' },
-        o,
-      ),
+      read('list', { kind, prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' }, o),
     async listAll(kind, o = {}) {
       const resources: Resource[] = [];
       let pageToken = '';
@@ -139,8 +159,7 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
     },
     getFlow: async (name, flowRevision = 0, o) =>
       (await client.get(ResourceKind.RESOURCE_KIND_FLOW, name, { ...o, flowRevision })).resource!,
-    listFlowRevisions: async (name, o) =>
-      (await read(raw.listFlowRevisions as Unary<unknown, { revisions: Resource[] }>, { name }, o)).revisions,
+    listFlowRevisions: async (name, o) => (await read('listFlowRevisions', { name }, o)).revisions,
     listFileRoots: async (o) => (await client.listAll(ResourceKind.RESOURCE_KIND_FILE_ROOT, o)).resources,
     getFileRoot: async (name, o) => (await client.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, name, o)).resource!,
     getReferenceTable: async (name, o) =>
@@ -165,23 +184,21 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
         revision: page.revision,
       };
     },
-    appendAudit: (entry, o) => call(raw.appendAudit as Unary<unknown, AppendAuditResponse>, { entry }, o),
-    createApiKey: (req, o) =>
-      call(
-        raw.createApiKey as Unary<unknown, CreateApiKeyResponse>,
-        { description: '', actor: '', secret: '', ...req },
-        o,
-      ),
-    verifyApiKey: (secret, o) => read(raw.verifyApiKey as Unary<unknown, VerifyApiKeyResponse>, { secret }, o),
+    appendAudit: (entry, o) => call('appendAudit', { entry }, o),
+    createApiKey: (req, o) => call('createApiKey', { description: '', actor: '', secret: '', ...req }, o),
+    verifyApiKey: (secret, o) => read('verifyApiKey', { secret }, o),
     watch(req, o = {}) {
       const request: WatchRequest = {
         kinds: req.kinds ?? [],
         prefix: req.prefix ?? '',
         startRevision: req.startRevision ?? 0,
       };
-      return raw.watch(request, new Metadata(), o.signal ? ({ signal: o.signal } as object) : {});
+      return current().watch(request, new Metadata(), o.signal ? ({ signal: o.signal } as object) : {});
     },
-    close: () => raw.close(),
+    close() {
+      for (const c of clients.values()) c.close();
+      clients.clear();
+    },
   };
   return client;
 }

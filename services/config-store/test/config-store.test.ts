@@ -215,19 +215,28 @@ describe('config-store service: two instances over a 3-member etcd', () => {
 
   it('keeps a cache in sync across its instance restarting, never going back a revision', async function () {
     this.timeout(60_000);
-    const cache = createConfigCache(b, [ResourceKind.RESOURCE_KIND_FLOW, ResourceKind.RESOURCE_KIND_FILE_ROOT]);
+    const kinds = [ResourceKind.RESOURCE_KIND_FLOW, ResourceKind.RESOURCE_KIND_FILE_ROOT];
+    const cache = createConfigCache(b, kinds);
+    // A second cache whose client asks for an address before every call: it moves to instance one.
+    let twoUp = true;
+    const moving = createConfigClient({ address: () => (twoUp ? two.address : one.address), clusterToken: TOKEN });
+    const failover = createConfigCache(moving, kinds, { maxBackoffMs: 200 });
     const revisions: number[] = [];
     cache.on('change', () => revisions.push(cache.revision));
     try {
-      await cache.ready;
+      await Promise.all([cache.ready, failover.ready]);
       const w1 = await a.put(root('cached', '/srv/c1'));
       await cache.waitForRevision(w1.revision);
+      await failover.waitForRevision(w1.revision);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached')?.spec?.$case, 'fileRoot');
       await two.kill('SIGKILL');
+      twoUp = false;
       // Written while the cache's instance is down: it must catch up from its revision afterwards.
       const w2 = await a.put(root('cached', '/srv/c2'));
       const w3 = await a.put(flow('while-down', FLOW_SOURCE(99)));
       const w4 = await a.delete(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached');
+      await failover.waitForRevision(w4.revision, 10_000);
+      assert.equal(failover.get(ResourceKind.RESOURCE_KIND_FLOW, 'while-down')?.revision, w3.revision);
       assert.ok(cache.revision < w2.revision);
       two = await spawnConfigStore([...args, '--discovery', 'none', '--bind', `127.0.0.1:${port2}`]);
       await cache.waitForRevision(w4.revision, 20_000);
@@ -240,6 +249,8 @@ describe('config-store service: two instances over a 3-member etcd', () => {
       );
     } finally {
       cache.close();
+      failover.close();
+      moving.close();
     }
   });
 });
