@@ -24,6 +24,8 @@ describe('deploy/docker-compose.yml as local processes', function () {
     dataDir = await tempDir('compose-data');
     topology = await startComposeTopology({ dataDir, vars: { FLOWMESH_ADMIN_KEY: adminKey, FLOWMESH_CLUSTER_TOKEN: randomBytes(12).toString('hex') } });
     client = createClient(topology.gateway, { apiKey: adminKey, timeoutMs: 15_000 });
+    // The gateway ensures the admin key once config-store answers through discovery, after it listens.
+    await waitFor(() => client.whoAmI({ timeoutMs: 2000 }).then(() => true, () => false), { what: 'the admin key to be accepted', timeoutMs: 30_000, intervalMs: 200 });
   });
 
   after(async () => {
@@ -51,10 +53,10 @@ describe('deploy/docker-compose.yml as local processes', function () {
   it('runs the orders flow through the gateway with the same output as the reference run', async () => {
     await writeFile(join(dataDir, 'orders.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 5 })]));
     const flow = (await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8')).replace('batch: { bytes: 4194304 }', 'batch: { records: 1000 }');
-    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData & { description: string };
+    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as { keyColumn: string; columns: string[]; rows: Array<Record<string, unknown>>; description?: string };
     const meta = { revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '' };
     await client.putResource({ kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'data', ...meta, spec: { $case: 'fileRoot', fileRoot: { path: dataDir, writable: false, description: 'compose /data volume' } } });
-    await client.putResource({ kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name: 'tax-rates', ...meta, spec: { $case: 'referenceTable', referenceTable: { keyColumn: table.keyColumn, columns: table.columns, rows: table.rows as Array<Record<string, unknown>>, description: table.description ?? '' } } });
+    await client.putResource({ kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name: 'tax-rates', ...meta, spec: { $case: 'referenceTable', referenceTable: { keyColumn: table.keyColumn, columns: table.columns, rows: table.rows, description: table.description ?? '' } } });
     await client.putFlow('orders', flow);
 
     const chunks: Buffer[] = [];
@@ -63,7 +65,7 @@ describe('deploy/docker-compose.yml as local processes', function () {
       if (ev.$case === 'records') chunks.push(Buffer.from(ev.records.data));
       if (ev.$case === 'summary') summary = ev.summary.job as typeof summary;
     }
-    const reference = await runFlowLocal(flow, { fileRoots: { data: dataDir }, vars: { input: 'orders.csv' }, referenceTables: { 'tax-rates': table }, pluginDir: join(EXAMPLES, 'plugins') });
+    const reference = await runFlowLocal(flow, { fileRoots: { data: dataDir }, vars: { input: 'orders.csv' }, referenceTables: { 'tax-rates': table as unknown as ReferenceTableData }, pluginDir: join(EXAMPLES, 'plugins') });
     assert.ok(summary, 'the job ended with a summary');
     assert.equal(summary.progress?.counts?.recordsIn, 20_000);
     assert.equal(summary.progress?.counts?.recordsRejected, reference.counts.rejected);
