@@ -18,6 +18,8 @@ import type { Fencing } from './fencing.js';
 import { resolveInRoot } from './file-roots.js';
 import type { FileRootLookup } from './file-roots.js';
 import { readInline } from './inline-input.js';
+import { openOutputPart } from './output-part.js';
+import type { OutputPart } from './output-part.js';
 import { readRange } from './read-range.js';
 import type { Slots } from './slots.js';
 import { validateAssignment } from './validate-assignment.js';
@@ -102,6 +104,8 @@ async function runAttempt(
   let recordsDone = 0;
   let bytesOut = 0;
   let seq = 0;
+  // With an output part, records go to a file under the sink root and only metadata comes back.
+  const part: OutputPart | undefined = a.outputPart ? await openOutputPart(deps.fileRoots, a.outputPart) : undefined;
   const heartbeats = startHeartbeats(call, deps.heartbeatMs, () => recordsDone);
   let result;
   try {
@@ -131,6 +135,7 @@ async function runAttempt(
         onChunk: async (data, records) => {
           recordsDone += records;
           bytesOut += data.length;
+          if (part) return part.write(data);
           const chunk = {
             jobId: a.jobId,
             batchIndex: a.batchIndex,
@@ -144,15 +149,19 @@ async function runAttempt(
         },
       },
     );
+    if (ctx.signal.aborted) throw new CancelledError('batch cancelled');
+    if (!result.ok) {
+      const { kind, message } = result.error;
+      if (kind === 'aborted') throw new CancelledError('batch cancelled');
+      if (kind === 'invalid-flow') throw new FailedPreconditionError(`flow ${a.flow}@${a.flowRevision}: ${message}`);
+      throw new Error(`batch ${a.batchIndex} failed: ${message}`);
+    }
+    await part?.commit();
+  } catch (err) {
+    await part?.discard();
+    throw err;
   } finally {
     heartbeats.stop();
-  }
-  if (ctx.signal.aborted) throw new CancelledError('batch cancelled');
-  if (!result.ok) {
-    const { kind, message } = result.error;
-    if (kind === 'aborted') throw new CancelledError('batch cancelled');
-    if (kind === 'invalid-flow') throw new FailedPreconditionError(`flow ${a.flow}@${a.flowRevision}: ${message}`);
-    throw new Error(`batch ${a.batchIndex} failed: ${message}`);
   }
 
   if (a.includeRejects && result.rejects.length > 0) {
@@ -189,7 +198,7 @@ async function runAttempt(
     aggregates: toStruct(result.aggregates),
     durationMs: Date.now() - startedAt,
     executorId: deps.executorId,
-    outputPart: undefined,
+    outputPart: a.outputPart,
   };
   await write(call, { msg: { $case: 'trailer', trailer } });
 }

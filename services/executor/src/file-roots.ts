@@ -53,7 +53,7 @@ export async function resolveInRoot(lookup: FileRootLookup, root: string, relPat
   return real;
 }
 
-function isInside(dir: string, file: string): boolean {
+export function isInside(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

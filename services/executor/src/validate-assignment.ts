@@ -1,6 +1,6 @@
 // Checks an assignment before any work starts; every refusal names the field so the coordinator's log says
 // exactly what it sent wrong.
-import { DataFormat } from '@flowmesh/contracts';
+import { DataFormat, RecordEncoding } from '@flowmesh/contracts';
 import type { BatchAssignment } from '@flowmesh/contracts';
 import { InvalidArgumentError } from '@flowmesh/runtime';
 
@@ -25,7 +25,9 @@ export function validateAssignment(a: BatchAssignment): { format: BatchFormat } 
     if (!a.file?.root) throw field('file.root', 'is required unless the batch is inline');
     if (!a.file.path) throw field('file.path', 'is required unless the batch is inline');
   }
-  if (a.outputPart) throw field('output_part', 'file-sink parts are not supported by this executor yet');
+  if (a.outputPart && a.encoding === RecordEncoding.RECORD_ENCODING_JSON_TEXT) {
+    throw field('encoding', 'output parts are JSONL; JSON_TEXT applies to streamed records only');
+  }
   return { format: formatName(a.format) };
 }
 

@@ -1,7 +1,8 @@
 // ExecuteBatch against an in-process executor on port 0 with real worker threads: output equal to the
 // engine's, reject lines, inline bytes, checksum, fencing, slots, heartbeats while CPU-busy, cancel.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { compileFlow, crc32hex, parseFlow, runBatch, runFlowLocal } from '@flowmesh/flow';
 import { waitFor } from '@flowmesh/testing';
@@ -108,6 +109,26 @@ describe('executor ExecuteBatch', function () {
     const tooMuch = await execute(ex.client, assignment(fixture, batch, { inline: true, length: 10, file: undefined }), { inline: bytes });
     assert.equal(tooMuch.error?.code, status.INVALID_ARGUMENT);
     assert.match(tooMuch.error?.details ?? '', /more inline bytes/);
+  });
+
+  it('writes an output part under the sink root instead of streaming records, complete or not at all', async () => {
+    const batch = fixture.batches[2]!;
+    const streamed = await execute(ex.client, assignment(fixture, batch, { jobId: 'job-part' }));
+    const outputPart = { root: 'data', path: 'out/job-part/part-00002.jsonl' };
+    const got = await execute(ex.client, assignment(fixture, batch, { jobId: 'job-part', attempt: 2, outputPart }));
+    assert.equal(got.error, undefined, got.error?.message);
+    assert.equal(got.chunks.length, 0, 'no records travel back');
+    const trailer = trailerOf(got);
+    assert.deepEqual(trailer?.outputPart, outputPart);
+    const written = await readFile(path.join(fixture.root, 'out/job-part/part-00002.jsonl'));
+    assert.ok(written.equals(streamed.output), 'the part holds exactly the records the batch streams');
+    assert.equal(trailer?.checksum, crc32hex([written]));
+    assert.equal(trailer?.counts?.bytesOut, written.length);
+    assert.deepEqual(await readdir(path.join(fixture.root, 'out/job-part')), ['part-00002.jsonl'], 'no temp file left');
+
+    const escape = await execute(ex.client, assignment(fixture, batch, { jobId: 'job-part', attempt: 3, outputPart: { root: 'data', path: '../x.jsonl' } }));
+    assert.equal(escape.error?.code, status.INVALID_ARGUMENT);
+    assert.match(escape.error?.details ?? '', /assign\.output_part\.path/);
   });
 
   it('refuses an invalid assignment naming the field, and paths outside the root', async () => {

@@ -1,0 +1,65 @@
+// A batch's output written as a file part under a sink root instead of streamed back (the scale-out path of
+// issue 7: the coordinator then handles only metadata). The part is written to a temp name and renamed into
+// place after an fsync, so a part file that exists is always complete; a failed attempt leaves nothing.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { FileRef } from '@flowmesh/contracts';
+import { InvalidArgumentError, NotFoundError } from '@flowmesh/runtime';
+import { isInside } from './file-roots.js';
+import type { FileRootLookup } from './file-roots.js';
+
+export interface OutputPart {
+  readonly file: string;
+  write(bytes: Uint8Array): Promise<void>;
+  /** fsync, close and rename into place. */
+  commit(): Promise<void>;
+  /** Close and remove the temp file (idempotent, never throws). */
+  discard(): Promise<void>;
+}
+
+export async function openOutputPart(lookup: FileRootLookup, ref: FileRef): Promise<OutputPart> {
+  const field = (name: string, message: string) => new InvalidArgumentError(`assign.output_part.${name}`, message);
+  if (!ref.root) throw field('root', 'is required');
+  if (!ref.path || path.isAbsolute(ref.path) || ref.path.includes('\0')) throw field('path', 'must be a path relative to its root');
+  const dir = await lookup(ref.root);
+  if (dir === undefined) throw new NotFoundError(`file root "${ref.root}" is not known to this executor`);
+  const realRoot = await realpath(dir).catch(() => {
+    throw new NotFoundError(`file root "${ref.root}" does not exist on this executor`);
+  });
+  const file = path.resolve(realRoot, ref.path);
+  if (!isInside(realRoot, file)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
+  await mkdir(path.dirname(file), { recursive: true });
+  // A symlinked directory inside the root may point outside it.
+  const realDir = await realpath(path.dirname(file));
+  if (realDir !== realRoot && !isInside(realRoot, realDir)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
+  const final = path.join(realDir, path.basename(file));
+  const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh: FileHandle = await open(tmp, 'wx');
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await fh.close();
+  };
+  return {
+    file: final,
+    async write(bytes) {
+      let at = 0;
+      while (at < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, at, bytes.length - at);
+        at += bytesWritten;
+      }
+    },
+    async commit() {
+      await fh.sync();
+      await close();
+      await rename(tmp, final);
+    },
+    async discard() {
+      await close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    },
+  };
+}
