@@ -27,7 +27,7 @@ const KINDS: Array<{ kind: ServiceKind; services: string[] }> = [
   { kind: 'executor', services: ['flowmesh.v1.ExecutorService'] },
   { kind: 'config-store', services: ['flowmesh.v1.ConfigStore'] },
 ];
-const GRACE_MS = 5000;
+const GRACE_MS = 15_000;
 
 let stateDir: string;
 /** State of every service goes to a temp dir; variables a service does not know are ignored. */

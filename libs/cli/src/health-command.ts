@@ -7,7 +7,11 @@ import { service as healthService } from 'grpc-health-check';
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 interface HealthClient extends Client {
-  check(req: { service: string }, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
+  check(
+    req: { service: string },
+    opts: { deadline: Date },
+    cb: (err: ServiceError | null, res?: { status: string }) => void,
+  ): void;
 }
 const HealthClientCtor = makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
   address: string,
@@ -28,13 +32,17 @@ export function healthCommand(): Command {
   command.action(async (opts: { address?: string; service?: string; timeoutMs?: string }) => {
     const address = opts.address ?? process.env.FLOWMESH_HEALTH_ADDRESS ?? '127.0.0.1:7000';
     const timeoutMs = Number(opts.timeoutMs ?? 2000);
-    if (!ADDRESS.test(address)) fail(`invalid --address ${JSON.stringify(address)}: expected host:port (or FLOWMESH_HEALTH_ADDRESS)`);
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) fail(`invalid --timeout-ms ${JSON.stringify(opts.timeoutMs)}: expected a positive integer`);
+    if (!ADDRESS.test(address))
+      fail(`invalid --address ${JSON.stringify(address)}: expected host:port (or FLOWMESH_HEALTH_ADDRESS)`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)
+      fail(`invalid --timeout-ms ${JSON.stringify(opts.timeoutMs)}: expected a positive integer`);
     const config = { address, service: opts.service, timeoutMs };
     const client = new HealthClientCtor(config.address, credentials.createInsecure());
     const result = await new Promise<string>((resolve) => {
-      client.check({ service: config.service ?? '' }, { deadline: new Date(Date.now() + config.timeoutMs) }, (err, res) =>
-        resolve(err ? `error: ${err.details || err.message}` : (res?.status ?? 'UNKNOWN')),
+      client.check(
+        { service: config.service ?? '' },
+        { deadline: new Date(Date.now() + config.timeoutMs) },
+        (err, res) => resolve(err ? `error: ${err.details || err.message}` : (res?.status ?? 'UNKNOWN')),
       );
     });
     client.close();

@@ -41,7 +41,11 @@ export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
 /** Call options with an AbortSignal; the client interceptor installed by createClient honours it. */
 export type FlowmeshCallOptions = CallOptions & { signal?: AbortSignal };
 
-type ClientCtor<C> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: ChannelOptions & { interceptors?: Interceptor[] }) => C;
+type ClientCtor<C> = new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+  options?: ChannelOptions & { interceptors?: Interceptor[] },
+) => C;
 
 function metadataInterceptor(add: (md: Metadata) => void): Interceptor {
   return (options, nextCall) =>

@@ -161,11 +161,14 @@ export function createServiceHost(opts: ServiceHostOptions): ServiceHost {
 
   function drain(deadline: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        logger.warn({ graceMs }, 'grace period over; cancelling in-flight calls');
-        server.forceShutdown();
-        resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          logger.warn({ graceMs }, 'grace period over; cancelling in-flight calls');
+          server.forceShutdown();
+          resolve(false);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       server.tryShutdown(() => {
         clearTimeout(timer);
         resolve(true);

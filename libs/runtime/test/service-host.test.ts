@@ -31,10 +31,15 @@ let watchJob: (ctx: CallContext) => AsyncIterable<CoordinatorServiceWatchJobResp
 
 const implementation = {
   getLoad: unary(async (_req: unknown, ctx) => getLoad(ctx)),
-  watchJob: serverStream<CoordinatorServiceWatchJobRequest, CoordinatorServiceWatchJobResponse>((_req, ctx) => watchJob(ctx)),
+  watchJob: serverStream<CoordinatorServiceWatchJobRequest, CoordinatorServiceWatchJobResponse>((_req, ctx) =>
+    watchJob(ctx),
+  ),
 };
 
-function callGetLoad(client: CoordinatorServiceClient, opts = callOptions({ timeoutMs: 5000 })): Promise<GetLoadResponse> {
+function callGetLoad(
+  client: CoordinatorServiceClient,
+  opts = callOptions({ timeoutMs: 5000 }),
+): Promise<GetLoadResponse> {
   return new Promise((resolve, reject) =>
     client.getLoad({}, new Metadata(), opts, (err, res) => (err ? reject(err) : resolve(res))),
   );
@@ -139,7 +144,9 @@ describe('service host (in process)', () => {
     const n = 2000;
     watchJob = async function* () {
       for (let i = 0; i < n; i++) {
-        yield CoordinatorServiceWatchJobResponse.fromPartial({ response: { msg: { $case: 'progress', progress: {} } } });
+        yield CoordinatorServiceWatchJobResponse.fromPartial({
+          response: { msg: { $case: 'progress', progress: {} } },
+        });
       }
     };
     const stream = client.watchJob({ request: undefined }, new Metadata(), callOptions({ timeoutMs: 10_000 }));
@@ -179,7 +186,10 @@ describe('service host: cluster token', () => {
     await host?.stop();
   });
 
-  for (const [label, token] of [['no token', undefined], ['a wrong token', 'wrong-token']] as const) {
+  for (const [label, token] of [
+    ['no token', undefined],
+    ['a wrong token', 'wrong-token'],
+  ] as const) {
     it(`refuses a call with ${label} as UNAUTHENTICATED`, async () => {
       const client = createClient(CoordinatorServiceClient, address, { clusterToken: token });
       try {

@@ -4,7 +4,15 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials, makeClientConstructor, status, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeClientConstructor,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ServiceError,
+  type status,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { trackChild, untrackChild } from './child-reaper.js';
@@ -32,8 +40,13 @@ export interface StartServiceOptions {
   cwd?: string;
   /** @default "127.0.0.1:0" */
   bind?: string;
-  /** How long to wait for the "listening" line. @default 20000 */
+  /** How long to wait for the "listening" line. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Network namespace to run in (`ip netns exec NS …`, see netns.ts); pair it with `bind` on the
+   * namespace's address. @default the test's own namespace
+   */
+  netns?: string;
 }
 
 export interface RunningService {
@@ -56,11 +69,11 @@ export interface RunningService {
 
 const running = new Set<RunningService>();
 
-function spawnFlowmesh(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string }): ChildProcess {
-  const nodeArgv = [FLOWMESH_BIN, ...argv];
-  const [cmd, args] = hasSetpriv
-    ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
-    : [process.execPath, nodeArgv];
+function spawnFlowmesh(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; netns?: string }): ChildProcess {
+  // `ip netns exec` execs node in place: same pid, and the parent-death signal still applies.
+  const nodeArgv = [...(opts.netns ? ['netns', 'exec', opts.netns, process.execPath] : []), FLOWMESH_BIN, ...argv];
+  const node = opts.netns ? 'ip' : process.execPath;
+  const [cmd, args] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', node, ...nodeArgv]] : [node, nodeArgv];
   const child = spawn(cmd, args, {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
@@ -116,7 +129,7 @@ export async function startService(kind: ServiceKind, opts: StartServiceOptions 
     if (pending.length > LOG_LIMIT) pending = '';
   });
 
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   let address: string;
   try {
@@ -127,7 +140,11 @@ export async function startService(kind: ServiceKind, opts: StartServiceOptions 
         timeoutMs,
       );
       void exited.then((info) =>
-        reject(new Error(`flowmesh ${kind} exited before listening (code ${info.code}, signal ${info.signal}); output:\n${output}`)),
+        reject(
+          new Error(
+            `flowmesh ${kind} exited before listening (code ${info.code}, signal ${info.signal}); output:\n${output}`,
+          ),
+        ),
       );
     });
   } catch (err) {
@@ -195,7 +212,11 @@ export async function runFlowmesh(
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
 interface HealthClient extends Client {
-  check(req: { service: string }, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: { status: ServingStatus }) => void): void;
+  check(
+    req: { service: string },
+    opts: { deadline: Date },
+    cb: (err: ServiceError | null, res?: { status: ServingStatus }) => void,
+  ): void;
   watch(req: { service: string }): ClientReadableStream<{ status: ServingStatus }>;
 }
 const HealthClientCtor = makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
@@ -255,7 +276,13 @@ export function listServices(address: string, timeoutMs = 15_000): Promise<strin
       { timeout: timeoutMs },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`buf curl --list-services failed: ${err.message}\n${stderr}`));
-        else resolve(stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+        else
+          resolve(
+            stdout
+              .split('\n')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          );
       },
     );
   });
@@ -281,8 +308,11 @@ export function holdInFlightCall(address: string): HeldCall {
   const Ctor = makeClientConstructor(
     def['grpc.reflection.v1.ServerReflection'] as Parameters<typeof makeClientConstructor>[0],
     'ServerReflection',
-  ) as unknown as new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client & {
-    ServerReflectionInfo(): import('@grpc/grpc-js').ClientDuplexStream<unknown, unknown>;
+  ) as unknown as new (
+    a: string,
+    c: ReturnType<typeof credentials.createInsecure>,
+  ) => Client & {
+    ServerReflectionInfo(): ClientDuplexStream<unknown, unknown>;
   };
   const client = new Ctor(address, credentials.createInsecure());
   const call = client.ServerReflectionInfo();

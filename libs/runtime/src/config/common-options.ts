@@ -37,7 +37,7 @@ export function commonOptions(kind: string, defaults: CommonDefaults = {}) {
     nodeId: option.string({
       flag: '--node-id <id>',
       env: 'FLOWMESH_NODE_ID',
-      description: 'this node\'s id in discovery and logs',
+      description: "this node's id in discovery and logs",
       default: `${kind}-${hostname()}-${process.pid}`,
     }),
     clusterToken: option.string({

@@ -63,7 +63,10 @@ export function integer(o: Base & { default?: number; min?: number; max?: number
 
 export function oneOf<const V extends string>(values: readonly V[], o: Base & { default: V }): OptionSpec<V>;
 export function oneOf<const V extends string>(values: readonly V[], o: Base): OptionSpec<V | undefined>;
-export function oneOf<const V extends string>(values: readonly V[], o: Base & { default?: V }): OptionSpec<V | undefined> {
+export function oneOf<const V extends string>(
+  values: readonly V[],
+  o: Base & { default?: V },
+): OptionSpec<V | undefined> {
   return spec<V | undefined>(o, `one of ${values.join(', ')}`, (raw) =>
     (values as readonly string[]).includes(raw) ? (raw as V) : undefined,
   );
@@ -85,7 +88,10 @@ export function list(o: Base & { default: string[] }): OptionSpec<string[]>;
 export function list(o: Base): OptionSpec<string[] | undefined>;
 export function list(o: Base & { default?: string[] }): OptionSpec<string[] | undefined> {
   return spec<string[] | undefined>(o, 'a comma-separated list', (raw) => {
-    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return items.length > 0 ? items : undefined;
   });
 }
