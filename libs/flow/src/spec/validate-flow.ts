@@ -224,7 +224,9 @@ function readAggregate(root: MapReader, ctx: StepContext): AggregateSpec | undef
     } else if (isMap(item)) {
       const g = new MapReader(item, path, ctx.sink);
       const name = g.string('name', { required: true });
-      const expr = g.has('expr') ? ctx.expr(g.get('expr'), g.sub('expr'), 'record') : (g.get('expr'), ctx.sink.at(item, g.sub('expr'), 'is required'), undefined);
+      const exprNode = g.get('expr');
+      if (exprNode === undefined) ctx.sink.at(item, g.sub('expr'), 'is required');
+      const expr = exprNode === undefined ? undefined : ctx.expr(exprNode, g.sub('expr'), 'record');
       g.done();
       if (name !== undefined && expr !== undefined) groupBy.push({ name, expr });
     } else {
