@@ -9,7 +9,7 @@ import { CoordinatorServiceClient, JobState } from '@flowmesh/contracts';
 import { generateOrders, runFlowLocal } from '@flowmesh/flow';
 import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
 import { createClient } from '@flowmesh/runtime';
-import { startEtcd, startService, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
+import { startEtcd, startService, stopAllServices, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
 import { status } from '@grpc/grpc-js';
 import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, watchJob, withConfigStore, closeStatusClients } from './engine-harness.js';
 
@@ -41,7 +41,9 @@ describe('engine: coordinator and executors (real processes)', function () {
   const oracle = (flow: string, input: string) =>
     runFlowLocal(flow, { fileRoots: { data: dataDir }, vars: { input }, referenceTables: { 'tax-rates': table }, pluginDir: PLUGINS });
 
-  before(async () => {
+  before(async function () {
+    // Generating 220k orders and the reference runs take a while on a busy 2-core machine.
+    this.timeout(300_000);
     dataDir = await tempDir('engine-data');
     outDir = await tempDir('engine-out');
     await writeFile(join(dataDir, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 7 })]));
@@ -89,6 +91,7 @@ describe('engine: coordinator and executors (real processes)', function () {
     closeStatusClients();
     // Coordinator first (it holds calls to executors), then executors, config-store, etcd.
     for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });
+    await stopAllServices();
     await etcd?.stop();
   });
 

@@ -85,6 +85,8 @@ export interface JobDriver {
 
 /** Refused attempts hold their slot this long, so a full executor is not hammered in a loop. */
 const REFUSED_BACKOFF_MS = 100;
+/** An unreachable executor is skipped this long. */
+const SUSPEND_MS = 2000;
 
 export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   const tracker = createBatchTracker({ retries: job.retries, epoch: job.epoch });
@@ -156,6 +158,9 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       if (abort.signal.aborted) return;
       const refused = err instanceof AttemptError && err.refused;
       const message = err instanceof Error ? err.message : String(err);
+      // An executor that refused or could not be reached gets no new batch for a moment, so fresh
+      // batches do not burn their retry budget on it while discovery still lists it (issue 6).
+      if (err instanceof AttemptError && err.unreachable) deps.ledger.suspend(executor.id, SUSPEND_MS);
       if (refused) {
         holdSlotMs = REFUSED_BACKOFF_MS;
         tracker.requeue(b.index, attempt, message);
@@ -184,9 +189,11 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   async function emit(output: BatchOutput): Promise<void> {
     for (;;) {
       const waiting = wake.wait();
-      for (const { index, item } of reorder.take()) {
+      const [ready] = reorder.take(1);
+      if (ready) {
         if (abort.signal.aborted) return;
-        await output(index, item);
+        await output(ready.index, ready.item);
+        continue;
       }
       if (abort.signal.aborted) return;
       if (planningDone && reorder.emitted() === tracker.stats().planned) return;

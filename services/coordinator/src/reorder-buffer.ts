@@ -11,8 +11,11 @@ export interface ReorderBuffer<T> {
   tryAdmit(index: number): boolean;
   /** Stores the verified output of an admitted batch. */
   put(index: number, item: T): void;
-  /** Removes and returns the outputs that may be emitted now, in emission order. */
-  take(): Array<{ index: number; item: T }>;
+  /**
+   * Removes and returns up to `max` outputs that may be emitted now, in emission order. Taking one at a
+   * time keeps the window honest: a taken output no longer counts, so it should be written before the next.
+   */
+  take(max?: number): Array<{ index: number; item: T }>;
   /** Batches admitted and not yet emitted (running or held). */
   outstanding(): number;
   /** Outputs held, waiting for their turn. */
@@ -48,22 +51,22 @@ export function createReorderBuffer<T>(opts: { order: OutputOrder; window: numbe
       arrivals.push(index);
       events.emit('change');
     },
-    take() {
+    take(max = Infinity) {
       const out: Array<{ index: number; item: T }> = [];
       if (opts.order === 'input') {
-        while (ready.has(next)) {
+        while (out.length < max && ready.has(next)) {
           out.push({ index: next, item: ready.get(next)! });
           ready.delete(next);
           admitted.delete(next);
           next++;
         }
       } else {
-        for (const index of arrivals) {
+        const n = Math.min(max, arrivals.length);
+        for (const index of arrivals.splice(0, n)) {
           out.push({ index, item: ready.get(index)! });
           ready.delete(index);
           admitted.delete(index);
         }
-        arrivals.length = 0;
       }
       emitted += out.length;
       if (out.length > 0) events.emit('change');

@@ -10,6 +10,8 @@ export class AttemptError extends Error {
     message: string,
     /** The executor refused for lack of a free slot or because it is draining: no budget is spent. */
     readonly refused = false,
+    /** The executor could not be reached or is going away. */
+    readonly unreachable = false,
   ) {
     super(message);
     this.name = 'AttemptError';
@@ -56,8 +58,9 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
     opts.signal.throwIfAborted();
     if (watchdog.signal.aborted) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
     const code = (err as { code?: number }).code;
-    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || (code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message)));
-    throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused);
+    const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
+    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining;
+    throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused, code === grpcStatus.UNAVAILABLE);
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
   }

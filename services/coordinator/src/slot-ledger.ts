@@ -55,6 +55,8 @@ export interface SlotLedger {
   inFlight(): number;
   pick(avoid?: ReadonlySet<string>): ExecutorView | undefined;
   acquire(id: string): void;
+  /** Leaves the executor out of `pick` for `ms` (unreachable, draining). */
+  suspend(id: string, ms: number): void;
   release(id: string): void;
   /** Resolves on the next release or membership change (or at once when the signal aborts). */
   changed(signal?: AbortSignal): Promise<void>;
@@ -68,7 +70,15 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
   let total = 0;
   const events = new EventEmitter();
   events.setMaxListeners(0);
+  const suspended = new Map<string, number>();
   const busy = (id: string): number => used.get(id) ?? 0;
+  const available = (): ExecutorView[] => {
+    const now = Date.now();
+    const all = [...members.values()];
+    if (suspended.size === 0) return all;
+    for (const [id, until] of suspended) if (until <= now) suspended.delete(id);
+    return all.filter((e) => !suspended.has(e.id));
+  };
   return {
     setExecutors(executors) {
       members = new Map(executors.map((e) => [e.id, e]));
@@ -77,7 +87,12 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
     executors: () => [...members.values()],
     busy,
     inFlight: () => total,
-    pick: (avoid) => pickExecutor([...members.values()], busy, avoid),
+    pick: (avoid) => pickExecutor(available(), busy, avoid),
+    suspend(id, ms) {
+      suspended.set(id, Date.now() + ms);
+      // Wake waiters when it is back, so a batch waiting only for this executor is not stuck.
+      setTimeout(() => events.emit('change'), ms + 1).unref();
+    },
     acquire(id) {
       used.set(id, busy(id) + 1);
       total++;

@@ -54,4 +54,15 @@ describe('reorder buffer', () => {
     await changed;
     assert.equal(b.take().length, 1);
   });
+
+  it('takes one output at a time when asked, keeping the rest counted in the window', () => {
+    const b = createReorderBuffer<string>({ order: 'input', window: 3 });
+    for (const i of [0, 1, 2]) b.tryAdmit(i);
+    b.put(0, 'a');
+    b.put(1, 'b');
+    assert.deepEqual(b.take(1).map((x) => x.item), ['a']);
+    assert.equal(b.held(), 1);
+    assert.equal(b.tryAdmit(3), true);
+    assert.equal(b.tryAdmit(4), false);
+  });
 });

@@ -54,4 +54,14 @@ describe('slot ledger and executor choice', () => {
     await woken2;
     assert.equal(l.pick(), undefined);
   });
+
+  it('skips a suspended executor until its suspension ends', async () => {
+    const l = createSlotLedger([ex('a', 1), ex('b', 1)]);
+    l.suspend('a', 30);
+    assert.equal(l.pick()?.id, 'b');
+    l.acquire('b');
+    assert.equal(l.pick(), undefined, 'a is suspended, b is full');
+    await l.changed();
+    assert.equal(l.pick()?.id, 'a');
+  });
 });
