@@ -74,17 +74,20 @@ describe('io: throughput (printed)', function () {
         assert.ok(count > ROWS * 0.95);
       },
     };
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 3; round++) {
       ours = round === 0 ? bestCpuMs(1, contenders.ours) : Math.min(ours, bestCpuMs(1, contenders.ours));
       udsv = round === 0 ? bestCpuMs(1, contenders.udsv) : Math.min(udsv, bestCpuMs(1, contenders.udsv));
     }
     report('decodeRecords (ours, objects + lines + errors)', ours, ROWS, data.length);
     report('udsv stringObjs (no lines, no row errors)', udsv, ROWS, data.length);
+    // csv-parse is ~7× slower: two batches are enough to rate it, scaled to the whole sample.
+    const some = batches.slice(0, 2);
+    const share = some.reduce((n, b) => n + b.length, 0) / data.length;
     const csvParse = bestCpuMs(1, () => {
       let count = 0;
-      for (const b of batches) count += (parse(b, { columns: fields, relax_column_count: true }) as unknown[]).length;
-      assert.ok(count > ROWS * 0.95);
-    });
+      for (const b of some) count += (parse(b, { columns: fields, relax_column_count: true }) as unknown[]).length;
+      assert.ok(count > 20_000 * 0.95);
+    }) / share;
     report('csv-parse (columns)', csvParse, ROWS, data.length);
     console.log(`      ratio ours/udsv ${(udsv / ours).toFixed(2)}×, ours/csv-parse ${(csvParse / ours).toFixed(2)}×`);
   });
@@ -94,7 +97,7 @@ describe('io: throughput (printed)', function () {
       ...r, quantity: Number(r['quantity']), unit_price: Number(r['unit_price']), tax_rate: 0.19,
     }));
     let bytes = 0;
-    const jsonl = bestCpuMs(5, () => {
+    const jsonl = bestCpuMs(3, () => {
       bytes = 0;
       const encoder = createJsonlEncoder(256 * 1024);
       for (const r of records) bytes += encoder.write(r)?.bytes.length ?? 0;
@@ -102,21 +105,20 @@ describe('io: throughput (printed)', function () {
     });
     assert.ok(bytes > data.length);
     report('createJsonlEncoder (256 KiB chunks)', jsonl, records.length, bytes);
-    const stringifyOnly = bestCpuMs(5, () => {
+    const stringifyOnly = bestCpuMs(3, () => {
       for (const r of records) JSON.stringify(r);
     });
     report('JSON.stringify alone (reference)', stringifyOnly, records.length, bytes);
     const columns = Object.keys(records[0]!);
     let csvBytes = 0;
-    const csvMs = bestCpuMs(3, () => {
+    const csvMs = bestCpuMs(2, () => {
       csvBytes = encodeCsv(records, columns).length;
     });
     report('encodeCsv', csvMs, records.length, csvBytes);
   });
 
   it('plan batches over the file (quote-aware scan), by bytes and by records', async function () {
-    // 10 copies of the sample's data (1M rows) so the scan dominates the file-read calls.
-    const path = tmp.file('orders-1m.csv', Buffer.concat([csv, ...Array.from({ length: 9 }, () => data)]));
+    const path = tmp.file('orders-100k.csv', csv);
     const fh = await open(path, 'r');
     try {
       const info = await readHeader(fh, 'csv');
@@ -129,7 +131,7 @@ describe('io: throughput (printed)', function () {
             records += b.records;
           }
         });
-        assert.equal(records, ROWS * 10);
+        assert.equal(records, ROWS);
         report(name, ms, records, size);
       }
     } finally {
