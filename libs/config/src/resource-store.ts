@@ -71,13 +71,27 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
 
   async function flowContext(): Promise<FlowCheckContext> {
     const roots = await listAll(ResourceKind.RESOURCE_KIND_FILE_ROOT);
-    const tables = await listAll(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE);
     return {
       fileRoots: Object.fromEntries(
         roots.flatMap((r) => (r.spec?.$case === 'fileRoot' ? [[r.name, r.spec.fileRoot.path]] : [])),
       ),
-      referenceTables: tables.map((t) => t.name),
+      referenceTables: await listNames(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE),
     };
+  }
+
+  /** Names only: reference tables can be large, and a flow check needs just their names. */
+  async function listNames(kind: ResourceKind): Promise<string[]> {
+    const prefix = kindPrefix(kind);
+    const names: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await storeCall(`${kindName(kind)} list`, () =>
+        backend.list(prefix, { limit: MAX_PAGE, keysOnly: true, ...(after ? { after } : {}) }),
+      );
+      names.push(...page.entries.map((e) => e.key.slice(prefix.length)));
+      after = page.next;
+    } while (after);
+    return names;
   }
 
   async function listAll(kind: ResourceKind): Promise<Resource[]> {

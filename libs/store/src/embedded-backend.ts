@@ -150,7 +150,8 @@ export async function createEmbeddedBackend(opts: EmbeddedBackendOptions): Promi
         more = true;
         break;
       }
-      entries.push(decodeEntry(key, v));
+      const entry = decodeEntry(key, v);
+      entries.push(o.keysOnly ? { ...entry, value: Buffer.alloc(0) } : entry);
     }
     const last = entries[entries.length - 1];
     return { entries, revision: at, ...(more && last ? { next: last.key } : {}) };

@@ -23,7 +23,7 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
   const full = (key: string): Buffer => Buffer.from(ns + key);
   const toEntry = (kv: IKeyValue): KvEntry => ({
     key: kv.key.toString('utf8').slice(ns.length),
-    value: Buffer.from(kv.value),
+    value: Buffer.from(kv.value ?? []),
     modRevision: Number(kv.mod_revision),
     createRevision: Number(kv.create_revision),
     version: Number(kv.version),
@@ -59,7 +59,9 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
       // A retried write whose first attempt was applied (the leader died before answering) fails its
       // own compare now. If every key already holds exactly what we wrote, that was us: report success.
       if (attempt > 0 && ops.every((op, i) => (op.type === 'put' ? current[i]?.value.equals(op.value) : !current[i]))) {
-        const revision = Math.max(...current.map((kv) => Number(kv?.mod_revision ?? 0)));
+        // All puts of one commit share its revision; a delete-only commit reports the store's revision.
+        const putRevision = Math.max(0, ...current.map((kv) => Number(kv?.mod_revision ?? 0)));
+        const revision = putRevision > 0 ? putRevision : Number(res.header.revision);
         return {
           revision,
           results: ops.map((op, i) =>
@@ -131,7 +133,12 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
     const start =
       o.after !== undefined && o.after >= prefix ? Buffer.concat([full(o.after), Buffer.from([0])]) : full(prefix);
     const res = await withRetry('list', budget, () =>
-      client.kv.range({ key: start, range_end: prefixEnd(full(prefix)), limit }),
+      client.kv.range({
+        key: start,
+        range_end: prefixEnd(full(prefix)),
+        limit,
+        ...(o.keysOnly ? { keys_only: true } : {}),
+      }),
     );
     const entries = res.kvs.map(toEntry);
     const last = entries[entries.length - 1];

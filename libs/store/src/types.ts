@@ -36,6 +36,8 @@ export interface ListOptions {
   limit?: number;
   /** Continue after this key (exclusive): the `next` of the previous page. */
   after?: string;
+  /** Entries come with empty values (names of large records without reading them). */
+  keysOnly?: boolean;
 }
 
 export interface ListPage {

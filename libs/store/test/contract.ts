@@ -109,6 +109,16 @@ export function kvContract(getBackend: () => KvBackend, hooks: ContractHooks): v
     assert.deepEqual(seen, names);
     assert.equal(pages, 3);
     assert.equal((await kv.list(`${p}nothing/`)).entries.length, 0);
+    const keys = await kv.list(`${p}items/`, { limit: 3, keysOnly: true });
+    assert.deepEqual(
+      keys.entries.map((e) => [e.key.slice(p.length), e.value.length]),
+      [
+        ['items/item-00', 0],
+        ['items/item-01', 0],
+        ['items/item-02', 0],
+      ],
+    );
+    assert.ok(keys.entries.every((e) => e.modRevision > 0));
   });
 
   it('watch from a revision replays every later change in order, then goes live', async () => {
