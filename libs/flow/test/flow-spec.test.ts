@@ -111,6 +111,12 @@ describe('flow spec: parseFlow', () => {
     assert.deepEqual(issues.map((i) => [i.line, i.path]), [[6, 'source.format'], [8, 'distribute.maxInstances'], [11, 'steps[0].fields[1]']]);
   });
 
+  it('names lines in JSON text too', () => {
+    const json = JSON.stringify({ name: 'j', source: { type: 'stream' }, steps: [{ type: 'filter', expr: 'record.a >' }, { type: 'drop', fields: ['x'], extra: 1 }] }, null, 2);
+    const issues = issuesOf(json);
+    assert.deepEqual(issues.map((i) => [i.line, i.path]), [[9, 'steps[0].expr'], [16, 'steps[1].extra']]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const issue = issuesOf('name: t\nsource: [unclosed\n')[0]!;
     assert.ok(issue.line >= 2);
