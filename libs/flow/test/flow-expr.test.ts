@@ -27,6 +27,7 @@ const RECORDS: Array<Record<string, unknown>> = [
   { s: 1, n: '3', m: null, i: 2.5, b: 'yes', list: 'nope', obj: [] },
   { s: '0x10', n: Number.NaN, m: Infinity, i: 3n, b: true },
   { s: ' 12', n: 4, m: -4, i: -9223372036854775807n },
+  { s: 'lone \ud83d high, \ude00 low', n: 1, m: 1, i: 1n, b: false },
 ];
 
 function outcome(fn: (ctx: EvalContext) => unknown, ctx: EvalContext): string {

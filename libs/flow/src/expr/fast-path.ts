@@ -47,7 +47,14 @@ function codePoints(s: string): number {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) n--;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      // A pair is one code point; a lone surrogate counts as one, as `for…of` does in cel-js.
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
   }
   return n;
 }
