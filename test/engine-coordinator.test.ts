@@ -11,7 +11,7 @@ import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
 import { createClient } from '@flowmesh/runtime';
 import { startEtcd, startService, stopAllServices, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
 import { status } from '@grpc/grpc-js';
-import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, watchJob, withConfigStore, closeStatusClients } from './engine-harness.js';
+import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, submitJob, watchJob, withConfigStore, closeStatusClients } from './engine-harness.js';
 
 const TOKEN = 'engine-test-token';
 const EXAMPLES = join(import.meta.dirname, '../examples/orders');
@@ -274,8 +274,8 @@ describe('engine: coordinator and executors (real processes)', function () {
   });
 
   it('runs a detached job (SubmitJob) that WatchJob follows to its summary', async () => {
-    const accepted = await coordinatorCall<{ accepted: { jobId: string } }>(client, 'submitJob', {
-      spec: { flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' }, progressIntervalMs: 20, distribute: { batchRecords: 2000, maxInstances: 2 } },
+    const accepted = await submitJob(client, {
+      flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' }, progressIntervalMs: 20, distribute: { batchRecords: 2000, maxInstances: 2 },
     });
     assert.equal(accepted.accepted.jobId, 'submitted-1');
     const watched = await watchJob(client, 'submitted-1');

@@ -117,6 +117,11 @@ export async function runJob(
   return result;
 }
 
+/** SubmitJob: the job runs detached on the coordinator. */
+export function submitJob(client: CoordinatorServiceClient, spec: JobSpecInput): Promise<{ accepted: JobAccepted }> {
+  return coordinatorCall(client, 'submitJob', { spec: JobSpec.fromPartial(spec as never) });
+}
+
 /** WatchJob until the stream ends; returns what it carried. */
 export async function watchJob(client: CoordinatorServiceClient, jobId: string): Promise<{ progress: JobProgress[]; summary?: Job }> {
   const stream = client.watchJob({ request: { jobId, resumeResults: false, afterBatch: 0 } }, callOptions({ timeoutMs: 60_000 }));
