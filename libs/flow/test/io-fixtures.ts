@@ -60,11 +60,14 @@ export async function decodeInBatches(
     }
     const result: DecodeResult = { records: [], lines: [], errors: [] };
     let expectedOffset = info.dataOffset;
+    let expectedFirstRecord = 0;
     for (const [i, batch] of batches.entries()) {
       assert.equal(batch.index, i, 'batch indexes count up from 0');
       assert.equal(batch.offset, expectedOffset, `batch ${i} starts where the previous one ended`);
       assert.ok(batch.length > 0 && batch.records > 0, `batch ${i} is not empty`);
       expectedOffset += batch.length;
+      assert.equal(batch.firstRecord, expectedFirstRecord, `batch ${i}: firstRecord counts earlier records`);
+      expectedFirstRecord += batch.records;
       const bytes = data.subarray(batch.offset - info.dataOffset, batch.offset - info.dataOffset + batch.length);
       const part = decodeRecords(format, bytes, { fields, firstLine: batch.firstLine });
       assert.equal(part.records.length + part.errors.length, batch.records, `batch ${i}: planned record count`);

@@ -32,8 +32,11 @@ describe('io: stream batcher (burst mode)', function () {
 
       const whole = decodeRecords('csv', csv);
       const union = { records: [] as unknown[], lines: [] as number[], errors: [] as unknown[] };
+      let firstRecord = 0;
       for (const [i, batch] of batches.entries()) {
         assert.equal(batch.index, i);
+        assert.equal(batch.firstRecord, firstRecord);
+        firstRecord += batch.records;
         if (i < batches.length - 1) assert.equal(batch.records, batchRecords);
         const part = decodeRecords('csv', batch.bytes, { fields, firstLine: batch.firstLine });
         assert.equal(part.records.length + part.errors.length, batch.records);

@@ -37,12 +37,14 @@ export async function* planBatches(fh: FileHandle, opts: PlanOptions): AsyncGene
   let batchStart = opts.dataOffset;
   let batchLine = opts.firstLine;
   let records = 0;
+  let firstRecord = 0;
   const ready: BatchRange[] = [];
   const onRecord = (end: number, empty: boolean): void => {
     if (!empty) records++;
     // A batch always holds at least one record; one record longer than batchBytes becomes its own batch.
     if (records > 0 && (end - batchStart >= batchBytes || records === batchRecords)) {
-      ready.push({ index: index++, offset: batchStart, length: end - batchStart, firstLine: batchLine, records });
+      ready.push({ index: index++, offset: batchStart, length: end - batchStart, firstLine: batchLine, records, firstRecord });
+      firstRecord += records;
       batchStart = end;
       batchLine = opts.firstLine + scanner.newlines;
       records = 0;
@@ -62,6 +64,6 @@ export async function* planBatches(fh: FileHandle, opts: PlanOptions): AsyncGene
   // The last record may lack its final newline (or hold an unterminated quote up to the end).
   if (scanner.pendingNonEmpty(position)) records++;
   if (records > 0) {
-    yield { index, offset: batchStart, length: position - batchStart, firstLine: batchLine, records };
+    yield { index, offset: batchStart, length: position - batchStart, firstLine: batchLine, records, firstRecord };
   }
 }

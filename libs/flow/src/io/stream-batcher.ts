@@ -10,6 +10,8 @@ export interface StreamBatch {
   records: number;
   /** 1-based line of the batch's first byte in the client's stream. */
   firstLine: number;
+  /** Records in all earlier batches (0-based ordinal of this batch's first record). */
+  firstRecord: number;
 }
 
 export interface StreamBatcherOptions {
@@ -49,6 +51,7 @@ export function createStreamBatcher(opts: StreamBatcherOptions): StreamBatcher {
   let piecesStart = 0;
   let total = 0;
   let index = 0;
+  let emitted = 0;
   let records = 0;
   let batchLine = 1;
   let lastBoundary = 0;
@@ -78,7 +81,8 @@ export function createStreamBatcher(opts: StreamBatcherOptions): StreamBatcher {
   }
 
   function emit(end: number, count: number, nextLine: number, into: StreamBatch[]): void {
-    into.push({ index: index++, bytes: take(end), records: count, firstLine: batchLine });
+    into.push({ index: index++, bytes: take(end), records: count, firstLine: batchLine, firstRecord: emitted });
+    emitted += count;
     batchLine = nextLine;
   }
 

@@ -44,4 +44,6 @@ export interface BatchRange {
   firstLine: number;
   /** Non-empty records in the range (malformed ones included: they decode to errors). */
   records: number;
+  /** Records in all earlier batches: the 0-based ordinal of this batch's first record in the source. */
+  firstRecord: number;
 }
