@@ -213,6 +213,37 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     await b.put(checkpoint(2), { expectedRevision: c1.revision });
   });
 
+  it('keeps serving through the etcd leader being killed, losing no acknowledged write', async function () {
+    this.timeout(60_000);
+    const acked: Array<{ name: string; revision: number }> = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const put = await a.put(root(`lk-${i}`, `/srv/lk/${i}`), { timeoutMs: 15_000 });
+          acked.push({ name: `lk-${i}`, revision: put.revision });
+        } catch {
+          // not acknowledged: not checked
+        }
+      }
+    })();
+    try {
+      await waitFor(() => acked.length >= 10, { what: 'writes before the kill' });
+      const leader = await etcd.leader();
+      const n = acked.length;
+      await leader.kill('SIGKILL');
+      await waitFor(() => acked.length >= n + 10, { what: 'writes after the leader was killed', timeoutMs: 20_000 });
+      await leader.restart();
+    } finally {
+      stop = true;
+      await writer;
+    }
+    for (const w of acked) {
+      const got = await b.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, w.name);
+      assert.equal(got.resource?.revision, w.revision, `acknowledged ${w.name} lost`);
+    }
+  });
+
   it('keeps a cache in sync across its instance restarting, never going back a revision', async function () {
     this.timeout(60_000);
     const kinds = [ResourceKind.RESOURCE_KIND_FLOW, ResourceKind.RESOURCE_KIND_FILE_ROOT];
