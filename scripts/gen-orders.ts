@@ -21,7 +21,10 @@ const { values } = parseArgs({
 
 function number(name: string, text: string | undefined): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`--${name} must be a non-negative number, got ${text}`);
+  if (!Number.isFinite(value) || value < 0) {
+    process.stderr.write(`gen-orders: --${name} must be a non-negative number, got ${String(text)}\n`);
+    process.exit(2);
+  }
   return value;
 }
 
@@ -35,7 +38,12 @@ const chunks = generateOrders({
   newline: values.crlf ? '\r\n' : '\n',
 });
 const out = values.out === undefined ? process.stdout : createWriteStream(values.out);
-await pipeline(Readable.from(chunks, { objectMode: false }), out);
+try {
+  await pipeline(Readable.from(chunks, { objectMode: false }), out);
+} catch (err) {
+  // A reader that stops early (`| head`) is not an error.
+  if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+}
 if (values.out !== undefined) {
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`${records} records → ${values.out} in ${seconds.toFixed(2)} s\n`);
