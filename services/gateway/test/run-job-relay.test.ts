@@ -1,0 +1,159 @@
+// The RunJob relay against in-process fake coordinators (real gRPC servers on port 0): a stream that ends
+// without a summary is UNAVAILABLE naming the job; an unreachable coordinator is skipped before the job
+// starts; the per-key job limit answers RESOURCE_EXHAUSTED; a caller's hang-up reaches the coordinator.
+import assert from 'node:assert/strict';
+import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  CoordinatorServiceService,
+  JobServiceService,
+  Role,
+  type CoordinatorServiceRunJobRequest,
+  type CoordinatorServiceRunJobResponse,
+} from '@flowmesh/contracts';
+import { createLogger, createServiceHost, type ServiceHost } from '@flowmesh/runtime';
+import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import { deferred, freePort, waitFor, type Deferred } from '@flowmesh/testing';
+import { createJobService } from '../src/jobs/job-service.js';
+import { createCoordinatorPicker } from '../src/routing/coordinator-picker.js';
+import { createCoordinatorDirectory } from '../src/downstream/coordinator-directory.js';
+import { createJobLimiter } from '../src/limits/job-limiter.js';
+import type { Guard } from '../src/access/guard.js';
+import type { Store } from '../src/downstream/store.js';
+import type { CoordinatorCandidate } from '../src/routing/coordinator-picker.js';
+
+type Behaviour = 'truncate' | 'hold' | 'complete';
+
+interface FakeCoordinator {
+  id: string;
+  address: string;
+  started: number;
+  cancelled: number;
+  release: Deferred<void>;
+  server: Server;
+}
+
+async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordinator> {
+  const server = new Server();
+  const fake: FakeCoordinator = { id, address: '', started: 0, cancelled: 0, release: deferred(), server };
+  server.addService(CoordinatorServiceService, {
+    runJob(call: ServerDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>) {
+      call.once('data', () => {
+        fake.started += 1;
+        const jobId = `${id}-job-${fake.started}`;
+        call.on('cancelled', () => (fake.cancelled += 1));
+        call.write({ response: { msg: { $case: 'accepted', accepted: { jobId, flow: 'f', flowRevision: 1, coordinatorId: id } } } });
+        call.write({ response: { msg: { $case: 'records', records: { jobId, batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.from('{"a":1}\n'), records: [] } } } });
+        if (behaviour === 'truncate') call.end();
+        else if (behaviour === 'complete') {
+          call.write({ response: { msg: { $case: 'summary', summary: { job: undefined } } } });
+          call.end();
+        } else void fake.release.promise.then(() => call.end());
+      });
+      call.on('error', () => {});
+    },
+    cancelJob(_call: unknown, cb: (err: null, res: object) => void) {
+      cb(null, { job: undefined });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  fake.address = `127.0.0.1:${port}`;
+  return fake;
+}
+
+const allowAll: Guard = {
+  check: async () => ({ keyId: 'k1', user: 'tester', role: Role.ROLE_ADMIN }),
+  recordChange: () => {},
+};
+
+describe('gateway RunJob relay (fake coordinators)', function () {
+  this.timeout(30_000);
+  let host: ServiceHost;
+  let client: FlowmeshClient;
+  let list: CoordinatorCandidate[] = [];
+  const fakes: FakeCoordinator[] = [];
+  const picker = createCoordinatorPicker();
+
+  before(async () => {
+    const directory = createCoordinatorDirectory({ source: { list: () => list } });
+    const implementation = createJobService({
+      store: {} as Store,
+      guard: allowAll,
+      directory,
+      picker,
+      limiter: createJobLimiter({ perKey: 2, total: 10 }),
+    });
+    host = createServiceHost({ name: 'gateway-test', bind: '127.0.0.1:0', services: [{ definition: JobServiceService, implementation }], graceMs: 100, logger: createLogger('gateway-test', { level: 'silent' }) });
+    const { address } = await host.start();
+    client = createClient(address, { apiKey: 'unused-by-the-stub-guard' });
+    for (const [id, b] of [['truncating', 'truncate'], ['holding', 'hold'], ['completing', 'complete']] as const) fakes.push(await startFake(id, b));
+  });
+
+  after(async () => {
+    client.close();
+    for (const f of fakes) f.release.resolve();
+    await host.stop();
+    for (const f of fakes) f.server.forceShutdown();
+  });
+
+  const use = (...ids: string[]) => {
+    list = ids.map((id) => {
+      const f = fakes.find((x) => x.id === id);
+      return { id, address: f ? f.address : id, load: 0 };
+    });
+  };
+
+  async function drain(spec = { flow: 'f' }, signal?: AbortSignal): Promise<{ cases: string[]; coordinator: string }> {
+    const cases: string[] = [];
+    let coordinator = '';
+    for await (const ev of client.runJob(spec, { signal })) {
+      cases.push(ev.$case);
+      if (ev.$case === 'accepted') coordinator = ev.accepted.coordinatorId;
+    }
+    return { cases, coordinator };
+  }
+
+  it('turns a stream that ends without a summary into UNAVAILABLE naming the job', async () => {
+    use('truncating');
+    await assert.rejects(drain(), (err: ServiceError) => {
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(err.details, /job truncating-job-\d+: coordinator truncating ended the stream before the job finished/);
+      return true;
+    });
+  });
+
+  it('relays a complete job from accepted to summary', async () => {
+    use('completing');
+    const r = await drain();
+    assert.deepEqual(r.cases, ['accepted', 'records', 'summary']);
+  });
+
+  it('fails over to another coordinator when the first cannot be reached', async () => {
+    const closedPort = await freePort();
+    list = [{ id: 'gone', address: `127.0.0.1:${closedPort}`, load: 0 }, { id: 'completing', address: fakes[2]!.address, load: 5 }];
+    // The unreachable one is less loaded, so it is tried first whenever sampled first.
+    for (let i = 0; i < 4; i++) assert.equal((await drain()).coordinator, 'completing');
+  });
+
+  it('answers UNAVAILABLE when no coordinator is registered', async () => {
+    use();
+    await assert.rejects(drain(), (err: ServiceError) => err.code === status.UNAVAILABLE && /no coordinator/.test(err.details));
+  });
+
+  it('refuses a key over its concurrent job limit with RESOURCE_EXHAUSTED, and cancels held jobs on hang-up', async () => {
+    use('holding');
+    const holder = fakes[1]!;
+    const controllers = [new AbortController(), new AbortController()];
+    const running = controllers.map((c) => drain({ flow: 'f' }, c.signal).catch((err: ServiceError) => err.code));
+    await waitFor(() => holder.started === 2, { what: 'two held jobs' });
+    await assert.rejects(drain(), (err: ServiceError) => err.code === status.RESOURCE_EXHAUSTED && /limit 2/.test(err.details));
+    for (const c of controllers) c.abort();
+    assert.deepEqual(await Promise.all(running), [status.CANCELLED, status.CANCELLED]);
+    // The caller's hang-up travelled to the coordinator's stream.
+    await waitFor(() => holder.cancelled === 2, { what: 'the coordinator to see both cancels' });
+    // Slots are free again.
+    use('completing');
+    assert.equal((await drain()).coordinator, 'completing');
+  });
+});
