@@ -60,12 +60,12 @@ describe('etcd backend: member failures (3 members)', () => {
 
       const current = await etcd.leader();
       n = acked.length;
-      const killedAt = Date.now();
       await current.kill('SIGKILL');
       await ackedAtLeast(n + 30, 'writes after the leader was killed');
-      const resumedAfter = acked.find((a) => a.at > killedAt)!.at - killedAt;
       // An election takes ~2 s here; the etcd3 default breaker would add a 5 s stall on top.
-      assert.ok(resumedAfter < 5000, `writes resumed ${resumedAfter} ms after the leader was killed`);
+      let pause = 0;
+      for (let i = 1; i < acked.length; i++) pause = Math.max(pause, acked[i]!.at - acked[i - 1]!.at);
+      assert.ok(pause < 5000, `writes paused ${pause} ms around the leader kill`);
       await current.restart();
     } finally {
       stop = true;
