@@ -150,6 +150,22 @@ describe('draining past the grace', () => {
   });
 });
 
+describe('a second signal while draining', () => {
+  it('exits 1 at once instead of waiting for the grace', async () => {
+    const svc = await startService('coordinator', { env: env(), args: ['--grace-ms', '60000'] });
+    const held = holdInFlightCall(svc.address);
+    await held.opened;
+    const watch = watchHealth(svc.address);
+    await waitFor(() => watch.statuses.includes('SERVING'), { what: 'SERVING' });
+    svc.kill('SIGTERM');
+    await waitFor(() => watch.statuses.includes('NOT_SERVING'), { what: 'NOT_SERVING after the first SIGTERM' });
+    svc.kill('SIGINT');
+    const exit = await svc.exited;
+    assert.deepEqual(exit, { code: 1, signal: null }, svc.logs());
+    assert.match(svc.logs(), /second signal/);
+  });
+});
+
 describe('cluster token on internal services', () => {
   const TOKEN = 'test-cluster-token-0123456789';
 
