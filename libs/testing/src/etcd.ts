@@ -38,6 +38,17 @@ export interface StartEtcdOptions {
   members?: 1 | 3;
   /** Give up when not healthy after this long. @default 20000 */
   timeoutMs?: number;
+  /**
+   * Member i runs inside network namespace `hosts[i].netns` and listens on `hosts[i].ip` (tests across
+   * hosts, netns.ts). @default every member on loopback in the test's own namespace
+   */
+  hosts?: Array<{ netns: string; ip: string }>;
+  /**
+   * How this process reaches a member it cannot reach directly (one in a namespace): returns an address
+   * for the etcd client, e.g. a `unix:` forwarder from NetTopology.expose. Used for the health and
+   * leader probes only; `endpoints` stay the members' real URLs. @default the client URL itself
+   */
+  reach?: (clientUrl: string) => Promise<string>;
 }
 
 export class EtcdStartError extends Error {
@@ -59,6 +70,9 @@ const hasSetpriv = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status 
 
 interface MemberSpec {
   name: string;
+  /** @default "127.0.0.1" */
+  ip?: string;
+  netns?: string;
   clientPort: number;
   peerPort: number;
   dataDir: string;
@@ -72,6 +86,9 @@ class Member implements EtcdMember {
   readonly clientUrl: string;
   readonly peerUrl: string;
   readonly dataDir: string;
+  private readonly netns: string | undefined;
+  /** Where this process's probes reach the member (clientUrl unless it runs in a namespace). */
+  probeUrl: string;
 
   constructor(
     spec: MemberSpec,
@@ -79,9 +96,11 @@ class Member implements EtcdMember {
     private readonly timeoutMs: number,
   ) {
     this.name = spec.name;
-    this.clientUrl = `http://127.0.0.1:${spec.clientPort}`;
-    this.peerUrl = `http://127.0.0.1:${spec.peerPort}`;
+    this.clientUrl = `http://${spec.ip ?? '127.0.0.1'}:${spec.clientPort}`;
+    this.peerUrl = `http://${spec.ip ?? '127.0.0.1'}:${spec.peerPort}`;
     this.dataDir = spec.dataDir;
+    this.netns = spec.netns;
+    this.probeUrl = this.clientUrl;
   }
 
   get pid(): number {
@@ -98,9 +117,9 @@ class Member implements EtcdMember {
 
   spawn(): void {
     if (this.running) throw new Error(`etcd member ${this.name} is already running`);
-    const [cmd, argv] = hasSetpriv
-      ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', ETCD_BIN, ...this.args]]
-      : [ETCD_BIN, this.args];
+    // `ip netns exec` execs etcd in place: same pid, and the parent-death signal still applies.
+    const inNs = this.netns ? ['ip', 'netns', 'exec', this.netns, ETCD_BIN, ...this.args] : [ETCD_BIN, ...this.args];
+    const [cmd, argv] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', ...inNs]] : [inNs[0]!, inNs.slice(1)];
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.stderr = '';
@@ -134,7 +153,7 @@ class Member implements EtcdMember {
   async restart(): Promise<void> {
     if (this.running) await this.kill('SIGTERM');
     this.spawn();
-    await waitHealthy([this], [this.clientUrl], this.timeoutMs);
+    await waitHealthy([this], [this.probeUrl], this.timeoutMs);
   }
 }
 
@@ -170,18 +189,32 @@ async function waitHealthy(members: Member[], endpoints: string[], timeoutMs: nu
   }
 }
 
-async function tryStart(root: string, count: number, timeoutMs: number, attempt: number): Promise<Member[]> {
+async function tryStart(
+  root: string,
+  count: number,
+  timeoutMs: number,
+  attempt: number,
+  opts: StartEtcdOptions,
+): Promise<Member[]> {
   const specs: MemberSpec[] = [];
   for (let i = 1; i <= count; i++) {
     const dataDir = join(root, `attempt${attempt}-m${i}`);
     await mkdir(dataDir, { recursive: true });
-    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir });
+    const host = opts.hosts?.[i - 1];
+    specs.push({
+      name: `m${i}`,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      dataDir,
+      ip: host?.ip,
+      netns: host?.netns,
+    });
   }
-  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  const initialCluster = specs.map((s) => `${s.name}=http://${s.ip ?? '127.0.0.1'}:${s.peerPort}`).join(',');
   const token = `flowmesh-test-${process.pid}-${Date.now()}-${attempt}`;
   const members = specs.map((s) => {
-    const client = `http://127.0.0.1:${s.clientPort}`;
-    const peer = `http://127.0.0.1:${s.peerPort}`;
+    const client = `http://${s.ip ?? '127.0.0.1'}:${s.clientPort}`;
+    const peer = `http://${s.ip ?? '127.0.0.1'}:${s.peerPort}`;
     const args = [
       '--name',
       s.name,
@@ -217,9 +250,10 @@ async function tryStart(root: string, count: number, timeoutMs: number, attempt:
   });
   for (const m of members) m.spawn();
   try {
+    if (opts.reach) for (const m of members) m.probeUrl = await opts.reach(m.clientUrl);
     await waitHealthy(
       members,
-      members.map((m) => m.clientUrl),
+      members.map((m) => m.probeUrl),
       timeoutMs,
     );
     return members;
@@ -242,13 +276,15 @@ async function stopMembers(members: Member[]): Promise<void> {
 /** Starts a real etcd (1 or 3 members) on free loopback ports in a temp dir; retries on a port race. */
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluster> {
   const count = opts.members ?? 1;
+  if (opts.hosts && opts.hosts.length !== count)
+    throw new Error(`startEtcd: ${opts.hosts.length} hosts for ${count} members`);
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const root = await tempDir('flowmesh-etcd');
   let members: Member[] | undefined;
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS && !members; attempt++) {
     try {
-      members = await tryStart(root, count, timeoutMs, attempt);
+      members = await tryStart(root, count, timeoutMs, attempt, opts);
     } catch (err) {
       lastError = err;
       // Only a lost port race is worth another try; anything else (no binary, bad flag) fails now.
@@ -278,7 +314,7 @@ async function findLeader(members: Member[]): Promise<EtcdMember> {
     async () => {
       for (const m of members) {
         if (!m.running) continue;
-        const client = etcdClient([m.clientUrl], 1000);
+        const client = etcdClient([m.probeUrl], 1000);
         try {
           const status = await client.maintenance.status();
           if (status.leader !== '0' && status.leader === status.header.member_id) return m;

@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './etcd.js';
 export * from './services.js';
 export * from './compose.js';
+export * from './netns.js';
