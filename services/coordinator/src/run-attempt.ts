@@ -20,7 +20,7 @@ export class AttemptError extends Error {
 
 export interface AttemptOptions {
   signal: AbortSignal;
-  /** Fail the attempt when the executor sends nothing for this long (it heartbeats while working). */
+  /** Fail the attempt when the executor sends nothing for this long (it heartbeats while working); 0: never. */
   heartbeatTimeoutMs: number;
   includeRejects: boolean;
   /** Called for every heartbeat with the executor's records done so far. */
@@ -33,12 +33,23 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
     { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch },
     { includeRejects: opts.includeRejects },
   );
-  const watchdog = new AbortController();
-  const signal = AbortSignal.any([opts.signal, watchdog.signal]);
+  // One controller per attempt, aborted by the job or the watchdog. (AbortSignal.any on the long-lived job
+  // signal costs a weak reference per attempt — measurable at thousands of tiny batches per second.)
+  const attempt = new AbortController();
+  let silent = false;
+  const onJobAbort = (): void => attempt.abort(opts.signal.reason);
+  opts.signal.addEventListener('abort', onJobAbort, { once: true });
+  if (opts.signal.aborted) attempt.abort(opts.signal.reason);
+  const signal = attempt.signal;
   let silentTimer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     if (silentTimer) clearTimeout(silentTimer);
-    silentTimer = setTimeout(() => watchdog.abort(), opts.heartbeatTimeoutMs);
+    if (opts.heartbeatTimeoutMs > 0) {
+      silentTimer = setTimeout(() => {
+        silent = true;
+        attempt.abort(new Error('missed heartbeats'));
+      }, opts.heartbeatTimeoutMs);
+    }
   };
   const where = `executor ${request.executor.id}`;
   let trailer;
@@ -56,13 +67,14 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
     }
   } catch (err) {
     opts.signal.throwIfAborted();
-    if (watchdog.signal.aborted) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
+    if (silent) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
     const code = (err as { code?: number }).code;
     const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
     const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining;
     throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused, code === grpcStatus.UNAVAILABLE);
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
+    opts.signal.removeEventListener('abort', onJobAbort);
   }
   opts.signal.throwIfAborted();
   if (!trailer) throw new AttemptError(`${where}: stream ended without a trailer`);

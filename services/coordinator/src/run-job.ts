@@ -90,7 +90,8 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       ledger,
       runner,
       logger: log,
-      heartbeatTimeoutMs: ctx.options.heartbeatTimeoutMs,
+      // A local batch runs on this thread and cannot go silent the way a remote executor can.
+      heartbeatTimeoutMs: local ? 0 : ctx.options.heartbeatTimeoutMs,
       noExecutorTimeoutMs: ctx.options.noExecutorTimeoutMs,
       ...(ctx.options.reorderWindow > 0 ? { reorderWindow: ctx.options.reorderWindow } : {}),
     },
