@@ -24,8 +24,8 @@ export interface ConnectionFlags {
   timeoutMs?: string;
 }
 
-export function statePath(dataDir = process.env.FLOWMESH_DATA_DIR ?? DEFAULT_DATA_DIR): string {
-  return resolve(dataDir, STATE_FILE);
+export function statePath(dataDir?: string): string {
+  return resolve(dataDir || process.env.FLOWMESH_DATA_DIR || DEFAULT_DATA_DIR, STATE_FILE);
 }
 
 export function readState(dataDir?: string): MeshState | undefined {
@@ -44,11 +44,12 @@ export class UsageError extends Error {
 
 export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): { address: string; apiKey?: string } {
   const state = readState(flags.dataDir);
-  const address = flags.gateway ?? env.FLOWMESH_GATEWAY ?? state?.gateway;
+  // Empty variables count as unset (`FLOWMESH_GATEWAY= flowmesh …` is how people clear them).
+  const address = flags.gateway || env.FLOWMESH_GATEWAY || state?.gateway;
   if (!address) {
     throw new UsageError('no gateway address: pass --gateway HOST:PORT, set FLOWMESH_GATEWAY, or start a local mesh with `flowmesh up`');
   }
-  const apiKey = flags.apiKey ?? env.FLOWMESH_API_KEY ?? (state && state.gateway === address ? state.apiKey : undefined);
+  const apiKey = flags.apiKey || env.FLOWMESH_API_KEY || (state && state.gateway === address ? state.apiKey : undefined);
   return { address, apiKey };
 }
 
