@@ -1,6 +1,6 @@
 // Helpers of the engine tests: seeding config-store, running a job through the coordinator and
 // collecting everything it streams, executor status.
-import { ConfigStoreClient, CoordinatorServiceClient, ExecutorServiceClient, JobSpec, ResourceKind } from '@flowmesh/contracts';
+import { ConfigStoreClient, type CoordinatorServiceClient, ExecutorServiceClient, JobSpec, ResourceKind } from '@flowmesh/contracts';
 import type { DistributeOverrides, GetExecutorStatusResponse, InputChunk, Job, JobAccepted, JobProgress, Reject, Resource } from '@flowmesh/contracts';
 import type { ReferenceTableData } from '@flowmesh/flow';
 import { callOptions, createClient } from '@flowmesh/runtime';
