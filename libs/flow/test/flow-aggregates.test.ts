@@ -74,6 +74,13 @@ describe('flow aggregates and once-steps', () => {
     assert.ok(Math.abs((a.mean as number) - (a.total as number) / (a.n as number)) < 1e-9);
   });
 
+  it('groups by value: NaN with null, lists by content, 1 apart from "1"', async () => {
+    const c = await compile(`name: k\nsource: { type: stream, format: jsonl }\naggregate:\n  groupBy: [{ name: k, expr: 'has(record.k) ? record.k : record.n / 0.0 * 0.0' }]\n  metrics:\n    n: { count: true }\n`);
+    const input = jsonl([{ k: [1, 2] }, { k: [1, 2] }, { k: 1 }, { k: '1' }, { k: null }, { n: 1 }, { k: 'x' }]);
+    const rows = finalizeAggregates(c.spec.aggregate!, (await run(c, { bytes: input })).result.aggregates);
+    assert.deepEqual(rows, [{ k: '1', n: 1 }, { k: 'x', n: 1 }, { k: 1, n: 1 }, { k: [1, 2], n: 2 }, { k: null, n: 2 }]);
+  });
+
   it('init sets vars and globals and counts; status sees the summary and aggregates', async () => {
     const c = await compile(FLOW);
     const init = await runInit(c, { vars: { limit: '10' } });

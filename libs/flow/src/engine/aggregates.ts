@@ -2,7 +2,7 @@
 // a protobuf Struct), merged on the coordinator in any order, finalized into rows once at the end.
 // Sums are compensated (Neumaier) and finalized to 15 significant digits so that the same records give
 // the same figures however they were split into batches.
-import { compileExpression, type EvalContext, type Evaluator } from '../expr/compile-expression.js';
+import { compileExpression, toJsonValue, type EvalContext, type Evaluator } from '../expr/compile-expression.js';
 import type { FlowRecord } from '../io/types.js';
 import type { AggregateSpec, MetricOp } from '../spec/types.js';
 
@@ -37,8 +37,25 @@ export function compileAggregate(spec: AggregateSpec): CompiledAggregate {
   };
 }
 
-export function emptyPartial(): AggregatePartial {
-  return { groups: {} };
+/** Per-batch accumulation; groups keyed by the value itself (one key) or the key's JSON (several). */
+export interface AggregateAccumulator {
+  groups: Map<unknown, AggregateGroup>;
+}
+
+export function createAccumulator(): AggregateAccumulator {
+  return { groups: new Map() };
+}
+
+function groupId(key: unknown[]): string {
+  const only = key.length === 1 ? key[0] : undefined;
+  return typeof only === 'string' ? `s${only}` : JSON.stringify(key);
+}
+
+/** The JSON-safe partial of a batch (what the trailer carries). */
+export function toPartial(acc: AggregateAccumulator): AggregatePartial {
+  const groups: Record<string, AggregateGroup> = {};
+  for (const group of acc.groups.values()) groups[groupId(group.key)] = group;
+  return { groups };
 }
 
 function initial(op: MetricOp): MetricState {
@@ -48,8 +65,11 @@ function initial(op: MetricOp): MetricState {
   return null;
 }
 
+/** Key values as JSON will carry them: NaN/±Infinity become null, BigInt a number, containers plain JSON. */
 function keyValue(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'object' && v !== null) return JSON.parse(JSON.stringify(toJsonValue(v))) as unknown;
   return v === undefined ? null : v;
 }
 
@@ -75,24 +95,29 @@ function addTo(acc: number[], x: number): void {
  * Adds one output record. Values that are null, missing or not numeric are skipped by sum/min/max/avg
  * and not counted by `count: <expr>` (documented in docs/flows.md); a plain `count: true` counts rows.
  */
-export function accumulate(agg: CompiledAggregate, partial: AggregatePartial, ctx: EvalContext, record: FlowRecord): void {
+export function accumulate(agg: CompiledAggregate, acc: AggregateAccumulator, ctx: EvalContext, record: FlowRecord): void {
   ctx.record = record;
   const keys = agg.keys;
-  let id: string;
+  let id: unknown;
   let keyValues: unknown[] | undefined;
   if (keys.length === 1) {
+    // One key (the common case): the value itself is the Map key, so nothing is built per record.
     const v = keyValue(evalOrNull(keys[0]!, ctx));
-    id = typeof v === 'string' ? `s${v}` : JSON.stringify([v]);
-    keyValues = undefined;
-    if (partial.groups[id] === undefined) keyValues = [v];
+    // Containers compare by content, not identity: they group by their JSON text (marked, so no string collides).
+    if (typeof v === 'object' && v !== null) {
+      keyValues = [v];
+      id = `\u0000${JSON.stringify(v)}`;
+    } else {
+      id = v;
+    }
   } else {
     keyValues = keys.map((k) => keyValue(evalOrNull(k, ctx)));
     id = JSON.stringify(keyValues);
   }
-  let group = partial.groups[id];
+  let group = acc.groups.get(id);
   if (group === undefined) {
-    group = { key: keyValues ?? [], values: agg.ops.map(initial) };
-    partial.groups[id] = group;
+    group = { key: keyValues ?? [id], values: agg.ops.map(initial) };
+    acc.groups.set(id, group);
   }
   const ops = agg.ops;
   for (let i = 0; i < ops.length; i++) {

@@ -6,8 +6,8 @@ import { createChecksum } from '../io/checksum.js';
 import { decodeRecords } from '../io/decode-records.js';
 import { createJsonlEncoder, type EncodedChunk } from '../io/encode-jsonl.js';
 import type { FlowRecord, RecordFormat } from '../io/types.js';
-import { DROP, newBatchState, REJECT, type BatchState, type SyncStep } from '../steps/step-runtime.js';
-import { accumulate, emptyPartial, type AggregatePartial } from './aggregates.js';
+import { counterDeltasOf, DROP, newBatchState, REJECT, type SyncStep } from '../steps/step-runtime.js';
+import { accumulate, createAccumulator, toPartial, type AggregatePartial } from './aggregates.js';
 import type { CompiledFlow } from './compile-flow.js';
 
 export interface BatchInput {
@@ -88,7 +88,7 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   let chunks = 0;
   const pending: EncodedChunk[] = [];
   const aggregate = compiled.aggregate;
-  const partial = aggregate ? emptyPartial() : undefined;
+  const partial = aggregate ? createAccumulator() : undefined;
   // Aggregates evaluate with their own context so steps' `ctx.record` swaps cannot interfere.
   const aggCtx = { ...state.ctx };
 
@@ -172,9 +172,9 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
     rejects,
     checksum: checksum.digest(),
     chunks,
-    counterDeltas: Object.fromEntries(state.counterDeltas),
+    counterDeltas: counterDeltasOf(state),
     cacheSets: state.cacheSets,
-    ...(partial ? { aggregates: partial } : {}),
+    ...(partial ? { aggregates: toPartial(partial) } : {}),
     logs: state.logs,
   };
 }

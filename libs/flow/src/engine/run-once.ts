@@ -1,7 +1,7 @@
 // init and status steps: run once on the coordinator, before distribution and after the last batch.
 // They may set flow variables (`vars.x`, seen by every batch when set in init), global cache variables
 // (`globals.x`), bump counters, log, and validate (a failing init validate fails the job).
-import { DROP, newBatchState, REJECT, type SyncStep } from '../steps/step-runtime.js';
+import { counterDeltasOf, DROP, newBatchState, REJECT, type SyncStep } from '../steps/step-runtime.js';
 import type { AggregateRow } from './aggregates.js';
 import type { CompiledFlow } from './compile-flow.js';
 import { applyBatchGlobals, type Globals } from './globals.js';
@@ -49,7 +49,7 @@ function runOnce(steps: SyncStep[], vars: Record<string, string>, globals: Globa
     if (r === DROP) break;
   }
   // Counters bumped by once-steps land in globals directly: there is no other batch to merge with.
-  const out = applyBatchGlobals(state.ctx.globals, Object.fromEntries(state.counterDeltas), {});
+  const out = applyBatchGlobals(state.ctx.globals, counterDeltasOf(state), {});
   return { vars: state.ctx.vars, globals: out, logs: state.logs };
 }
 

@@ -123,14 +123,20 @@ export function countStep(step: CountStep, scope: ExprScope): SyncStep {
   return {
     kind: 'sync', name: step.name,
     run(record, state) {
-      let name = counter;
+      // Keys are counted in a per-counter map: no "name.key" string is built per record.
+      let byKey = state.counters.get(counter);
+      if (byKey === undefined) {
+        byKey = new Map();
+        state.counters.set(counter, byKey);
+      }
+      let k: string | null = null;
       if (key) {
         state.ctx.record = record;
         let v: unknown;
         try { v = key(state.ctx); } catch (err) { return rejectWith(state, err); }
-        name = `${counter}.${v === null || v === undefined ? '' : String(v)}`;
+        k = typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v);
       }
-      state.counterDeltas.set(name, (state.counterDeltas.get(name) ?? 0) + 1);
+      byKey.set(k, (byKey.get(k) ?? 0) + 1);
       return record;
     },
   };

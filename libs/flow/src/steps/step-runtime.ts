@@ -15,7 +15,8 @@ export interface BatchState {
   ctx: EvalContext;
   /** Set by a step that returns REJECT. */
   reason: string;
-  counterDeltas: Map<string, number>;
+  /** Counter → key → increments (null for an unkeyed counter); flattened by counterDeltasOf. */
+  counters: Map<string, Map<string | null, number>>;
   cacheSets: Record<string, string>;
   logs: string[];
 }
@@ -42,10 +43,19 @@ export function newBatchState(vars: Record<string, string>, globals: Record<stri
     // this batch's own sets.
     ctx: { record: {}, vars: { ...vars }, globals: { ...globals } },
     reason: '',
-    counterDeltas: new Map(),
+    counters: new Map(),
     cacheSets: {},
     logs: [],
   };
+}
+
+/** `{ name: n }` for unkeyed counters and `{ "name.key": n }` for keyed ones (the trailer's counter_deltas). */
+export function counterDeltasOf(state: BatchState): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [counter, byKey] of state.counters) {
+    for (const [key, n] of byKey) out[key === null ? counter : `${counter}.${key}`] = n;
+  }
+  return out;
 }
 
 export function errorMessage(err: unknown): string {
