@@ -6,6 +6,7 @@ import { CasConflictError, StoreClosedError } from './errors.js';
 import { createEtcdClient, type EtcdClientOptions } from './etcd-client.js';
 import { defaultRetryBudget, withRetry, type RetryBudget } from './etcd-retry.js';
 import { createEtcdWatch } from './etcd-watch.js';
+import { startCompactor, type AutoCompactOptions } from './etcd-compactor.js';
 import { checkKey, checkOps, clampLimit, prefixEnd } from './keys.js';
 import type { CasOptions, CommitResult, KvBackend, KvEntry, KvOp, ListOptions, ListPage } from './types.js';
 
@@ -13,6 +14,8 @@ export interface EtcdBackendOptions extends EtcdClientOptions {
   /** Prefix of every key. @default '/flowmesh/config/' */
   namespace?: string;
   retry?: Partial<RetryBudget>;
+  /** Compact etcd's history periodically (off unless given). */
+  autoCompact?: AutoCompactOptions;
 }
 
 export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
@@ -21,6 +24,7 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
   const budget: RetryBudget = { ...defaultRetryBudget, ...opts.retry };
   let closed = false;
   const full = (key: string): Buffer => Buffer.from(ns + key);
+  const stopCompactor = opts.autoCompact ? startCompactor(client, full(''), opts.autoCompact) : undefined;
   const toEntry = (kv: IKeyValue): KvEntry => ({
     key: kv.key.toString('utf8').slice(ns.length),
     value: Buffer.from(kv.value ?? []),
@@ -170,6 +174,7 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
     async close() {
       if (closed) return;
       closed = true;
+      stopCompactor?.();
       client.close();
     },
   };

@@ -3,7 +3,7 @@
 // every acknowledged write exactly once, in order.
 import assert from 'node:assert/strict';
 import { startEtcd, waitFor, type EtcdCluster } from '@flowmesh/testing';
-import { createEtcdBackend, type KvBackend, type KvEvent } from '@flowmesh/store';
+import { createEtcdBackend, RevisionCompactedError, type KvBackend, type KvEvent } from '@flowmesh/store';
 
 describe('etcd backend: member failures (3 members)', () => {
   let etcd: EtcdCluster;
@@ -96,5 +96,48 @@ describe('etcd backend: member failures (3 members)', () => {
     assert.deepEqual(watchErrors, []);
     await watch.close();
     assert.ok(acked.length >= 90, `only ${acked.length} writes acknowledged (${failed} failed)`);
+  });
+});
+
+describe('etcd backend: automatic compaction', () => {
+  let etcd: EtcdCluster;
+  let kv: KvBackend;
+  before(async () => {
+    etcd = await startEtcd({ members: 1 });
+    kv = createEtcdBackend({
+      endpoints: etcd.endpoints,
+      namespace: '/flowmesh-test/compact/',
+      autoCompact: { keepRevisions: 5, intervalMs: 50 },
+    });
+  });
+  after(async () => {
+    await kv?.close();
+    await etcd?.stop();
+  });
+
+  it('keeps only the last revisions: an older watch fails with RevisionCompactedError, a recent one replays', async () => {
+    const first = await kv.put('c/0', Buffer.from('0'));
+    let last = first;
+    for (let i = 1; i <= 20; i++) last = await kv.put(`c/${i}`, Buffer.from(String(i)));
+    const failed = await waitFor(
+      async () => {
+        const err = await new Promise<Error | undefined>((resolve) => {
+          const h = kv.watch('c/', first.modRevision, {
+            onEvents: () => void h.close().then(() => resolve(undefined)),
+            onError: resolve,
+          });
+        });
+        return err;
+      },
+      { what: 'history before the kept revisions to be compacted', timeoutMs: 10_000 },
+    );
+    assert.ok(failed instanceof RevisionCompactedError, String(failed));
+    const events: KvEvent[] = [];
+    const h = kv.watch('c/', last.modRevision - 2, {
+      onEvents: (e) => void events.push(...e),
+      onError: (e) => assert.fail(e),
+    });
+    await waitFor(() => events.length === 2, { what: 'replay of the kept revisions' });
+    await h.close();
   });
 });

@@ -40,7 +40,18 @@ async function openBackend(config: ConfigStoreConfig, logger: Logger): Promise<K
       if (!/^https?:\/\/[^\s/]+:\d{1,5}\/?$/.test(e))
         throw new ConfigError(`--etcd (FLOWMESH_ETCD): "${e}" is not http(s)://host:port`);
     }
-    const backend = createEtcdBackend({ endpoints, namespace: config.etcdNamespace });
+    const backend = createEtcdBackend({
+      endpoints,
+      namespace: config.etcdNamespace,
+      ...(config.etcdKeepRevisions > 0
+        ? {
+            autoCompact: {
+              keepRevisions: config.etcdKeepRevisions,
+              onError: (err) => logger.warn({ err }, 'etcd compaction failed'),
+            },
+          }
+        : {}),
+    });
     await backend.revision(); // fail start-up, naming the flag, when etcd is not reachable at all
     logger.info({ endpoints, namespace: config.etcdNamespace }, 'config database: etcd');
     return backend;

@@ -14,6 +14,13 @@ export const configStoreOptions = {
     description: 'key prefix of the config database in etcd',
     default: '/flowmesh/config/',
   }),
+  etcdKeepRevisions: option.integer({
+    flag: '--etcd-keep-revisions <n>',
+    env: 'FLOWMESH_ETCD_KEEP_REVISIONS',
+    description: 'compact etcd history every 5 minutes down to this many revisions (watch resume window); 0 = never',
+    default: 10_000,
+    min: 0,
+  }),
   dataDir: option.string({
     flag: '--data-dir <dir>',
     env: 'FLOWMESH_DATA_DIR',
