@@ -11,6 +11,7 @@ import type {
 } from '@grpc/grpc-js';
 import { createCallContext, type CallContext } from './call-context.js';
 import { CancelledError } from './errors.js';
+import { reportBackpressureWait } from './metrics/backpressure-observer.js';
 import { toServiceError } from './to-service-error.js';
 
 type Writable<T> = ServerWritableStream<unknown, T> | ServerDuplexStream<unknown, T>;
@@ -23,8 +24,10 @@ type Writable<T> = ServerWritableStream<unknown, T> | ServerDuplexStream<unknown
 export function write<T>(call: Writable<T>, message: T): Promise<void> {
   if (call.cancelled) return Promise.reject(new CancelledError('call was cancelled'));
   if (call.write(message)) return Promise.resolve();
+  const waitStart = performance.now();
   return new Promise<void>((resolve, reject) => {
     const cleanup = (): void => {
+      reportBackpressureWait(performance.now() - waitStart);
       call.removeListener('drain', onDrain);
       call.removeListener('cancelled', onCancel);
       call.removeListener('close', onCancel);

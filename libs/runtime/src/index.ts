@@ -31,3 +31,5 @@ export { addOptions, resolveConfig } from './config/resolve-config.js';
 export { commonOptions, type CommonOptions, type CommonConfig } from './config/common-options.js';
 export { runMain, type Stoppable } from './run-main.js';
 export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
+export * from './metrics/index.js';
+export { inSpan, activeContext, withContext, traceFields, type Span, type Context as TraceContext } from './telemetry/spans.js';

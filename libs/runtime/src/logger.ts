@@ -1,6 +1,7 @@
 // Structured JSON logs on stdout (pino). The host's "listening" line is the contract the process harness
 // and operators read, so every service logs through here.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { traceFields } from './telemetry/spans.js';
 
 export type { Logger };
 
@@ -21,6 +22,8 @@ export function createLogger(name: string, opts: LoggerOptions = {}): Logger {
       level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info',
       base: { service: name, pid: process.pid, ...opts.base },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // traceId/spanId of the active span (issue 8): a job's lines join its trace. Nothing when tracing is off.
+      mixin: traceFields,
     },
     // Synchronous writes: the listening line must be visible at once and nothing may be lost at exit.
     pino.destination({ dest: 1, sync: true }),

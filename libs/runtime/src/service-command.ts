@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { ConfigError } from './errors.js';
 import type { ConfigOf, OptionsSchema } from './config/option.js';
 import { addOptions, resolveConfig } from './config/resolve-config.js';
+import { createLogger, type Logger, type LoggerOptions } from './logger.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
 import { runMain, type Stoppable } from './run-main.js';
 
 export interface ServiceCommandSpec<S extends OptionsSchema> {
@@ -27,7 +29,37 @@ export function serviceCommand<S extends OptionsSchema>(spec: ServiceCommandSpec
       process.stderr.write(`flowmesh ${spec.name}: ${err.message}\n`);
       process.exit(err.exitCode);
     }
-    await runMain(() => spec.start(config));
+    await runMain(() => startWithMetrics(spec, config));
   });
   return command;
+}
+
+/**
+ * With --metrics-bind (commonOptions), the Prometheus endpoint starts before the service, so the meter
+ * its composition root takes is the SDK's; it stops after the service (the last scrape sees the drain).
+ */
+async function startWithMetrics<S extends OptionsSchema>(spec: ServiceCommandSpec<S>, config: ConfigOf<S>): Promise<Stoppable> {
+  const bind = (config as { metricsBind?: unknown }).metricsBind;
+  if (typeof bind !== 'string' || bind === '') return spec.start(config);
+  const level = (config as { logLevel?: LoggerOptions['level'] }).logLevel;
+  const metrics = await startMetricsServer({ bind, service: spec.name, logger: createLogger(spec.name, level ? { level } : {}) });
+  let service: Stoppable;
+  try {
+    service = await spec.start(config);
+  } catch (err) {
+    await metrics.shutdown();
+    throw err;
+  }
+  return {
+    get logger(): Logger | undefined {
+      return service.logger;
+    },
+    async stop(reason?: string) {
+      try {
+        await service.stop(reason);
+      } finally {
+        await metrics.shutdown();
+      }
+    },
+  };
 }

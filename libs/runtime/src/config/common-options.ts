@@ -54,6 +54,11 @@ export function commonOptions(kind: string, defaults: CommonDefaults = {}) {
       default: 16 * 1024 * 1024,
       min: 1024,
     }),
+    metricsBind: option.address({
+      flag: '--metrics-bind <host:port>',
+      env: 'FLOWMESH_METRICS_BIND',
+      description: 'serve Prometheus metrics at http://host:port/metrics (off by default; port 0 picks a free port, logged in "metrics listening")',
+    }),
   };
 }
 

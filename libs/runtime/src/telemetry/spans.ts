@@ -1,0 +1,49 @@
+// Explicit spans around flowmesh's own units of work (a job, a batch attempt). Through @opentelemetry/api
+// only: without the preload (tracing off) the tracer is the API's no-op and a span costs a few calls.
+// The gRPC instrumentation carries the context in call metadata, so spans started here become parents
+// of the outgoing calls made inside them, and children of the incoming call being served.
+import { context, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+
+export type { Span, Context, Attributes };
+
+const tracer = trace.getTracer('flowmesh');
+
+/**
+ * Runs `fn` inside a new active span (a child of `parent`, or of the active context) and ends it when fn
+ * settles; a rejection marks the span as an error and is rethrown.
+ */
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The active context, to re-enter later from callbacks that lost it (timers, other jobs' events). */
+export function activeContext(): Context {
+  return context.active();
+}
+
+/** Runs fn with `ctx` active. */
+export function withContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
+/** traceId/spanId of the active span for log lines; empty when tracing is off or nothing is active. */
+export function traceFields(): { traceId?: string; spanId?: string } {
+  const sc = trace.getActiveSpan()?.spanContext();
+  return sc && isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : {};
+}
