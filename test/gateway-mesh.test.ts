@@ -180,6 +180,18 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     assert.ok(peak.coordinator - base.coordinator < 128, `coordinator RSS grew ${Math.round(peak.coordinator - base.coordinator)} MiB`);
   });
 
+  it('SubmitJob runs a job detached and WatchJob follows it to its summary', async () => {
+    const accepted = await client.submitJob({ flow: 'orders', vars: { input: 'orders-2k.csv' } });
+    assert.ok(accepted.jobId);
+    assert.ok(coordinators.has(accepted.coordinatorId), `accepted by ${accepted.coordinatorId}`);
+    await waitFor(() => client.getJob(accepted.jobId).catch(() => undefined), { what: `job ${accepted.jobId} recorded` });
+    let summary: JobState | undefined;
+    for await (const ev of client.watchJob(accepted.jobId)) if (ev.$case === 'summary') summary = ev.summary.job?.state;
+    assert.equal(summary, JobState.JOB_STATE_SUCCEEDED);
+    const job = await client.getJob(accepted.jobId);
+    assert.equal(job.submittedBy, 'admin', 'the gateway sets submitted_by from the key');
+  });
+
   it('a coordinator killed mid-job gives the caller UNAVAILABLE naming the job, and new jobs go to the other', async () => {
     let jobId = '';
     let owner = '';
