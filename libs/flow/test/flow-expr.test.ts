@@ -28,6 +28,7 @@ const RECORDS: Array<Record<string, unknown>> = [
   { s: '0x10', n: Number.NaN, m: Infinity, i: 3n, b: true },
   { s: ' 12', n: 4, m: -4, i: -9223372036854775807n },
   { s: 'lone \ud83d high, \ude00 low', n: 1, m: 1, i: 1n, b: false },
+  { s: '+5', n: -0, m: 1, i: 1n }, { s: '-0012', n: 1 }, { s: '-' }, { s: '123456789012345' }, { s: '1234567890123456789' }, { s: '99999999999999999999' },
 ];
 
 function outcome(fn: (ctx: EvalContext) => unknown, ctx: EvalContext): string {

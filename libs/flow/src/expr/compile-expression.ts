@@ -58,10 +58,11 @@ export function firstLine(err: unknown): string {
  * CEL integers are BigInt; records are JSON. Safe integers become numbers, larger ones strings (JSON
  * has no big integers), and containers are converted deeply only when they hold a BigInt.
  */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 export function toJsonValue(value: unknown): unknown {
-  if (typeof value === 'bigint') {
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
-  }
+  if (typeof value === 'bigint') return value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(toJsonValue);
   if (value instanceof Map) {

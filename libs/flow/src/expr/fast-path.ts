@@ -401,8 +401,8 @@ const STRING_BINARY: Record<string, (s: string, t: string) => unknown> = {
 };
 
 function sizeOf(v: unknown): bigint {
-  if (typeof v === 'string') return BigInt(codePoints(v));
-  if (Array.isArray(v)) return BigInt(v.length);
+  if (typeof v === 'string') return bigintOf(codePoints(v));
+  if (Array.isArray(v)) return bigintOf(v.length);
   return bail();
 }
 
@@ -416,8 +416,30 @@ function toDouble(v: unknown): number {
   return bail();
 }
 
+// Small integers come up constantly (sizes, quantities): reuse their BigInts instead of allocating.
+const SMALL_INTS: bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+function bigintOf(n: number): bigint {
+  return n >= 0 && n < 1024 ? SMALL_INTS[n]! : BigInt(n);
+}
+
+/** Up to 15 digits (with an optional sign) is exact as a double: BigInt(number) is ~5× BigInt(string). */
+function shortIntString(v: string): boolean {
+  const n = v.length;
+  if (n === 0 || n > 15) return false;
+  let i = 0;
+  const c0 = v.charCodeAt(0);
+  if (c0 === 43 || c0 === 45) i = 1;
+  if (i === n) return false;
+  for (; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 function toInt(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
+  if (typeof v === 'string' && shortIntString(v)) return bigintOf(Number(v));
   if (typeof v === 'number' && Number.isFinite(v)) return checkInt(BigInt(Math.trunc(v)));
   if (typeof v === 'string' && v !== '' && v === v.trim() && v.length <= 20 && !v.includes('0x') && /^[+-]?[0-9]+$/.test(v)) {
     return checkInt(BigInt(v));
