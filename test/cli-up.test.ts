@@ -86,6 +86,23 @@ describe('cli: flowmesh up and the client commands', function () {
     assert.equal((JSON.parse(jobs.stdout) as { flow: string }[]).filter((j) => j.flow === 'orders').length, 1);
   });
 
+  it('streams a local file with --input to a flow whose source is the call itself', async () => {
+    const source = readFileSync(join(REPO_ROOT, 'examples/orders/orders.flow.yaml'), 'utf8')
+      .replace(/source:\n(  .*\n)+/, 'source:\n  type: stream\n  format: csv\n')
+      .replace(/batch: \{ bytes: \d+ \}/, 'batch: { records: 2500 }');
+    const flowFile = join(dataDir, 'orders-stream.yaml');
+    await writeFile(flowFile, source);
+    const local = join(dataDir, 'local-orders.csv');
+    await writeFile(local, Buffer.concat([...generateOrders({ records: 6_000, seed: 4 })]));
+    assert.equal((await cli('flows', 'put', flowFile, '--name', 'orders-stream')).code, 0);
+    const out = join(dataDir, 'stream-out.jsonl');
+    const r = await cli('run', 'orders-stream', '--input', local, '--out', out, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const job = JSON.parse(r.stdout) as { progress: { counts: { recordsIn: number; recordsOut: number } } };
+    assert.equal(job.progress.counts.recordsIn, 6_000);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, job.progress.counts.recordsOut);
+  });
+
   it('fails with clear messages and distinct exit codes', async () => {
     const missing = await cli('flows', 'get', 'no-such-flow');
     assert.equal(missing.code, 5);
