@@ -53,9 +53,11 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
   };
   const where = `executor ${request.executor.id}`;
   let trailer;
+  let received = 0;
   try {
     arm();
     for await (const response of runner(request, signal)) {
+      received++;
       arm();
       const msg = response.msg;
       if (!msg) continue;
@@ -70,7 +72,11 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
     if (silent) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
     const code = (err as { code?: number }).code;
     const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
-    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining;
+    // UNAVAILABLE before the executor sent anything: the batch never ran there (a dead executor still in
+    // discovery until its lease expires — connection refused). Like a refusal, it spends no retry budget;
+    // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
+    const neverReached = code === grpcStatus.UNAVAILABLE && received === 0;
+    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
     throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused, code === grpcStatus.UNAVAILABLE);
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
