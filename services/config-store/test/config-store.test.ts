@@ -4,7 +4,7 @@
 // after its instance restarts without ever going back.
 import assert from 'node:assert/strict';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { freePort, startEtcd, waitFor, type EtcdCluster } from '@flowmesh/testing';
+import { freePort, startEtcd, startService, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
 import { FIELD_METADATA_KEY } from '@flowmesh/runtime';
 import {
   Job,
@@ -18,7 +18,6 @@ import {
 } from '@flowmesh/contracts';
 import { createDiscovery } from '@flowmesh/discovery';
 import { createConfigCache, createConfigClient, type ConfigClient } from '@flowmesh/config';
-import { spawnConfigStore, type ConfigStoreProcess } from './spawn-config-store.js';
 
 const TOKEN = 'test-cluster-token';
 
@@ -49,8 +48,8 @@ async function rejectsWith(p: Promise<unknown>, code: status, field?: string): P
 
 describe('config-store service: two instances over a 3-member etcd', () => {
   let etcd: EtcdCluster;
-  let one: ConfigStoreProcess;
-  let two: ConfigStoreProcess;
+  let one: RunningService;
+  let two: RunningService;
   let a: ConfigClient;
   let b: ConfigClient;
   let port2 = 0;
@@ -60,8 +59,8 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     args = ['--etcd', etcd.endpoints.join(','), '--cluster-token', TOKEN];
     port2 = await freePort();
     [one, two] = await Promise.all([
-      spawnConfigStore([...args, '--bind', '127.0.0.1:0']),
-      spawnConfigStore([...args, '--bind', `127.0.0.1:${port2}`]),
+      startService('config-store', { args: [...args, '--discovery', 'etcd'] }),
+      startService('config-store', { bind: `127.0.0.1:${port2}`, args: [...args, '--discovery', 'none'] }),
     ]);
     a = createConfigClient({ address: one.address, clusterToken: TOKEN });
     b = createConfigClient({ address: two.address, clusterToken: TOKEN });
@@ -69,8 +68,8 @@ describe('config-store service: two instances over a 3-member etcd', () => {
   after(async () => {
     a?.close();
     b?.close();
-    await one?.kill();
-    await two?.kill();
+    await one?.stop();
+    await two?.stop();
     await etcd?.stop();
   });
 
@@ -260,7 +259,7 @@ describe('config-store service: two instances over a 3-member etcd', () => {
       await cache.waitForRevision(w1.revision);
       await failover.waitForRevision(w1.revision);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached')?.spec?.$case, 'fileRoot');
-      await two.kill('SIGKILL');
+      await two.stop('SIGKILL');
       twoUp = false;
       // Written while the cache's instance is down: it must catch up from its revision afterwards.
       const w2 = await a.put(root('cached', '/srv/c2'));
@@ -269,7 +268,7 @@ describe('config-store service: two instances over a 3-member etcd', () => {
       await failover.waitForRevision(w4.revision, 10_000);
       assert.equal(failover.get(ResourceKind.RESOURCE_KIND_FLOW, 'while-down')?.revision, w3.revision);
       assert.ok(cache.revision < w2.revision);
-      two = await spawnConfigStore([...args, '--discovery', 'none', '--bind', `127.0.0.1:${port2}`]);
+      two = await startService('config-store', { bind: `127.0.0.1:${port2}`, args: [...args, '--discovery', 'none'] });
       await cache.waitForRevision(w4.revision, 20_000);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'cached'), undefined);
       assert.equal(cache.get(ResourceKind.RESOURCE_KIND_FLOW, 'while-down')?.revision, w3.revision);
