@@ -33,6 +33,7 @@ import type { Store } from '../downstream/store.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
 import type { CoordinatorPicker } from '../routing/coordinator-picker.js';
 import { JobLimitExceeded, type JobLimiter } from '../limits/job-limiter.js';
+import { messageReader } from '../downstream/message-reader.js';
 import { grpcCode, unaryCall } from '../downstream/unary-call.js';
 import { createRunJobHandler, type RunJobDeps } from './run-job.js';
 
@@ -105,30 +106,46 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
     watchJob: serverStream(
       async (req: WatchJobRequest, ctx: CallContext, call: ServerWritableStream<WatchJobRequest, WatchJobResponse>) => {
         await deps.guard.check(ctx.method, ctx.metadata, req, ctx.peer);
-        const job = await loadJob(req.jobId, ctx);
-        if (TERMINAL.has(job.state) && !req.resumeResults) {
+        let job: Job | undefined;
+        try {
+          job = await loadJob(req.jobId, ctx);
+        } catch (err) {
+          // Not recorded yet (just submitted): the coordinator running it can still answer.
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+        if (job && TERMINAL.has(job.state) && !req.resumeResults) {
           if (job.progress) await write(call, { msg: { $case: 'progress', progress: job.progress } });
           await write(call, { msg: { $case: 'summary', summary: { job } } });
           return;
         }
-        const c = coordinatorOf(job);
-        const down = deps.directory.client(c.address).watchJob({ request: req }, deps.directory.metadata(), { deadline: ctx.deadline });
-        const onAbort = (): void => down.cancel();
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          // Pull one, write one (awaiting drain): the coordinator is read as fast as the caller reads.
-          for await (const m of down as AsyncIterable<{ response?: WatchJobResponse }>) {
-            if (m.response) await write(call, m.response);
+        const targets = job ? [coordinatorOf(job)] : deps.directory.candidates();
+        for (const c of targets) {
+          const down = deps.directory.client(c.address).watchJob({ request: req }, deps.directory.metadata(), { deadline: ctx.deadline });
+          const onAbort = (): void => down.cancel();
+          ctx.signal.addEventListener('abort', onAbort, { once: true });
+          const reader = messageReader<{ response?: WatchJobResponse }>(down);
+          let relayed = false;
+          try {
+            // Pull one, write one (awaiting drain): the coordinator is read as fast as the caller reads.
+            for (let m = await reader.next(); m; m = await reader.next()) {
+              relayed = true;
+              if (m.response) await write(call, m.response);
+            }
+            return;
+          } catch (err) {
+            const code = grpcCode(err);
+            // Asking around for an unrecorded job: "not mine" from one coordinator means try the next.
+            if (!job && !relayed && (code === status.NOT_FOUND || code === status.FAILED_PRECONDITION)) continue;
+            if (code === status.UNAVAILABLE || code === status.INTERNAL || code === status.UNKNOWN) {
+              throw new UnavailableError(`job ${req.jobId}: coordinator ${c.id} became unavailable while watching`, { cause: err });
+            }
+            throw err;
+          } finally {
+            ctx.signal.removeEventListener('abort', onAbort);
+            down.cancel();
           }
-        } catch (err) {
-          const code = grpcCode(err);
-          if (code === status.UNAVAILABLE || code === status.INTERNAL || code === status.UNKNOWN) {
-            throw new UnavailableError(`job ${job.id}: coordinator ${c.id} became unavailable while watching`, { cause: err });
-          }
-          throw err;
-        } finally {
-          ctx.signal.removeEventListener('abort', onAbort);
         }
+        throw new NotFoundError(`job ${req.jobId} not found`);
       },
     ),
 
