@@ -70,6 +70,13 @@ describe('flow spec: parseFlow', () => {
     assert.match(issue.message, /invalid expression/);
   });
 
+  it('points into multi-line block expressions', () => {
+    const folded = only(issuesOf(`${BASE}  - type: set\n    fields:\n      x: >-\n        record.a.trim() +\n          recrd.b\n`));
+    assert.deepEqual([folded.line, folded.column, folded.path], [16, 11, 'steps[1].fields.x']);
+    const literal = only(issuesOf(`${BASE}  - type: filter\n    expr: |\n      record.a == "x" &&\n      record.b >* 1\n`));
+    assert.deepEqual([literal.line, literal.column], [15, 17]);
+  });
+
   it('type-checks expressions: unknown variable roots and wrong result types are refused', () => {
     const unknownRoot = only(issuesOf(`${BASE}  - type: set\n    fields:\n      x: recrd.email.trim()\n`));
     assert.equal(unknownRoot.path, 'steps[1].fields.x');

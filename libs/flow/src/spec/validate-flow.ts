@@ -40,7 +40,7 @@ export function validateFlowText(text: string): ValidationResult {
 
   const ctx: StepContext = {
     sink,
-    expr: (node, path, scope, expect) => checkExprNode(sink, node, path, scope, expect ?? 'any'),
+    expr: (node, path, scope, expect) => checkExprNode(sink, text, node, path, scope, expect ?? 'any'),
     exprText: (text, node, path, scope) => {
       const problem = checkExpression(text, scope);
       if (problem) sink.at(node, path, problem.message);
@@ -77,7 +77,7 @@ function sortIssues(issues: FlowIssue[]): FlowIssue[] {
   return issues.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-function checkExprNode(sink: IssueSink, node: Node | undefined, path: PathPart[], scope: ExprScope, expect: ExpectedType): string | undefined {
+function checkExprNode(sink: IssueSink, source: string, node: Node | undefined, path: PathPart[], scope: ExprScope, expect: ExpectedType): string | undefined {
   if (node === undefined || !isScalar(node) || node.value === null || typeof node.value === 'object') {
     sink.at(node, path, `must be a CEL expression, got ${describe(node)}`);
     return undefined;
@@ -86,16 +86,40 @@ function checkExprNode(sink: IssueSink, node: Node | undefined, path: PathPart[]
   const text = String(node.value);
   const problem = checkExpression(text, scope, expect);
   if (problem) {
-    // In a plain scalar the expression starts at the node; quoted ones start one character later.
-    const shift = node.type === 'PLAIN' ? 0 : node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : -1;
-    if (shift >= 0 && node.range && !text.slice(0, problem.offset).includes('\n')) {
-      sink.at({ range: [node.range[0] + shift + problem.offset] }, path, problem.message);
-    } else {
-      sink.at(node, path, problem.message);
-    }
+    sink.at({ range: [problemOffset(source, node, text, problem.offset)] }, path, problem.message);
     return undefined;
   }
   return text;
+}
+
+/** Source offset of `offset` inside a scalar's value, or the scalar's start when it cannot be mapped. */
+function problemOffset(source: string, node: Node, text: string, offset: number): number {
+  const start = node.range?.[0] ?? 0;
+  if (isScalar(node) && (node.type === 'PLAIN' || node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
+    // Single-line scalars map one to one (quoted ones start after the quote).
+    if (text.slice(0, offset).includes('\n') || text.includes('\\')) return start;
+    return start + (node.type === 'PLAIN' ? 0 : 1) + offset;
+  }
+  if (isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
+    // Block scalars: the value's lines are the source lines after the indicator, less their indentation,
+    // joined by "\n" (literal) or " " (folded) — one character either way.
+    const end = node.range?.[1] ?? start;
+    const body = source.slice(start, end);
+    let pos = start + body.indexOf('\n') + 1;
+    let consumed = 0;
+    const lines = body.slice(body.indexOf('\n') + 1).split('\n');
+    // The block's indentation is that of its first non-empty line; deeper indentation is part of the value.
+    const first = lines.find((l) => l.trim() !== '') ?? '';
+    const base = first.length - first.trimStart().length;
+    for (const line of lines) {
+      const indent = Math.min(base, line.length - line.trimStart().length);
+      const content = line.length - indent;
+      if (offset <= consumed + content) return pos + indent + (offset - consumed);
+      consumed += content + 1;
+      pos += line.length + 1;
+    }
+  }
+  return start;
 }
 
 function readVars(root: MapReader): Record<string, string> {
