@@ -202,7 +202,8 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       return [...batches.values()]
         .filter((b) => b.state === 'quarantined')
         .sort((a, b) => a.index - b.index)
-        .map((b) => ({ batchIndex: b.index, offset: b.offset, length: b.length, attempts: b.attempts.length, errors: [...b.errors] }));
+        // Attempts that ran and failed: a requeued one (refused, executor not reachable) never ran the batch.
+        .map((b) => ({ batchIndex: b.index, offset: b.offset, length: b.length, attempts: b.attempts.filter((a) => a.outcome === 'failed').length, errors: [...b.errors] }));
     },
     stats() {
       return { planned: batches.size, queued, running, done, retried, quarantined };
