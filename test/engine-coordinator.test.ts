@@ -47,6 +47,7 @@ describe('engine: coordinator and executors (real processes)', function () {
     dataDir = await tempDir('engine-data');
     outDir = await tempDir('engine-out');
     await writeFile(join(dataDir, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 7 })]));
+    await writeFile(join(dataDir, 'orders-header-only.csv'), 'order_id,customer,email,country,sku,quantity,unit_price,order_date,note\n');
     await writeFile(join(dataDir, 'orders-20k.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 11 })]));
     ordersFlow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
     table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
@@ -309,6 +310,28 @@ describe('engine: coordinator and executors (real processes)', function () {
       return w.summary?.state === JobState.JOB_STATE_CANCELLED ? w : undefined;
     }, { what: 'the job recorded as cancelled' });
     assert.match(watched.summary!.error, /hung up/);
+  });
+
+  it('ends a job over a header-only file with a summary and no records', async () => {
+    const r = await runJob(client, { flow: 'orders', vars: { input: 'orders-header-only.csv' } });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.equal(r.output.length, 0);
+    assert.equal(r.summary?.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.equal(r.summary?.progress?.batchesPlanned, 0);
+    assert.equal(r.summary?.progress?.planningDone, true);
+  });
+
+  it('refuses a job before it starts, naming what is wrong', async () => {
+    const unknownFlow = await runJob(client, { flow: 'no-such-flow' });
+    assert.equal(unknownFlow.error?.code, status.NOT_FOUND);
+    assert.equal(unknownFlow.accepted, undefined);
+    const badVar = await runJob(client, { flow: 'orders', vars: { nope: 'x' } });
+    assert.equal(badVar.error?.code, status.INVALID_ARGUMENT);
+    assert.match(badVar.error!.message, /spec\.vars: unknown variable "nope"/);
+    const missing = await runJob(client, { flow: 'orders', vars: { input: 'missing.csv' } });
+    assert.equal(missing.error?.code, status.NOT_FOUND);
+    const escape = await runJob(client, { flow: 'orders', vars: { input: '../etc/passwd' } });
+    assert.equal(escape.error?.code, status.INVALID_ARGUMENT);
   });
 });
 

@@ -9,6 +9,8 @@ export interface AttemptRequest {
   assignment: BatchAssignment;
   /** The batch's bytes when they travel inline (root not visible to the executor, or streamed input). */
   inline?: Buffer;
+  /** The job's deadline (its caller's), which caps the attempt's own. */
+  deadline?: Date;
 }
 
 /** Runs one attempt; aborting `signal` cancels it. Throws on a broken call or an executor error. */

@@ -25,7 +25,12 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
       const msg = first.done ? undefined : first.value.request?.msg;
       if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
       const send = (response: RunJobResponse): Promise<void> => write(call, { response });
-      const started = await startJob(ctx, msg.start, { send, input: callerInput(messages), signal: cctx.signal });
+      const started = await startJob(ctx, msg.start, {
+        send,
+        input: callerInput(messages),
+        signal: cctx.signal,
+        ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
+      });
       await send({ msg: { $case: 'accepted', accepted: started.accepted } }).catch(() =>
         ctx.registry.get(started.accepted.jobId)?.cancel('the caller hung up'),
       );

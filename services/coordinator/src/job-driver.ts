@@ -3,6 +3,7 @@
 // on another executor within the budget, and hands accepted outputs to the job's output in order.
 // All per-batch state lives in the BatchTracker, so it can be checkpointed (issue 6).
 import type { BatchAssignment, DataFormat, FileRef, JobProgress, JobState, RecordEncoding } from '@flowmesh/contracts';
+import { inSpan, type MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { VerifiedAttempt } from './attempt-collector.js';
 import type { AttemptRunner } from './attempt-runner.js';
@@ -66,6 +67,10 @@ export interface DriverDeps {
   reorderWindow?: number;
   /** Queued batches planned ahead of dispatch. @default maxInstances */
   lookahead?: number;
+  /** Batch and record metrics (issue 8). @default none */
+  metrics?: MeshMetrics;
+  /** The caller's deadline: no attempt outlives it. */
+  deadline?: Date;
 }
 
 export type DriverOutcome =
@@ -140,14 +145,27 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     try {
       const streamed = inlineBytes.get(b.index);
       const inline = streamed ?? (source.file && executor.fileRoots.includes(source.file.root) ? undefined : await source.read(b.offset, b.length));
-      const request = { executor, assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length), inline };
-      const result = await runAttempt(deps.runner, request, {
-        signal: abort.signal,
-        heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
-        includeRejects: job.includeRejects,
+      const request = {
+        executor,
+        assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length),
+        inline,
+        ...(deps.deadline ? { deadline: deps.deadline } : {}),
+      };
+      // A span per attempt around the ExecuteBatch call; the executor's span for the work is its child.
+      const result = await inSpan('flowmesh.batch.attempt', attemptAttributes(request.assignment, executor.id), async (span) => {
+        const r = await runAttempt(deps.runner, request, {
+          signal: abort.signal,
+          heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
+          includeRejects: job.includeRejects,
+        });
+        const c = r.trailer.counts;
+        span.setAttributes({ 'flowmesh.records.in': c?.recordsIn ?? 0, 'flowmesh.records.out': c?.recordsOut ?? 0, 'flowmesh.records.rejected': c?.recordsRejected ?? 0 });
+        return r;
       });
       // Fencing: only the batch's current attempt may be accepted, and only once.
       if (!tracker.accept(b.index, attempt)) return;
+      deps.metrics?.batch('done');
+      deps.metrics?.records({ in: result.trailer.counts?.recordsIn, out: result.trailer.counts?.recordsOut, rejected: result.trailer.counts?.recordsRejected });
       inlineBytes.delete(b.index);
       const t = result.trailer;
       globals.apply(t.counterDeltas, t.cacheSets);
@@ -167,6 +185,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         return;
       }
       const outcome = tracker.fail(b.index, attempt, message);
+      deps.metrics?.batch(outcome === 'retry' ? 'retried' : 'failed');
       deps.logger.warn({ jobId: job.jobId, batch: b.index, attempt, executor: executor.id, err: message, outcome }, 'batch attempt failed');
       if (outcome === 'quarantined') {
         const f = tracker.failures()[0];
@@ -179,6 +198,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       }
     } finally {
       inFlight--;
+      deps.metrics?.running(-1);
       const release = (): void => deps.ledger.release(executor.id);
       if (holdSlotMs > 0) setTimeout(release, holdSlotMs).unref();
       else release();
@@ -215,10 +235,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           if (!next) {
             planningDone = true;
             progress.setPlanningDone();
+            // The emitter may be waiting for exactly this (the last batch was already emitted, or none exist).
+            wake.notify();
             break;
           }
           if (next.bytes) inlineBytes.set(next.index, next.bytes);
           tracker.add(next);
+          deps.metrics?.batch('queued');
         }
         // Dispatch: at most maxInstances in flight, one batch per free slot, least-loaded first.
         while (inFlight < job.maxInstances) {
@@ -229,6 +252,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           const attempt = tracker.start(b.index, executor.id);
           deps.ledger.acquire(executor.id);
           inFlight++;
+          deps.metrics?.batch('started');
+          deps.metrics?.running(1);
           peakInFlight = Math.max(peakInFlight, inFlight);
           void attemptBatch(source, b, executor, attempt);
         }
@@ -289,5 +314,18 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     globals: () => globals.snapshot(),
     aggregates: () => aggregate,
     shares: () => progress.shares(),
+  };
+}
+
+function attemptAttributes(a: BatchAssignment, executorId: string) {
+  return {
+    'flowmesh.job.id': a.jobId,
+    'flowmesh.batch.index': a.batchIndex,
+    'flowmesh.batch.attempt': a.attempt,
+    'flowmesh.batch.retries': Math.max(0, a.attempt - 1),
+    'flowmesh.batch.offset': a.offset,
+    'flowmesh.batch.length': a.length,
+    'flowmesh.batch.inline': a.inline,
+    'flowmesh.executor.id': executorId,
   };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CoordinatorServiceService } from '@flowmesh/contracts';
 import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
-import { commonOptions, createLogger, createServiceHost, option, serviceCommand, UnavailableError } from '@flowmesh/runtime';
+import { commonOptions, createLogger, createMeshMetrics, createServiceHost, option, serviceCommand, serviceMeter, UnavailableError } from '@flowmesh/runtime';
 import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigPort } from './config-port.js';
 import { createCoordinatorService } from './coordinator-service.js';
@@ -126,7 +126,14 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     reorderWindow: config.reorderWindow,
     ...(config.pluginDir ? { pluginDir: path.resolve(config.pluginDir) } : {}),
   };
-  const service = createCoordinatorService({ id: config.nodeId, config: config_, ledger, remote: remote.run, registry, logger, options });
+  const metrics = createMeshMetrics(serviceMeter('flowmesh-coordinator'));
+  metrics.observeSlots(() => ledger.executors().map((e) => ({ executor: e.id, slots: e.slots, busy: ledger.busy(e.id) })));
+  metrics.observeQueueDepth(() => registry.load().batchesQueued);
+  metrics.observeMembership(() => ({
+    executor: executors.nodes('executor').length,
+    ...(configStores ? { 'config-store': configStores.nodes('config-store').length } : {}),
+  }));
+  const service = createCoordinatorService({ id: config.nodeId, config: config_, ledger, remote: remote.run, registry, logger, options, metrics });
 
   const host = createServiceHost({
     name: 'coordinator',

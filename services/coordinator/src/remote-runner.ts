@@ -31,7 +31,7 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
   ): AsyncGenerator<ExecuteBatchResponse, void, undefined> {
     const client = clientFor(request.executor.address);
     const call: ClientDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse> = client.executeBatch(
-      callOptions({ timeoutMs: opts.attemptTimeoutMs, signal }),
+      callOptions({ timeoutMs: opts.attemptTimeoutMs, signal, ...(request.deadline ? { parent: { deadline: request.deadline, signal } } : {}) }),
     );
     // The call is an event stream; a pending write or read must not outlive an abandoned attempt.
     call.on('error', () => undefined);

@@ -7,7 +7,8 @@ import { JobState } from '@flowmesh/contracts';
 import type { InputChunk, Job, JobAccepted, JobSpec, RunJobResponse } from '@flowmesh/contracts';
 import { finalizeAggregates, mergeAggregates, runStatus } from '@flowmesh/flow';
 import type { AggregatePartial } from '@flowmesh/flow';
-import { AbortedError, CancelledError, UnavailableError } from '@flowmesh/runtime';
+import { AbortedError, CancelledError, inSpan, UnavailableError } from '@flowmesh/runtime';
+import type { MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { AttemptRunner } from './attempt-runner.js';
 import type { ConfigPort } from './config-port.js';
@@ -39,6 +40,8 @@ export interface CoordinatorContext {
   registry: JobRegistry;
   logger: Logger;
   options: CoordinatorOptions;
+  /** Job, batch and record metrics (issue 8). @default none */
+  metrics?: MeshMetrics;
 }
 
 export interface JobIo {
@@ -48,6 +51,8 @@ export interface JobIo {
   input?: AsyncIterator<InputChunk | 'end'>;
   /** The caller's call: when it ends, the job is cancelled. */
   signal?: AbortSignal;
+  /** The caller's deadline, carried to every executor call. */
+  deadline?: Date;
 }
 
 export interface StartedJob {
@@ -93,7 +98,9 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       // A local batch runs on this thread and cannot go silent the way a remote executor can.
       heartbeatTimeoutMs: local ? 0 : ctx.options.heartbeatTimeoutMs,
       noExecutorTimeoutMs: ctx.options.noExecutorTimeoutMs,
+      ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
       ...(ctx.options.reorderWindow > 0 ? { reorderWindow: ctx.options.reorderWindow } : {}),
+      ...(io.deadline ? { deadline: io.deadline } : {}),
     },
     {
       jobId,
@@ -147,7 +154,25 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
 
   const accepted: JobAccepted = { jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision, coordinatorId: ctx.id };
 
-  async function run(): Promise<Job> {
+  // One span per job (a child of the RunJob call's span): every batch attempt span hangs below it.
+  function run(): Promise<Job> {
+    ctx.metrics?.job('started');
+    const attributes = { 'flowmesh.job.id': jobId, 'flowmesh.flow': prepared.flowName, 'flowmesh.flow.revision': prepared.flowRevision, 'flowmesh.job.local': local };
+    return inSpan('flowmesh.job', attributes, async (span) => {
+      try {
+        const job = await runJob();
+        const c = job.progress?.counts;
+        span.setAttributes({ 'flowmesh.records.in': c?.recordsIn ?? 0, 'flowmesh.records.out': c?.recordsOut ?? 0, 'flowmesh.records.rejected': c?.recordsRejected ?? 0, 'flowmesh.batches.done': job.progress?.batchesDone ?? 0 });
+        ctx.metrics?.job('succeeded');
+        return job;
+      } catch (err) {
+        ctx.metrics?.job(err instanceof CancelledError ? 'cancelled' : 'failed');
+        throw err;
+      }
+    });
+  }
+
+  async function runJob(): Promise<Job> {
     const startedAt = new Date();
     const sender = io.send ? createSerialSender(io.send, () => driver.cancel('the caller stopped reading')) : undefined;
     const onCallerGone = (): void => driver.cancel('the caller hung up');

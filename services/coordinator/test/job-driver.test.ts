@@ -182,4 +182,32 @@ describe('job driver (in-process executors)', () => {
     release();
     assert.equal((await running).state, 'succeeded');
   });
+
+  it('ends a job without batches (empty input)', async () => {
+    const d = createJobDriver(deps([ex('a', 1)], fakeRunner().run), job());
+    assert.deepEqual(await d.run(source(0), async () => undefined), { state: 'succeeded' });
+    assert.equal(d.progress(2).planningDone, true);
+  });
+
+  it('ends when planning finishes after the last batch was emitted', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let served = 0;
+    const slowEnd: BatchSource = {
+      ...source(1),
+      async next() {
+        if (served++ === 0) return { index: 0, offset: 0, length: 10, firstLine: 2, firstRecord: 0, records: 1 };
+        await gate; // the end of the input is found only after batch 0 went out
+        return undefined;
+      },
+    };
+    const d = createJobDriver(deps([ex('a', 1)], fakeRunner().run), job({ maxInstances: 1 }));
+    const emitted: number[] = [];
+    const running = d.run(slowEnd, async (i) => {
+      emitted.push(i);
+      setImmediate(release);
+    });
+    assert.deepEqual(await running, { state: 'succeeded' });
+    assert.deepEqual(emitted, [0]);
+  });
 });
