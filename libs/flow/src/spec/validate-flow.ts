@@ -96,9 +96,11 @@ function checkExprNode(sink: IssueSink, source: string, node: Node | undefined, 
 function problemOffset(source: string, node: Node, text: string, offset: number): number {
   const start = node.range?.[0] ?? 0;
   if (isScalar(node) && (node.type === 'PLAIN' || node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
-    // Single-line scalars map one to one (quoted ones start after the quote).
-    if (text.slice(0, offset).includes('\n') || text.includes('\\')) return start;
-    return start + (node.type === 'PLAIN' ? 0 : 1) + offset;
+    // Single-line scalars without escapes map one to one (quoted ones start after the quote).
+    const quotes = node.type === 'PLAIN' ? 0 : 2;
+    const raw = source.slice(start, node.range?.[1] ?? start);
+    if (raw.length !== text.length + quotes || text.includes('\n')) return start;
+    return start + quotes / 2 + offset;
   }
   if (isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
     // Block scalars: the value's lines are the source lines after the indicator, less their indentation,
