@@ -221,6 +221,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     }
   }
 
+  const aborted = new Promise<undefined>((resolve) => abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+
   async function dispatch(source: BatchSource): Promise<void> {
     let starvedSince: number | undefined;
     let starvedTimer: NodeJS.Timeout | undefined;
@@ -230,7 +232,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         if (abort.signal.aborted) return;
         // Plan ahead while the reorder window admits the next batch (a full window pauses planning).
         while (!planningDone && tracker.stats().queued < lookahead && reorder.tryAdmit(tracker.stats().planned)) {
-          const next = await source.next();
+          // A cancel must not wait for a caller who stopped sending input.
+          const next = await Promise.race([source.next(), aborted]);
           if (abort.signal.aborted) return;
           if (!next) {
             planningDone = true;

@@ -210,4 +210,12 @@ describe('job driver (in-process executors)', () => {
     assert.deepEqual(await running, { state: 'succeeded' });
     assert.deepEqual(emitted, [0]);
   });
+
+  it('cancels while waiting for input that does not come', async () => {
+    const stalled: BatchSource = { ...source(0), next: () => new Promise(() => undefined) };
+    const d = createJobDriver(deps([ex('a', 1)], fakeRunner().run), job());
+    const running = d.run(stalled, async () => undefined);
+    setImmediate(() => d.cancel('stop'));
+    assert.deepEqual(await running, { state: 'cancelled', reason: 'stop' });
+  });
 });
