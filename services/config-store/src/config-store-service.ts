@@ -1,6 +1,6 @@
 // flowmesh.v1.ConfigStore: thin handlers over the ResourceStore of @flowmesh/config. Plain async
 // functions (testable without a server) plus the grpc-js implementation built from them.
-import { ResourceExhaustedError, serverStream, unary, write, type CallContext } from '@flowmesh/runtime';
+import { ResourceExhaustedError, serverStream, unary, write, type CallContext, type MeshMetrics } from '@flowmesh/runtime';
 import {
   type AppendAuditRequest,
   type AppendAuditResponse,
@@ -44,7 +44,7 @@ export interface ConfigStoreHandlers {
   verifyApiKey(req: VerifyApiKeyRequest): Promise<VerifyApiKeyResponse>;
 }
 
-export function createConfigStoreHandlers(store: ResourceStore): ConfigStoreHandlers {
+export function createConfigStoreHandlers(store: ResourceStore, opts: { metrics?: MeshMetrics } = {}): ConfigStoreHandlers {
   return {
     async get(req) {
       return store.get(req.kind, req.name, req.flowRevision);
@@ -77,7 +77,7 @@ export function createConfigStoreHandlers(store: ResourceStore): ConfigStoreHand
     async verifyApiKey(req) {
       return store.verifyApiKey(req.secret);
     },
-    watch: (req, ctx, send) => watchResources(store, req, ctx, send),
+    watch: (req, ctx, send) => watchResources(store, req, ctx, send, opts.metrics),
   };
 }
 
@@ -90,8 +90,10 @@ async function watchResources(
   req: WatchRequest,
   ctx: Pick<CallContext, 'signal'>,
   send: (res: WatchResponse) => Promise<void>,
+  metrics?: MeshMetrics,
 ): Promise<void> {
   const queue: WatchResponse[] = [];
+  let newest = 0;
   let wake: (() => void) | undefined;
   const notify = (): void => {
     wake?.();
@@ -122,6 +124,7 @@ async function watchResources(
           );
         } else {
           queue.push({ events, revision, created: false });
+          newest = Math.max(newest, revision);
           notify();
         }
       },
@@ -142,6 +145,7 @@ async function watchResources(
       if (ctx.signal.aborted) return;
       const next = queue.shift();
       if (next) {
+        if (metrics) observeLag(metrics, next, newest);
         await sendOrFail(next);
         continue;
       }
@@ -151,6 +155,12 @@ async function watchResources(
     ctx.signal.removeEventListener('abort', onAbort);
     await handle.close();
   }
+}
+
+/** Watch lag as a watcher sees it: now − the write's time, and how many revisions it is behind the newest. */
+function observeLag(metrics: MeshMetrics, res: WatchResponse, newest: number): void {
+  const written = res.events.reduce((t, e) => Math.max(t, e.resource?.updatedAt?.getTime() ?? 0), 0);
+  metrics.watchLag(written > 0 ? Date.now() - written : Number.NaN, newest - res.revision + 1);
 }
 
 export function configStoreImplementation(h: ConfigStoreHandlers): ConfigStoreServer {

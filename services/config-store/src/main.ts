@@ -9,8 +9,10 @@ import { checkFlowSource } from '@flowmesh/flow';
 import {
   ConfigError,
   createLogger,
+  createMeshMetrics,
   createServiceHost,
   serviceCommand,
+  serviceMeter,
   type Logger,
   type ServiceHost,
 } from '@flowmesh/runtime';
@@ -79,6 +81,7 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
       ...(config.pluginDir ? { pluginDir: config.pluginDir } : {}),
     });
   const store = createResourceStore({ backend, checkFlow });
+  const metrics = createMeshMetrics(serviceMeter('flowmesh-config-store'));
   const host = createServiceHost({
     name: 'config-store',
     bind: config.bind,
@@ -90,7 +93,7 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
     services: [
       {
         definition: ConfigStoreService,
-        implementation: configStoreImplementation(createConfigStoreHandlers(store)),
+        implementation: configStoreImplementation(createConfigStoreHandlers(store, { metrics })),
         internal: true,
       },
     ],

@@ -2,6 +2,7 @@
 // Lifecycle: RUNNING (accepts batches) → DRAINING (refuses new ones, finishes in-flight) → STOPPED.
 import type { ExecutorServiceServer, GetExecutorStatusResponse } from '@flowmesh/contracts';
 import { bidi, unary } from '@flowmesh/runtime';
+import type { MeshMetrics } from '@flowmesh/runtime';
 import { createBatchPool } from './batch-pool.js';
 import type { BatchPool } from './batch-pool.js';
 import { createExecuteBatch } from './execute-batch.js';
@@ -30,6 +31,8 @@ export interface ExecutorParts {
   faults?: Faults;
   /** Chunks queued between a worker and its call. @default 4 */
   chunkWindow?: number;
+  /** Batch, record and slot metrics (createMeshMetrics over the service meter). @default none */
+  metrics?: MeshMetrics;
 }
 
 export interface Executor {
@@ -67,10 +70,13 @@ export function createExecutor(parts: ExecutorParts): Executor {
     heartbeatMs: parts.heartbeatMs ?? 1000,
     faults: parts.faults ?? noFaults,
     accepting: () => state === 'RUNNING',
+    ...(parts.metrics ? { metrics: parts.metrics } : {}),
     onBatchEnd: (outcome) => {
       if (outcome === 'ok') batchesDone++;
     },
   });
+
+  parts.metrics?.observeSlots(() => [{ executor: parts.id, slots: slots.total, busy: slots.busy() }]);
 
   const status = (): GetExecutorStatusResponse => ({
     executorId: parts.id,

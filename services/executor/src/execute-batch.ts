@@ -9,9 +9,10 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   UnavailableError,
+  inSpan,
   write,
 } from '@flowmesh/runtime';
-import type { CallContext } from '@flowmesh/runtime';
+import type { CallContext, MeshMetrics } from '@flowmesh/runtime';
 import type { BatchPool } from './batch-pool.js';
 import type { Faults } from './faults.js';
 import type { Fencing } from './fencing.js';
@@ -44,6 +45,8 @@ export interface ExecuteBatchDeps {
   accepting(): boolean;
   /** Counts finished batches, for GetExecutorStatus. */
   onBatchEnd(outcome: 'ok' | 'failed' | 'cancelled'): void;
+  /** Batches and records of this executor (a no-op meter when metrics are off). */
+  metrics?: MeshMetrics;
 }
 
 type Call = ServerDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
@@ -60,20 +63,51 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
     const endAttempt = deps.fencing.admit(assign);
     let releaseSlot: (() => void) | undefined;
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
+    const metrics = deps.metrics;
     try {
       releaseSlot = deps.slots.acquire();
-      await runAttempt(deps, call, ctx, messages, assign, format);
+      metrics?.batch('started');
+      metrics?.running(1);
+      // One span per attempt, a child of the ExecuteBatch server span (the coordinator's attempt span is
+      // its remote parent, carried in the call metadata).
+      const trailer = await inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
+        const t = await runAttempt(deps, call, ctx, messages, assign, format);
+        span.setAttributes({
+          'flowmesh.records.in': t.counts?.recordsIn ?? 0,
+          'flowmesh.records.out': t.counts?.recordsOut ?? 0,
+          'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
+          'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
+        });
+        return t;
+      });
       outcome = 'ok';
+      metrics?.batch('done');
+      metrics?.records({ in: trailer.counts?.recordsIn, out: trailer.counts?.recordsOut, rejected: trailer.counts?.recordsRejected });
     } catch (err) {
       if (ctx.signal.aborted) outcome = 'cancelled';
+      if (releaseSlot) metrics?.batch('failed');
       throw err;
     } finally {
       if (releaseSlot) {
+        metrics?.running(-1);
         releaseSlot();
         deps.onBatchEnd(outcome);
       }
       endAttempt();
     }
+  };
+}
+
+function attemptAttributes(a: BatchAssignment, executorId: string) {
+  return {
+    'flowmesh.job.id': a.jobId,
+    'flowmesh.batch.index': a.batchIndex,
+    'flowmesh.batch.attempt': a.attempt,
+    'flowmesh.batch.retries': Math.max(0, a.attempt - 1),
+    'flowmesh.batch.offset': a.offset,
+    'flowmesh.batch.length': a.length,
+    'flowmesh.batch.inline': a.inline,
+    'flowmesh.executor.id': executorId,
   };
 }
 
@@ -84,7 +118,7 @@ async function runAttempt(
   messages: AsyncIterator<ExecuteBatchRequest>,
   a: BatchAssignment,
   format: 'csv' | 'jsonl' | 'lines',
-): Promise<void> {
+): Promise<BatchTrailer> {
   const startedAt = Date.now();
   const at = { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt };
   const bytes = a.inline
@@ -201,6 +235,7 @@ async function runAttempt(
     outputPart: a.outputPart,
   };
   await write(call, { msg: { $case: 'trailer', trailer } });
+  return trailer;
 }
 
 /**

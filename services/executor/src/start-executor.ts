@@ -3,7 +3,7 @@
 // batches within the grace → stop the server → end the worker threads → close discovery.
 import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
 import type { Discovery, Registration } from '@flowmesh/discovery';
-import { ConfigError, createLogger, createServiceHost } from '@flowmesh/runtime';
+import { ConfigError, createLogger, createMeshMetrics, createServiceHost, serviceMeter } from '@flowmesh/runtime';
 import type { Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigSource } from './config-source.js';
 import { createExecutor } from './create-executor.js';
@@ -51,7 +51,11 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     address: () => config.configStore ?? configStores?.nodes('config-store')[0]?.address,
     clusterToken: config.clusterToken,
   });
+  const metrics = createMeshMetrics(serviceMeter('flowmesh-executor'));
+  // Membership as this executor sees it: the config-stores it may read file roots and tables from.
+  if (configStores) metrics.observeMembership(() => ({ 'config-store': configStores.nodes('config-store').length }));
   const executor = createExecutor({
+    metrics,
     id: config.nodeId,
     slots: config.slots,
     fileRoots: (name) => configSource.fileRoot(name),

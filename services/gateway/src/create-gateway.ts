@@ -1,13 +1,17 @@
 // The gateway's composition root: discovery view, config-store client, access control, coordinator
 // routing and the three public services on one service host; registered in discovery as a gateway.
 import { Metadata, status } from '@grpc/grpc-js';
+import { ClusterServiceService, ConfigStoreClient, FlowServiceService, JobServiceService } from '@flowmesh/contracts';
 import {
-  ClusterServiceService,
-  ConfigStoreClient,
-  FlowServiceService,
-  JobServiceService,
-} from '@flowmesh/contracts';
-import { createClient, createLogger, createServiceHost, UnavailableError, type Logger, type ServiceHost } from '@flowmesh/runtime';
+  createClient,
+  createLogger,
+  createMeshMetrics,
+  createServiceHost,
+  serviceMeter,
+  UnavailableError,
+  type Logger,
+  type ServiceHost,
+} from '@flowmesh/runtime';
 import { createDiscovery, resolveDiscoveryOptions, type Registration } from '@flowmesh/discovery';
 import { createAuditLog } from './access/audit-log.js';
 import { createAuthenticator } from './access/authenticator.js';
@@ -31,12 +35,22 @@ export interface Gateway {
 }
 
 /** Statuses of VerifyApiKey that mean "this key is not valid" (as opposed to "could not check"). */
-const KEY_REFUSED = new Set<status>([status.UNAUTHENTICATED, status.NOT_FOUND, status.PERMISSION_DENIED, status.INVALID_ARGUMENT]);
+const KEY_REFUSED = new Set<status>([
+  status.UNAUTHENTICATED,
+  status.NOT_FOUND,
+  status.PERMISSION_DENIED,
+  status.INVALID_ARGUMENT,
+]);
 
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const logger = createLogger('gateway', { level: config.logLevel, base: { node: config.nodeId } });
   const discovery = createDiscovery(
-    resolveDiscoveryOptions({ discovery: config.discovery, etcd: config.etcd, consul: config.consul, registryDir: config.registryDir }),
+    resolveDiscoveryOptions({
+      discovery: config.discovery,
+      etcd: config.etcd,
+      consul: config.consul,
+      registryDir: config.registryDir,
+    }),
   );
   const view = discovery.watch();
   await view.ready;
@@ -82,10 +96,14 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     maxMessageBytes: config.maxMessageBytes,
     source: {
       list: () =>
-        view.nodes('coordinator').map((n) => ({ id: n.id, address: n.address, load: n.load, health: n.labels?.['health'] })),
+        view
+          .nodes('coordinator')
+          .map((n) => ({ id: n.id, address: n.address, load: n.load, health: n.labels?.['health'] })),
     },
   });
   const limiter = createJobLimiter({ perKey: config.maxJobsPerKey, total: config.maxJobs });
+  const metrics = createMeshMetrics(serviceMeter('flowmesh-gateway'));
+  metrics.observeMembership(() => countByKind(view.nodes()));
 
   const host = createServiceHost({
     name: 'gateway',
@@ -96,17 +114,22 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     maxReceiveMessageBytes: config.maxMessageBytes,
     maxSendMessageBytes: config.maxMessageBytes,
     services: [
-      { definition: JobServiceService, implementation: createJobService({ store, guard, directory, picker, limiter }) },
+      {
+        definition: JobServiceService,
+        implementation: createJobService({ store, guard, directory, picker, limiter, metrics }),
+      },
       { definition: FlowServiceService, implementation: createFlowService({ store, guard }) },
-      { definition: ClusterServiceService, implementation: createClusterService({ store, guard, auth, nodes: () => view.nodes() }) },
+      {
+        definition: ClusterServiceService,
+        implementation: createClusterService({ store, guard, auth, nodes: () => view.nodes() }),
+      },
     ],
   });
   const { address } = await host.start();
   const advertised = config.advertise ?? address;
 
-  let registration: Registration | undefined;
   const bootstrapped = bootstrapWhenStoreIsUp(store, config, logger, () => host.state === 'SERVING');
-  registration = await discovery.register({
+  const registration: Registration = await discovery.register({
     id: config.nodeId,
     kind: 'gateway',
     address: advertised,
@@ -119,7 +142,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     startedAt: new Date().toISOString(),
   });
   // Ordered stop: leave discovery first, then (after the drain) flush the audit log and close clients.
-  host.onStop(() => registration?.deregister());
+  host.onStop(() => registration.deregister());
 
   let stopping: Promise<void> | undefined;
   return {
@@ -142,7 +165,12 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
 }
 
 /** Bootstrap retries until config-store answers (it may start after the gateway), bounded by the host's life. */
-async function bootstrapWhenStoreIsUp(store: Store, config: GatewayConfig, logger: Logger, alive: () => boolean): Promise<void> {
+async function bootstrapWhenStoreIsUp(
+  store: Store,
+  config: GatewayConfig,
+  logger: Logger,
+  alive: () => boolean,
+): Promise<void> {
   for (let attempt = 0; alive(); attempt++) {
     try {
       const r = await bootstrapAdmin(store, { adminKey: config.adminKey, actor: `gateway:${config.nodeId}` });
@@ -164,4 +192,10 @@ async function bootstrapWhenStoreIsUp(store: Store, config: GatewayConfig, logge
       await new Promise((r) => setTimeout(r, 250).unref());
     }
   }
+}
+
+function countByKind(nodes: ReadonlyArray<{ kind: string }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const n of nodes) counts[n.kind] = (counts[n.kind] ?? 0) + 1;
+  return counts;
 }

@@ -27,7 +27,7 @@ export interface MeshMetrics {
   observeQueueDepth(read: () => number): void;
   /** Called at every scrape: nodes by kind in this node's discovery view. */
   observeMembership(read: () => Readonly<Record<string, number>>): void;
-  /** A config watch event arrived `lagMs` after it was written (and `revisionGap` revisions behind). */
+  /** A watch response went out `lagMs` after its write (NaN: unknown), `revisionGap` − 1 revisions behind the newest. */
   watchLag(lagMs: number, revisionGap?: number): void;
 }
 
@@ -43,7 +43,7 @@ export function createMeshMetrics(meter: Meter, base: Attributes = {}): MeshMetr
     advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] },
   });
   const gap: Histogram = meter.createHistogram('flowmesh_config_watch_revision_gap', {
-    description: 'revisions between consecutive watch events seen by this node (1: none missed)',
+    description: 'revision gap of a watch response when sent: 1 + revisions already queued behind it (1: the watcher is up to date)',
     advice: { explicitBucketBoundaries: [1, 2, 5, 10, 100, 1000] },
   });
   const slots = meter.createObservableGauge('flowmesh_executor_slots', { description: 'slots per executor' });

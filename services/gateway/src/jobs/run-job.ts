@@ -11,6 +11,7 @@ import type {
   RunJobRequest,
   RunJobResponse,
 } from '@flowmesh/contracts';
+import { JobState } from '@flowmesh/contracts';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -18,6 +19,7 @@ import {
   UnavailableError,
   write,
   type CallContext,
+  type MeshMetrics,
 } from '@flowmesh/runtime';
 import type { Guard } from '../access/guard.js';
 import type { Identity } from '../access/authenticator.js';
@@ -39,6 +41,8 @@ export interface RunJobDeps {
   acceptTimeoutMs?: number;
   /** Budget of the CancelJob sent when the caller hangs up. @default 5000 */
   cancelTimeoutMs?: number;
+  /** Jobs relayed and their records, by the summaries that pass through (issue 8). @default none */
+  metrics?: MeshMetrics;
 }
 
 type Down = ClientDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>;
@@ -58,7 +62,10 @@ export function createRunJobHandler(deps: RunJobDeps) {
   const acceptTimeoutMs = deps.acceptTimeoutMs ?? 15_000;
   const cancelTimeoutMs = deps.cancelTimeoutMs ?? 5_000;
 
-  return async function runJob(call: ServerDuplexStream<RunJobRequest, RunJobResponse>, ctx: CallContext): Promise<void> {
+  return async function runJob(
+    call: ServerDuplexStream<RunJobRequest, RunJobResponse>,
+    ctx: CallContext,
+  ): Promise<void> {
     const identity = await deps.guard.check(ctx.method, ctx.metadata, undefined, ctx.peer);
     const input = messageReader<RunJobRequest>(call);
     const first = await input.next();
@@ -75,7 +82,13 @@ export function createRunJobHandler(deps: RunJobDeps) {
     }
     try {
       const started = await startOnCoordinator(spec, ctx);
-      await relay(call, input, started, identity, ctx);
+      deps.metrics?.job('started');
+      try {
+        await relay(call, input, started, identity, ctx);
+      } catch (err) {
+        deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
+        throw err;
+      }
     } finally {
       release();
     }
@@ -101,10 +114,19 @@ export function createRunJobHandler(deps: RunJobDeps) {
       let timer: NodeJS.Timeout | undefined;
       try {
         const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UnavailableError(`coordinator ${coordinator.id} did not accept the job within ${acceptTimeoutMs} ms`)), acceptTimeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new UnavailableError(
+                  `coordinator ${coordinator.id} did not accept the job within ${acceptTimeoutMs} ms`,
+                ),
+              ),
+            acceptTimeoutMs,
+          );
         });
         const r = await Promise.race([responses.next(), timeout]);
-        if (r.done || !r.value.response) throw new UnavailableError(`coordinator ${coordinator.id} closed the stream before accepting the job`);
+        if (r.done || !r.value.response)
+          throw new UnavailableError(`coordinator ${coordinator.id} closed the stream before accepting the job`);
         return { down, responses, coordinator, first: r.value.response };
       } catch (err) {
         down.cancel();
@@ -120,7 +142,9 @@ export function createRunJobHandler(deps: RunJobDeps) {
     }
     const why = lastError instanceof Error ? `: ${lastError.message}` : '';
     throw new UnavailableError(
-      tried.size === 0 ? 'no coordinator is available; is the mesh running?' : `no coordinator could take the job (tried ${[...tried].join(', ')})${why}`,
+      tried.size === 0
+        ? 'no coordinator is available; is the mesh running?'
+        : `no coordinator could take the job (tried ${[...tried].join(', ')})${why}`,
     );
   }
 
@@ -153,7 +177,10 @@ export function createRunJobHandler(deps: RunJobDeps) {
       let message: RunJobResponse | undefined = first;
       while (message) {
         if (message.msg?.$case === 'accepted') jobId = message.msg.accepted.jobId;
-        if (message.msg?.$case === 'summary') finished = true;
+        if (message.msg?.$case === 'summary') {
+          finished = true;
+          countSummary(deps.metrics, message.msg.summary.job);
+        }
         await write(call, message);
         if (finished) break;
         message = (await nextResponse(responses, jobId, coordinator, ctx))?.response;
@@ -216,6 +243,29 @@ async function pumpInput(input: MessageReader<RunJobRequest>, down: Down, signal
     }
   }
   if (!signal.aborted) down.end();
+}
+
+/** A relayed job's end: its outcome and record counts (the summary comes only once per job). */
+function countSummary(
+  metrics: MeshMetrics | undefined,
+  job:
+    | {
+        state: JobState;
+        progress?:
+          { counts?: { recordsIn: number; recordsOut: number; recordsRejected: number } | undefined } | undefined;
+      }
+    | undefined,
+): void {
+  if (!metrics || !job) return;
+  metrics.job(
+    job.state === JobState.JOB_STATE_SUCCEEDED
+      ? 'succeeded'
+      : job.state === JobState.JOB_STATE_CANCELLED
+        ? 'cancelled'
+        : 'failed',
+  );
+  const c = job.progress?.counts;
+  if (c) metrics.records({ in: c.recordsIn, out: c.recordsOut, rejected: c.recordsRejected });
 }
 
 function checkSpec(start: JobSpec, identity: Identity): JobSpec {
