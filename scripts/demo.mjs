@@ -93,21 +93,47 @@ try {
   } else {
     say(`generating ${records.toLocaleString('en-US')} sample orders`);
     mkdirSync(dirname(input), { recursive: true });
-    code = await run([join(root, 'scripts', 'gen-orders.ts'), '--records', String(records), '--out', input], { node: ['--import', 'tsx'] });
+    code = await run([join(root, 'scripts', 'gen-orders.ts'), '--records', String(records), '--out', input], {
+      node: ['--import', 'tsx'],
+    });
     if (code !== 0) throw new Error('generating the orders failed');
     writeFileSync(marker, `${records}\n`);
   }
 
   say('storing the tax-rates table and the orders flow');
-  code = await run([flowmeshBin, 'tables', 'put', join(root, 'examples', 'orders', 'tax-rates.json'), '--name', 'tax-rates']);
+  code = await run([
+    flowmeshBin,
+    'tables',
+    'put',
+    join(root, 'examples', 'orders', 'tax-rates.json'),
+    '--name',
+    'tax-rates',
+  ]);
   if (code !== 0) throw new Error('storing the tax-rates table failed');
-  code = await run([flowmeshBin, 'flows', 'put', join(root, 'examples', 'orders', 'orders.flow.yaml'), '--name', 'orders']);
+  code = await run([
+    flowmeshBin,
+    'flows',
+    'put',
+    join(root, 'examples', 'orders', 'orders.flow.yaml'),
+    '--name',
+    'orders',
+  ]);
   if (code !== 0) throw new Error('storing the orders flow failed');
 
   const output = join(dataDir, 'output', 'orders-enriched.jsonl');
   mkdirSync(dirname(output), { recursive: true });
   say('running the orders flow distributed over the executors');
-  code = await run([flowmeshBin, 'run', 'orders', '--var', 'input=orders.csv', '--out', output, '--rejects', join(dataDir, 'output', 'orders-rejects.jsonl')]);
+  code = await run([
+    flowmeshBin,
+    'run',
+    'orders',
+    '--var',
+    'input=orders.csv',
+    '--out',
+    output,
+    '--rejects',
+    join(dataDir, 'output', 'orders-rejects.jsonl'),
+  ]);
   if (code !== 0) throw new Error(`the job did not succeed (exit code ${code})`);
   say(`done: enriched orders in ${output}, rejects in ${join(dataDir, 'output', 'orders-rejects.jsonl')}`);
 } catch (err) {

@@ -43,8 +43,14 @@ describe('cli output', () => {
 
   it('computes rate and ETA from bytes done', () => {
     const v = progressView(
-      progress({ bytesTotal: 1000, bytesDone: 250, elapsedMs: 2000, batchesDone: 3, batchesPlanned: 10,
-        counts: { recordsIn: 20000, recordsOut: 0, recordsRejected: 7, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 } }),
+      progress({
+        bytesTotal: 1000,
+        bytesDone: 250,
+        elapsedMs: 2000,
+        batchesDone: 3,
+        batchesPlanned: 10,
+        counts: { recordsIn: 20000, recordsOut: 0, recordsRejected: 7, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 },
+      }),
     );
     assert.equal(v.fraction, 0.25);
     assert.equal(v.rate, 10000);
@@ -64,11 +70,28 @@ describe('cli output', () => {
 
   it('summarises a job with batches per executor', () => {
     const job: Job = {
-      id: 'j1', flow: 'orders', flowRevision: 2, state: JobState.JOB_STATE_SUCCEEDED, vars: {},
-      progress: progress({ elapsedMs: 4000, batchesDone: 10, planningDone: true,
-        counts: { recordsIn: 1000, recordsOut: 990, recordsRejected: 10, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 } }),
-      coordinatorId: 'c', submittedBy: 'root', createdAt: undefined, startedAt: undefined, finishedAt: undefined,
-      error: '', failures: [], aggregates: undefined, globals: undefined, output: undefined, rejectsOutput: undefined,
+      id: 'j1',
+      flow: 'orders',
+      flowRevision: 2,
+      state: JobState.JOB_STATE_SUCCEEDED,
+      vars: {},
+      progress: progress({
+        elapsedMs: 4000,
+        batchesDone: 10,
+        planningDone: true,
+        counts: { recordsIn: 1000, recordsOut: 990, recordsRejected: 10, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 },
+      }),
+      coordinatorId: 'c',
+      submittedBy: 'root',
+      createdAt: undefined,
+      startedAt: undefined,
+      finishedAt: undefined,
+      error: '',
+      failures: [],
+      aggregates: undefined,
+      globals: undefined,
+      output: undefined,
+      rejectsOutput: undefined,
       executors: [
         { executorId: 'ex-b', batches: 4, records: 400 },
         { executorId: 'ex-a', batches: 6, records: 600 },

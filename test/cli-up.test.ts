@@ -37,7 +37,10 @@ describe('cli: flowmesh up and the client commands', function () {
     up.once('exit', (code) => upExit.resolve(code));
     up.stdout!.setEncoding('utf8').on('data', (c: string) => (upOutput += c));
     up.stderr!.setEncoding('utf8').on('data', (c: string) => (upOutput += c));
-    await waitFor(() => upOutput.includes('Press Ctrl-C') || up!.exitCode !== null, { timeoutMs: 120_000, what: 'flowmesh up' });
+    await waitFor(() => upOutput.includes('Press Ctrl-C') || up!.exitCode !== null, {
+      timeoutMs: 120_000,
+      what: 'flowmesh up',
+    });
     assert.ok(upOutput.includes('Press Ctrl-C'), upOutput);
     state = JSON.parse(readFileSync(join(dataDir, 'mesh.json'), 'utf8')) as typeof state;
   });
@@ -67,7 +70,10 @@ describe('cli: flowmesh up and the client commands', function () {
   });
 
   it('stores a table and a flow, runs it with a summary of batches per executor, and lists the job', async () => {
-    await writeFile(join(dataDir, 'data', 'orders.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 9 })]));
+    await writeFile(
+      join(dataDir, 'data', 'orders.csv'),
+      Buffer.concat([...generateOrders({ records: 20_000, seed: 9 })]),
+    );
     const t = await cli('tables', 'put', join(REPO_ROOT, 'examples/orders/tax-rates.json'), '--name', 'tax-rates');
     assert.equal(t.code, 0, t.stderr);
     const f = await cli('flows', 'put', join(REPO_ROOT, 'examples/orders/orders.flow.yaml'), '--name', 'orders');
@@ -110,7 +116,9 @@ describe('cli: flowmesh up and the client commands', function () {
     const badKey = await cli('flows', 'list', '--api-key', 'definitely-not-a-key-0123456789abcdefgh');
     assert.equal(badKey.code, 4);
     assert.match(badKey.stderr, /UNAUTHENTICATED/);
-    const noGateway = await runFlowmesh(['cluster'], { env: { FLOWMESH_DATA_DIR: join(dataDir, 'nowhere'), FLOWMESH_GATEWAY: '', FLOWMESH_API_KEY: '' } });
+    const noGateway = await runFlowmesh(['cluster'], {
+      env: { FLOWMESH_DATA_DIR: join(dataDir, 'nowhere'), FLOWMESH_GATEWAY: '', FLOWMESH_API_KEY: '' },
+    });
     assert.equal(noGateway.code, 2);
     assert.match(noGateway.stderr, /no gateway address/);
     const badVar = await cli('run', 'orders', '--var', 'novalue');
@@ -120,7 +128,8 @@ describe('cli: flowmesh up and the client commands', function () {
   it('stops every child and removes the state file on Ctrl-C', async () => {
     up!.kill('SIGINT');
     assert.equal(await upExit.promise, 0);
-    for (const [name, pid] of Object.entries(state.pids)) assert.equal(alive(pid), false, `${name} (${pid}) still runs`);
+    for (const [name, pid] of Object.entries(state.pids))
+      assert.equal(alive(pid), false, `${name} (${pid}) still runs`);
     assert.equal(existsSync(join(dataDir, 'mesh.json')), false);
   });
 });

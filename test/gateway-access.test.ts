@@ -38,20 +38,49 @@ const CASES: Case[] = [
   { method: '/flowmesh.v1.FlowService/ListFlowVersions', request: { name: 'acl-flow' } },
   { method: '/flowmesh.v1.FlowService/DeleteFlow', request: { name: 'acl-flow' } },
   { method: '/flowmesh.v1.ClusterService/ListNodes', request: {} },
-  { method: '/flowmesh.v1.ClusterService/GetResource', request: { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'nope' }, label: 'file root' },
-  { method: '/flowmesh.v1.ClusterService/GetResource', request: { kind: ResourceKind.RESOURCE_KIND_API_KEY, name: 'nope' }, label: 'api key' },
-  { method: '/flowmesh.v1.ClusterService/ListResources', request: { kind: ResourceKind.RESOURCE_KIND_JOB }, label: 'jobs' },
-  { method: '/flowmesh.v1.ClusterService/ListResources', request: { kind: ResourceKind.RESOURCE_KIND_AUDIT }, label: 'audit log' },
+  {
+    method: '/flowmesh.v1.ClusterService/GetResource',
+    request: { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'nope' },
+    label: 'file root',
+  },
+  {
+    method: '/flowmesh.v1.ClusterService/GetResource',
+    request: { kind: ResourceKind.RESOURCE_KIND_API_KEY, name: 'nope' },
+    label: 'api key',
+  },
+  {
+    method: '/flowmesh.v1.ClusterService/ListResources',
+    request: { kind: ResourceKind.RESOURCE_KIND_JOB },
+    label: 'jobs',
+  },
+  {
+    method: '/flowmesh.v1.ClusterService/ListResources',
+    request: { kind: ResourceKind.RESOURCE_KIND_AUDIT },
+    label: 'audit log',
+  },
   {
     method: '/flowmesh.v1.ClusterService/PutResource',
-    request: { resource: { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'acl-root', spec: { $case: 'fileRoot', fileRoot: { path: '/tmp', writable: false, description: '' } } } },
+    request: {
+      resource: {
+        kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
+        name: 'acl-root',
+        spec: { $case: 'fileRoot', fileRoot: { path: '/tmp', writable: false, description: '' } },
+      },
+    },
   },
-  { method: '/flowmesh.v1.ClusterService/DeleteResource', request: { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'acl-root' } },
+  {
+    method: '/flowmesh.v1.ClusterService/DeleteResource',
+    request: { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'acl-root' },
+  },
   { method: '/flowmesh.v1.ClusterService/CreateApiKey', request: { user: 'acl-extra', role: Role.ROLE_VIEWER } },
   { method: '/flowmesh.v1.ClusterService/WhoAmI', request: {} },
 ];
 
-const DEFINITIONS = { JobService: JobServiceService, FlowService: FlowServiceService, ClusterService: ClusterServiceService };
+const DEFINITIONS = {
+  JobService: JobServiceService,
+  FlowService: FlowServiceService,
+  ClusterService: ClusterServiceService,
+};
 
 function methodOf(path: string) {
   const [, service, name] = /^\/flowmesh\.v1\.(\w+)\/(\w+)$/.exec(path)!;
@@ -102,7 +131,11 @@ describe('gateway access control (real gateway and config-store)', function () {
     const dir = await tempDir('gateway-access');
     const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
-    const store = await startService('config-store', { args: [...mesh, '--data-dir', join(dir, 'store')], env, timeoutMs: 60_000 });
+    const store = await startService('config-store', {
+      args: [...mesh, '--data-dir', join(dir, 'store')],
+      env,
+      timeoutMs: 60_000,
+    });
     services.push(store);
     gateway = await startService('gateway', {
       args: [...mesh, '--config-store', store.address, '--key-cache-ms', '200'],
@@ -112,7 +145,10 @@ describe('gateway access control (real gateway and config-store)', function () {
     services.push(gateway);
     const admin = createFlowmeshClient(gateway.address, { apiKey: ADMIN_KEY });
     try {
-      await waitFor(() => admin.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the bootstrap admin key' });
+      await waitFor(() => admin.whoAmI().then((w) => w.user === 'admin'), {
+        timeoutMs: 30_000,
+        what: 'the bootstrap admin key',
+      });
       for (const role of [Role.ROLE_VIEWER, Role.ROLE_OPERATOR]) {
         keys[roleName(role)] = (await admin.createApiKey(`acl-${roleName(role)}`, role)).secret;
       }
@@ -143,7 +179,10 @@ describe('gateway access control (real gateway and config-store)', function () {
       it(`${roleName(role)} ${allowed ? 'may' : 'may not'} call ${c.method.split('.').pop()}${c.label ? ` (${c.label})` : ''}`, async () => {
         const code = await callStatus(clients, c, keys[roleName(role)]);
         if (allowed) {
-          assert.ok(code !== status.PERMISSION_DENIED && code !== status.UNAUTHENTICATED, `refused with ${status[code]}`);
+          assert.ok(
+            code !== status.PERMISSION_DENIED && code !== status.UNAUTHENTICATED,
+            `refused with ${status[code]}`,
+          );
         } else {
           assert.equal(code, status.PERMISSION_DENIED, `answered ${status[code]}`);
         }
@@ -154,22 +193,42 @@ describe('gateway access control (real gateway and config-store)', function () {
   it('answers UNAUTHENTICATED for a missing or unknown key on every public RPC', async () => {
     for (const c of CASES) {
       assert.equal(await callStatus(clients, c, undefined), status.UNAUTHENTICATED, `${c.method} without a key`);
-      assert.equal(await callStatus(clients, c, 'not-a-real-key-but-long-enough-0123456789'), status.UNAUTHENTICATED, `${c.method} with an unknown key`);
+      assert.equal(
+        await callStatus(clients, c, 'not-a-real-key-but-long-enough-0123456789'),
+        status.UNAUTHENTICATED,
+        `${c.method} with an unknown key`,
+      );
     }
   });
 
   it('writes every refusal and every admin change to the audit log', async () => {
     const admin = createFlowmeshClient(gateway.address, { apiKey: ADMIN_KEY });
     try {
-      await callStatus(clients, { method: '/flowmesh.v1.FlowService/DeleteFlow', request: { name: 'audited-flow' } }, keys.viewer);
+      await callStatus(
+        clients,
+        { method: '/flowmesh.v1.FlowService/DeleteFlow', request: { name: 'audited-flow' } },
+        keys.viewer,
+      );
       await callStatus(clients, { method: '/flowmesh.v1.JobService/ListJobs', request: {} }, undefined);
       const entries = await waitFor(
         async () => {
           const res = await admin.listResources({ kind: ResourceKind.RESOURCE_KIND_AUDIT, pageSize: 1000 });
-          const audits = res.resources.map((r) => (r.spec?.$case === 'audit' ? r.spec.audit : undefined)).filter((a) => !!a);
-          const denied = audits.find((a) => !a.allowed && a.actor === 'acl-viewer' && a.action === 'FlowService/DeleteFlow' && a.target === 'audited-flow');
-          const anonymous = audits.find((a) => !a.allowed && a.actor === 'anonymous' && /UNAUTHENTICATED/.test(a.detail));
-          const change = audits.find((a) => a.allowed && a.actor === 'admin' && a.action === 'ClusterService/CreateApiKey');
+          const audits = res.resources
+            .map((r) => (r.spec?.$case === 'audit' ? r.spec.audit : undefined))
+            .filter((a) => !!a);
+          const denied = audits.find(
+            (a) =>
+              !a.allowed &&
+              a.actor === 'acl-viewer' &&
+              a.action === 'FlowService/DeleteFlow' &&
+              a.target === 'audited-flow',
+          );
+          const anonymous = audits.find(
+            (a) => !a.allowed && a.actor === 'anonymous' && /UNAUTHENTICATED/.test(a.detail),
+          );
+          const change = audits.find(
+            (a) => a.allowed && a.actor === 'admin' && a.action === 'ClusterService/CreateApiKey',
+          );
           return denied && anonymous && change ? { denied, anonymous, change } : undefined;
         },
         { timeoutMs: 15_000, what: 'the refusals and the admin change in the audit log' },
@@ -190,7 +249,14 @@ describe('gateway access control (real gateway and config-store)', function () {
       assert.equal(res.spec?.$case, 'apiKey');
       if (res.spec?.$case === 'apiKey') res.spec.apiKey.revoked = true;
       await admin.putResource(res);
-      await waitFor(() => viewer.whoAmI().then(() => false, (err: ServiceError) => err.code === status.UNAUTHENTICATED), { what: 'the revoked key to be refused' });
+      await waitFor(
+        () =>
+          viewer.whoAmI().then(
+            () => false,
+            (err: ServiceError) => err.code === status.UNAUTHENTICATED,
+          ),
+        { what: 'the revoked key to be refused' },
+      );
       viewer.close();
     } finally {
       admin.close();

@@ -17,7 +17,11 @@ describe('gateway admin bootstrap (two gateways, one empty store)', function () 
   before(async () => {
     const dir = await tempDir('gateway-bootstrap');
     mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
-    const store = await startService('config-store', { args: [...mesh, '--data-dir', join(dir, 'store')], env: { FLOWMESH_CLUSTER_TOKEN: TOKEN }, timeoutMs: 60_000 });
+    const store = await startService('config-store', {
+      args: [...mesh, '--data-dir', join(dir, 'store')],
+      env: { FLOWMESH_CLUSTER_TOKEN: TOKEN },
+      timeoutMs: 60_000,
+    });
     services.push(store);
     storeAddress = store.address;
   });

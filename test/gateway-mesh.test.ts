@@ -44,7 +44,11 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     await writeFile(join(data, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 5 })]));
     const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
-    const store = await startService('config-store', { args: [...mesh, '--data-dir', join(dir, 'store')], env, timeoutMs: 60_000 });
+    const store = await startService('config-store', {
+      args: [...mesh, '--data-dir', join(dir, 'store')],
+      env,
+      timeoutMs: 60_000,
+    });
     services.push(store);
     const withStore = [...mesh, '--config-store', store.address];
     const started = await Promise.allSettled([
@@ -64,24 +68,53 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
       }),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
-    gateway = await startService('gateway', { args: [...withStore, '--max-jobs-per-key', '8'], env: { ...env, FLOWMESH_ADMIN_KEY: ADMIN_KEY }, timeoutMs: 60_000 });
+    gateway = await startService('gateway', {
+      args: [...withStore, '--max-jobs-per-key', '8'],
+      env: { ...env, FLOWMESH_ADMIN_KEY: ADMIN_KEY },
+      timeoutMs: 60_000,
+    });
     services.push(gateway);
     client = createClient(gateway.address, { apiKey: ADMIN_KEY });
     await waitFor(() => client.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
     await client.putResource({
-      kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'data', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
+      kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
+      name: 'data',
+      revision: 0,
+      createRevision: 0,
+      version: 0,
+      updatedAt: undefined,
+      updatedBy: '',
       spec: { $case: 'fileRoot', fileRoot: { path: data, writable: false, description: '' } },
     });
-    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as { keyColumn: string; columns: string[]; rows: Record<string, unknown>[] };
+    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as {
+      keyColumn: string;
+      columns: string[];
+      rows: Record<string, unknown>[];
+    };
     await client.putResource({
-      kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name: 'tax-rates', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
-      spec: { $case: 'referenceTable', referenceTable: { keyColumn: table.keyColumn, columns: table.columns, rows: table.rows, description: '' } },
+      kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
+      name: 'tax-rates',
+      revision: 0,
+      createRevision: 0,
+      version: 0,
+      updatedAt: undefined,
+      updatedBy: '',
+      spec: {
+        $case: 'referenceTable',
+        referenceTable: { keyColumn: table.keyColumn, columns: table.columns, rows: table.rows, description: '' },
+      },
     });
     await client.putFlow('orders', await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8'));
-    await waitFor(() => client.listNodes().then((n) => n.filter((x) => x.kind === 2).length === 2 && n.filter((x) => x.kind === 3).length === 2), {
-      timeoutMs: 30_000,
-      what: 'both coordinators and both executors in discovery',
-    });
+    await waitFor(
+      () =>
+        client
+          .listNodes()
+          .then((n) => n.filter((x) => x.kind === 2).length === 2 && n.filter((x) => x.kind === 3).length === 2),
+      {
+        timeoutMs: 30_000,
+        what: 'both coordinators and both executors in discovery',
+      },
+    );
   });
 
   after(async () => {
@@ -91,18 +124,38 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
 
   it('buf curl --list-services lists the three public services, health and reflection', async () => {
     const names = await listServices(gateway.address);
-    for (const s of ['flowmesh.v1.JobService', 'flowmesh.v1.FlowService', 'flowmesh.v1.ClusterService', 'grpc.health.v1.Health']) {
+    for (const s of [
+      'flowmesh.v1.JobService',
+      'flowmesh.v1.FlowService',
+      'flowmesh.v1.ClusterService',
+      'grpc.health.v1.Health',
+    ]) {
       assert.ok(names.includes(s), `${s} in ${names.join(', ')}`);
     }
-    assert.ok(names.some((n) => n.startsWith('grpc.reflection.')), 'reflection is listed');
+    assert.ok(
+      names.some((n) => n.startsWith('grpc.reflection.')),
+      'reflection is listed',
+    );
   });
 
   it('a RunJob made with buf curl and a JSON body returns records and a summary', async () => {
-    const body = JSON.stringify({ start: { flow: 'orders', vars: { input: 'orders-2k.csv' }, encoding: 'RECORD_ENCODING_JSON_TEXT' } });
+    const body = JSON.stringify({
+      start: { flow: 'orders', vars: { input: 'orders-2k.csv' }, encoding: 'RECORD_ENCODING_JSON_TEXT' },
+    });
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(
         join(REPO_ROOT, 'node_modules/.bin/buf'),
-        ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-H', `authorization: Bearer ${ADMIN_KEY}`, '-d', body, `http://${gateway.address}/flowmesh.v1.JobService/RunJob`],
+        [
+          'curl',
+          '--protocol',
+          'grpc',
+          '--http2-prior-knowledge',
+          '-H',
+          `authorization: Bearer ${ADMIN_KEY}`,
+          '-d',
+          body,
+          `http://${gateway.address}/flowmesh.v1.JobService/RunJob`,
+        ],
         { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
         (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
       ),
@@ -119,7 +172,11 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     await assert.rejects(
       (async () => {
         for await (const ev of client.runJob(
-          { flow: 'orders', vars: { input: 'orders-200k.csv' }, distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' } },
+          {
+            flow: 'orders',
+            vars: { input: 'orders-200k.csv' },
+            distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
+          },
           { signal: controller.signal },
         )) {
           if (ev.$case === 'accepted') jobId = ev.accepted.jobId;
@@ -131,12 +188,20 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     );
     assert.ok(jobId, 'the job was accepted');
     const job = await waitFor(
-      () => client.getJob(jobId).then((j) => (j.state === JobState.JOB_STATE_CANCELLED ? j : undefined), () => undefined),
+      () =>
+        client.getJob(jobId).then(
+          (j) => (j.state === JobState.JOB_STATE_CANCELLED ? j : undefined),
+          () => undefined,
+        ),
       { timeoutMs: 20_000, what: `job ${jobId} cancelled` },
     );
-    assert.ok((job.progress?.batchesDone ?? 0) < (job.progress?.batchesPlanned ?? 0) || !job.progress?.planningDone, 'stopped before the end');
+    assert.ok(
+      (job.progress?.batchesDone ?? 0) < (job.progress?.batchesPlanned ?? 0) || !job.progress?.planningDone,
+      'stopped before the end',
+    );
     await waitFor(
-      async () => (await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)))).every((s) => s.slotsBusy === 0),
+      async () =>
+        (await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)))).every((s) => s.slotsBusy === 0),
       { timeoutMs: 20_000, what: 'every executor idle' },
     );
   });
@@ -152,7 +217,12 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     const deadline = Date.now() + 12_000;
     try {
       for await (const ev of client.runJob(
-        { flow: 'orders', vars: { input: 'orders-200k.csv' }, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: { batchRecords: 2000, maxInstances: 4, batchBytes: 0, order: 'input', mode: '' } },
+        {
+          flow: 'orders',
+          vars: { input: 'orders-200k.csv' },
+          encoding: RecordEncoding.RECORD_ENCODING_JSONL,
+          distribute: { batchRecords: 2000, maxInstances: 4, batchBytes: 0, order: 'input', mode: '' },
+        },
         { signal: controller.signal },
       )) {
         last = ev;
@@ -173,11 +243,21 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
       controller.abort();
     }
     assert.ok(coordinator, 'the job was accepted by a known coordinator');
-    assert.notEqual(last?.$case, 'summary', 'the slow reader held the job back (it did not finish while we read slowly)');
+    assert.notEqual(
+      last?.$case,
+      'summary',
+      'the slow reader held the job back (it did not finish while we read slowly)',
+    );
     assert.ok(received > 0, 'records arrived');
     // The whole output is ~60 MB; what the mesh may hold for a slow reader is a few windows and chunks.
-    assert.ok(peak.gateway - base.gateway < 96, `gateway RSS grew ${Math.round(peak.gateway - base.gateway)} MiB (read ${bytes} bytes)`);
-    assert.ok(peak.coordinator - base.coordinator < 128, `coordinator RSS grew ${Math.round(peak.coordinator - base.coordinator)} MiB`);
+    assert.ok(
+      peak.gateway - base.gateway < 96,
+      `gateway RSS grew ${Math.round(peak.gateway - base.gateway)} MiB (read ${bytes} bytes)`,
+    );
+    assert.ok(
+      peak.coordinator - base.coordinator < 128,
+      `coordinator RSS grew ${Math.round(peak.coordinator - base.coordinator)} MiB`,
+    );
   });
 
   it('SubmitJob runs a job detached and WatchJob follows it to its summary', async () => {
@@ -197,7 +277,11 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     let owner = '';
     await assert.rejects(
       (async () => {
-        for await (const ev of client.runJob({ flow: 'orders', vars: { input: 'orders-200k.csv' }, distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' } })) {
+        for await (const ev of client.runJob({
+          flow: 'orders',
+          vars: { input: 'orders-200k.csv' },
+          distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
+        })) {
           if (ev.$case === 'accepted') {
             jobId = ev.accepted.jobId;
             owner = ev.accepted.coordinatorId;

@@ -39,21 +39,38 @@ export interface FlowmeshClient {
   readonly address: string;
   runJob(spec: JobSpecInput, opts?: RunJobOptions): AsyncGenerator<RunJobEvent>;
   submitJob(spec: JobSpecInput, opts?: CallOpts): Promise<JobAccepted>;
-  watchJob(jobId: string, opts?: { signal?: AbortSignal; resumeResults?: boolean; afterBatch?: number }): AsyncGenerator<NonNullable<WatchJobResponse['msg']>>;
+  watchJob(
+    jobId: string,
+    opts?: { signal?: AbortSignal; resumeResults?: boolean; afterBatch?: number },
+  ): AsyncGenerator<NonNullable<WatchJobResponse['msg']>>;
   getJob(jobId: string, opts?: CallOpts): Promise<Job>;
   listJobs(req?: Partial<ListJobsRequest>, opts?: CallOpts): Promise<ListJobsResponse>;
   cancelJob(jobId: string, reason?: string, opts?: CallOpts): Promise<Job | undefined>;
-  putFlow(name: string, source: string, opts?: CallOpts & { description?: string; expectedRevision?: number }): Promise<Flow>;
+  putFlow(
+    name: string,
+    source: string,
+    opts?: CallOpts & { description?: string; expectedRevision?: number },
+  ): Promise<Flow>;
   getFlow(name: string, opts?: CallOpts & { flowRevision?: number }): Promise<Flow>;
-  listFlows(opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string }): Promise<{ flows: Flow[]; nextPageToken: string }>;
+  listFlows(
+    opts?: CallOpts & { prefix?: string; pageSize?: number; pageToken?: string },
+  ): Promise<{ flows: Flow[]; nextPageToken: string }>;
   listFlowVersions(name: string, opts?: CallOpts): Promise<Flow[]>;
   deleteFlow(name: string, opts?: CallOpts & { expectedRevision?: number }): Promise<boolean>;
   listNodes(kind?: NodeKind, opts?: CallOpts): Promise<Node[]>;
   getResource(kind: ResourceKind, name: string, opts?: CallOpts): Promise<Resource>;
-  listResources(req: Partial<ListResourcesRequest> & { kind: ResourceKind }, opts?: CallOpts): Promise<ListResourcesResponse>;
+  listResources(
+    req: Partial<ListResourcesRequest> & { kind: ResourceKind },
+    opts?: CallOpts,
+  ): Promise<ListResourcesResponse>;
   putResource(resource: Resource, opts?: CallOpts & { expectedRevision?: number }): Promise<Resource>;
   deleteResource(kind: ResourceKind, name: string, opts?: CallOpts & { expectedRevision?: number }): Promise<boolean>;
-  createApiKey(user: string, role: Role, description?: string, opts?: CallOpts): Promise<ClusterServiceCreateApiKeyResponse>;
+  createApiKey(
+    user: string,
+    role: Role,
+    description?: string,
+    opts?: CallOpts,
+  ): Promise<ClusterServiceCreateApiKeyResponse>;
   whoAmI(opts?: CallOpts): Promise<WhoAmIResponse>;
   close(): void;
 }
@@ -88,13 +105,21 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
       return res.job;
     },
     listJobs: (req = {}, o) =>
-      read(jobs.listJobs.bind(jobs), { pageSize: req.pageSize ?? 0, pageToken: req.pageToken ?? '', state: req.state ?? 0, flow: req.flow ?? '' }, o),
+      read(
+        jobs.listJobs.bind(jobs),
+        { pageSize: req.pageSize ?? 0, pageToken: req.pageToken ?? '', state: req.state ?? 0, flow: req.flow ?? '' },
+        o,
+      ),
     async cancelJob(jobId, reason = '', o) {
       const res: CancelJobResponse = await change(jobs.cancelJob.bind(jobs), { jobId, reason }, o);
       return res.job;
     },
     async putFlow(name, source, o = {}) {
-      const res = await change(flows.putFlow.bind(flows), { name, source, description: o.description ?? '', expectedRevision: o.expectedRevision }, o);
+      const res = await change(
+        flows.putFlow.bind(flows),
+        { name, source, description: o.description ?? '', expectedRevision: o.expectedRevision },
+        o,
+      );
       return res.flow!;
     },
     async getFlow(name, o = {}) {
@@ -102,7 +127,11 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
       return res.flow!;
     },
     listFlows: (o = {}) =>
-      read(flows.listFlows.bind(flows), { prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' }, o),
+      read(
+        flows.listFlows.bind(flows),
+        { prefix: o.prefix ?? '', pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? '' },
+        o,
+      ),
     async listFlowVersions(name, o) {
       return (await read(flows.listFlowVersions.bind(flows), { name }, o)).versions;
     },
@@ -116,14 +145,22 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
       return (await read(cluster.getResource.bind(cluster), { kind, name }, o)).resource!;
     },
     listResources: (req, o) =>
-      read(cluster.listResources.bind(cluster), { kind: req.kind, prefix: req.prefix ?? '', pageSize: req.pageSize ?? 0, pageToken: req.pageToken ?? '' }, o),
+      read(
+        cluster.listResources.bind(cluster),
+        { kind: req.kind, prefix: req.prefix ?? '', pageSize: req.pageSize ?? 0, pageToken: req.pageToken ?? '' },
+        o,
+      ),
     async putResource(resource, o = {}) {
-      return (await change(cluster.putResource.bind(cluster), { resource, expectedRevision: o.expectedRevision }, o)).resource!;
+      return (await change(cluster.putResource.bind(cluster), { resource, expectedRevision: o.expectedRevision }, o))
+        .resource!;
     },
     async deleteResource(kind, name, o = {}) {
-      return (await change(cluster.deleteResource.bind(cluster), { kind, name, expectedRevision: o.expectedRevision }, o)).deleted;
+      return (
+        await change(cluster.deleteResource.bind(cluster), { kind, name, expectedRevision: o.expectedRevision }, o)
+      ).deleted;
     },
-    createApiKey: (user, role, description = '', o) => change(cluster.createApiKey.bind(cluster), { user, role, description }, o),
+    createApiKey: (user, role, description = '', o) =>
+      change(cluster.createApiKey.bind(cluster), { user, role, description }, o),
     whoAmI: (o) => read(cluster.whoAmI.bind(cluster), {}, o),
     close,
   };

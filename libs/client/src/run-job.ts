@@ -28,8 +28,14 @@ export class IncompleteStreamError extends Error {
 /** Largest input chunk sent in one message (well under the 16 MiB message limit). */
 const INPUT_CHUNK_BYTES = 1024 * 1024;
 
-export async function* runJob(client: JobClient, spec: Partial<JobSpec> & { flow: string }, opts: RunJobOptions = {}): AsyncGenerator<RunJobEvent> {
-  const options = opts.timeoutMs ? callOptions({ timeoutMs: opts.timeoutMs, signal: opts.signal }) : { signal: opts.signal };
+export async function* runJob(
+  client: JobClient,
+  spec: Partial<JobSpec> & { flow: string },
+  opts: RunJobOptions = {},
+): AsyncGenerator<RunJobEvent> {
+  const options = opts.timeoutMs
+    ? callOptions({ timeoutMs: opts.timeoutMs, signal: opts.signal })
+    : { signal: opts.signal };
   const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(new Metadata(), options);
   call.on('error', () => {}); // surfaced through the iterator below
   const start: JobSpec = {
@@ -66,12 +72,18 @@ export async function* runJob(client: JobClient, spec: Partial<JobSpec> & { flow
   }
 }
 
-async function sendInput(call: ClientDuplexStream<RunJobRequest, RunJobResponse>, input: RunJobOptions['input']): Promise<void> {
+async function sendInput(
+  call: ClientDuplexStream<RunJobRequest, RunJobResponse>,
+  input: RunJobOptions['input'],
+): Promise<void> {
   if (input) {
     for await (const piece of input as AsyncIterable<Uint8Array | string>) {
-      const buf = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      const buf =
+        typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       for (let off = 0; off < buf.length; off += INPUT_CHUNK_BYTES) {
-        const ok = call.write({ msg: { $case: 'input', input: { data: buf.subarray(off, off + INPUT_CHUNK_BYTES), records: [] } } });
+        const ok = call.write({
+          msg: { $case: 'input', input: { data: buf.subarray(off, off + INPUT_CHUNK_BYTES), records: [] } },
+        });
         if (!ok) await new Promise<void>((resolve) => call.once('drain', resolve));
       }
     }

@@ -16,9 +16,16 @@ export interface CallOpts {
   signal?: AbortSignal;
 }
 
-export function unaryOnce<Req, Res>(fn: UnaryFn<Req, Res>, request: Req, timeoutMs: number, signal?: AbortSignal): Promise<Res> {
+export function unaryOnce<Req, Res>(
+  fn: UnaryFn<Req, Res>,
+  request: Req,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    fn(request, new GrpcMetadata(), callOptions({ timeoutMs, signal }), (err, res) => (err ? reject(err) : resolve(res)));
+    fn(request, new GrpcMetadata(), callOptions({ timeoutMs, signal }), (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 
@@ -28,5 +35,9 @@ export function unary<Req, Res>(
   opts: { timeoutMs: number; signal?: AbortSignal; idempotent: boolean },
 ): Promise<Res> {
   if (!opts.idempotent) return unaryOnce(fn, request, opts.timeoutMs, opts.signal);
-  return retryIdempotent(() => unaryOnce(fn, request, opts.timeoutMs, opts.signal), { attempts: 3, baseDelayMs: 100, signal: opts.signal });
+  return retryIdempotent(() => unaryOnce(fn, request, opts.timeoutMs, opts.signal), {
+    attempts: 3,
+    baseDelayMs: 100,
+    signal: opts.signal,
+  });
 }

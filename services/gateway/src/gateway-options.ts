@@ -13,7 +13,11 @@ export const gatewayOptions = {
     env: 'FLOWMESH_DISCOVERY',
     description: 'discovery provider (default: etcd when --etcd is given, else file)',
   }),
-  etcd: option.string({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd client URLs, comma-separated' }),
+  etcd: option.string({
+    flag: '--etcd <urls>',
+    env: 'FLOWMESH_ETCD',
+    description: 'etcd client URLs, comma-separated',
+  }),
   consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
   registryDir: option.string({
     flag: '--registry-dir <dir>',

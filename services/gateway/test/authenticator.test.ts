@@ -64,7 +64,8 @@ describe('audit log queue', () => {
         seen.push(e.action);
       },
     });
-    for (const action of ['a', 'b', 'c', 'd']) log.record({ actor: 'x', action, target: '', allowed: false, detail: '' });
+    for (const action of ['a', 'b', 'c', 'd'])
+      log.record({ actor: 'x', action, target: '', allowed: false, detail: '' });
     // 'a' is being appended, 'b' and 'c' wait, 'd' overflows.
     gate.resolve();
     await log.flush();

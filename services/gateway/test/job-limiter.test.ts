@@ -6,7 +6,10 @@ describe('job limiter', () => {
     const limiter = createJobLimiter({ perKey: 2, total: 10 });
     const r1 = limiter.acquire('k');
     limiter.acquire('k');
-    assert.throws(() => limiter.acquire('k'), (e: unknown) => e instanceof JobLimitExceeded && e.scope === 'key');
+    assert.throws(
+      () => limiter.acquire('k'),
+      (e: unknown) => e instanceof JobLimitExceeded && e.scope === 'key',
+    );
     limiter.acquire('other');
     r1();
     r1(); // idempotent: a double release must not open two slots
@@ -20,6 +23,9 @@ describe('job limiter', () => {
     const limiter = createJobLimiter({ perKey: 5, total: 2 });
     limiter.acquire('a');
     limiter.acquire('b');
-    assert.throws(() => limiter.acquire('c'), (e: unknown) => e instanceof JobLimitExceeded && e.scope === 'gateway');
+    assert.throws(
+      () => limiter.acquire('c'),
+      (e: unknown) => e instanceof JobLimitExceeded && e.scope === 'gateway',
+    );
   });
 });

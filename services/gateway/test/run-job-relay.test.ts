@@ -2,7 +2,7 @@
 // without a summary is UNAVAILABLE naming the job; an unreachable coordinator is skipped before the job
 // starts; the per-key job limit answers RESOURCE_EXHAUSTED; a caller's hang-up reaches the coordinator.
 import assert from 'node:assert/strict';
-import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   CoordinatorServiceService,
   JobServiceService,
@@ -41,8 +41,17 @@ async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordina
         fake.started += 1;
         const jobId = `${id}-job-${fake.started}`;
         call.on('cancelled', () => (fake.cancelled += 1));
-        call.write({ response: { msg: { $case: 'accepted', accepted: { jobId, flow: 'f', flowRevision: 1, coordinatorId: id } } } });
-        call.write({ response: { msg: { $case: 'records', records: { jobId, batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.from('{"a":1}\n'), records: [] } } } });
+        call.write({
+          response: { msg: { $case: 'accepted', accepted: { jobId, flow: 'f', flowRevision: 1, coordinatorId: id } } },
+        });
+        call.write({
+          response: {
+            msg: {
+              $case: 'records',
+              records: { jobId, batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.from('{"a":1}\n'), records: [] },
+            },
+          },
+        });
         if (behaviour === 'truncate') call.end();
         else if (behaviour === 'complete') {
           call.write({ response: { msg: { $case: 'summary', summary: { job: undefined } } } });
@@ -84,10 +93,21 @@ describe('gateway RunJob relay (fake coordinators)', function () {
       picker,
       limiter: createJobLimiter({ perKey: 2, total: 10 }),
     });
-    host = createServiceHost({ name: 'gateway-test', bind: '127.0.0.1:0', services: [{ definition: JobServiceService, implementation }], graceMs: 100, logger: createLogger('gateway-test', { level: 'silent' }) });
+    host = createServiceHost({
+      name: 'gateway-test',
+      bind: '127.0.0.1:0',
+      services: [{ definition: JobServiceService, implementation }],
+      graceMs: 100,
+      logger: createLogger('gateway-test', { level: 'silent' }),
+    });
     const { address } = await host.start();
     client = createClient(address, { apiKey: 'unused-by-the-stub-guard' });
-    for (const [id, b] of [['truncating', 'truncate'], ['holding', 'hold'], ['completing', 'complete']] as const) fakes.push(await startFake(id, b));
+    for (const [id, b] of [
+      ['truncating', 'truncate'],
+      ['holding', 'hold'],
+      ['completing', 'complete'],
+    ] as const)
+      fakes.push(await startFake(id, b));
   });
 
   after(async () => {
@@ -118,7 +138,10 @@ describe('gateway RunJob relay (fake coordinators)', function () {
     use('truncating');
     await assert.rejects(drain(), (err: ServiceError) => {
       assert.equal(err.code, status.UNAVAILABLE);
-      assert.match(err.details, /job truncating-job-\d+: coordinator truncating ended the stream before the job finished/);
+      assert.match(
+        err.details,
+        /job truncating-job-\d+: coordinator truncating ended the stream before the job finished/,
+      );
       return true;
     });
   });
@@ -131,14 +154,20 @@ describe('gateway RunJob relay (fake coordinators)', function () {
 
   it('fails over to another coordinator when the first cannot be reached', async () => {
     const closedPort = await freePort();
-    list = [{ id: 'gone', address: `127.0.0.1:${closedPort}`, load: 0 }, { id: 'completing', address: fakes[2]!.address, load: 5 }];
+    list = [
+      { id: 'gone', address: `127.0.0.1:${closedPort}`, load: 0 },
+      { id: 'completing', address: fakes[2]!.address, load: 5 },
+    ];
     // The unreachable one is less loaded, so it is tried first whenever sampled first.
     for (let i = 0; i < 4; i++) assert.equal((await drain()).coordinator, 'completing');
   });
 
   it('answers UNAVAILABLE when no coordinator is registered', async () => {
     use();
-    await assert.rejects(drain(), (err: ServiceError) => err.code === status.UNAVAILABLE && /no coordinator/.test(err.details));
+    await assert.rejects(
+      drain(),
+      (err: ServiceError) => err.code === status.UNAVAILABLE && /no coordinator/.test(err.details),
+    );
   });
 
   it('refuses a key over its concurrent job limit with RESOURCE_EXHAUSTED, and cancels held jobs on hang-up', async () => {
@@ -147,7 +176,10 @@ describe('gateway RunJob relay (fake coordinators)', function () {
     const controllers = [new AbortController(), new AbortController()];
     const running = controllers.map((c) => drain({ flow: 'f' }, c.signal).catch((err: ServiceError) => err.code));
     await waitFor(() => holder.started === 2, { what: 'two held jobs' });
-    await assert.rejects(drain(), (err: ServiceError) => err.code === status.RESOURCE_EXHAUSTED && /limit 2/.test(err.details));
+    await assert.rejects(
+      drain(),
+      (err: ServiceError) => err.code === status.RESOURCE_EXHAUSTED && /limit 2/.test(err.details),
+    );
     for (const c of controllers) c.abort();
     assert.deepEqual(await Promise.all(running), [status.CANCELLED, status.CANCELLED]);
     // The caller's hang-up travelled to the coordinator's stream.

@@ -18,7 +18,9 @@ const columns = [
 ];
 
 export function clusterCommand(): Command {
-  const cmd = new Command('cluster').description('list the nodes of the mesh with their slots and load').option('--json', 'JSON output');
+  const cmd = new Command('cluster')
+    .description('list the nodes of the mesh with their slots and load')
+    .option('--json', 'JSON output');
   withConnectionOptions(cmd);
   cmd.action((f: ConnectionFlags & { json?: boolean }) =>
     runAction('cluster', async () => {

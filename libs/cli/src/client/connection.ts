@@ -42,14 +42,20 @@ export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
-export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): { address: string; apiKey?: string } {
+export function resolveConnection(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): { address: string; apiKey?: string } {
   const state = readState(flags.dataDir);
   // Empty variables count as unset (`FLOWMESH_GATEWAY= flowmesh …` is how people clear them).
   const address = flags.gateway || env.FLOWMESH_GATEWAY || state?.gateway;
   if (!address) {
-    throw new UsageError('no gateway address: pass --gateway HOST:PORT, set FLOWMESH_GATEWAY, or start a local mesh with `flowmesh up`');
+    throw new UsageError(
+      'no gateway address: pass --gateway HOST:PORT, set FLOWMESH_GATEWAY, or start a local mesh with `flowmesh up`',
+    );
   }
-  const apiKey = flags.apiKey || env.FLOWMESH_API_KEY || (state && state.gateway === address ? state.apiKey : undefined);
+  const apiKey =
+    flags.apiKey || env.FLOWMESH_API_KEY || (state && state.gateway === address ? state.apiKey : undefined);
   return { address, apiKey };
 }
 
@@ -65,6 +71,7 @@ export function withConnectionOptions(cmd: Command): Command {
 export function connect(flags: ConnectionFlags): FlowmeshClient {
   const { address, apiKey } = resolveConnection(flags);
   const timeoutMs = Number(flags.timeoutMs ?? 10_000);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-ms: a positive number of milliseconds');
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new UsageError('--timeout-ms: a positive number of milliseconds');
   return createClient(address, { apiKey, timeoutMs });
 }

@@ -27,13 +27,17 @@ const columns = [
 
 export function flowsCommand(): Command {
   const flows = new Command('flows').description('store, read, list and delete flows');
-  const sub = (name: string, description: string) => withConnectionOptions(flows.command(name).description(description)).option('--json', 'JSON output');
+  const sub = (name: string, description: string) =>
+    withConnectionOptions(flows.command(name).description(description)).option('--json', 'JSON output');
 
   sub('put', 'store a flow from a YAML or JSON file (validated by the store)')
     .argument('<file>', 'flow file')
     .option('--name <name>', 'flow name (default: the file name without extension)')
     .option('--description <text>', 'description')
-    .option('--expected-revision <n>', 'compare-and-set: store only if the flow is at this revision (0: must not exist)')
+    .option(
+      '--expected-revision <n>',
+      'compare-and-set: store only if the flow is at this revision (0: must not exist)',
+    )
     .action((file: string, f: Flags & { name?: string; description?: string; expectedRevision?: string }) =>
       runAction('flows put', async () => {
         const source = readFileSync(file, 'utf8');
@@ -43,7 +47,11 @@ export function flowsCommand(): Command {
           description: f.description,
           expectedRevision: f.expectedRevision === undefined ? undefined : Number(f.expectedRevision),
         });
-        process.stdout.write(f.json ? renderJson(flow) : `stored flow ${flow.name} version ${flow.definition?.flowRevision ?? '?'} (revision ${flow.revision})\n`);
+        process.stdout.write(
+          f.json
+            ? renderJson(flow)
+            : `stored flow ${flow.name} version ${flow.definition?.flowRevision ?? '?'} (revision ${flow.revision})\n`,
+        );
       }),
     );
 
@@ -56,7 +64,14 @@ export function flowsCommand(): Command {
         if (f.json) process.stdout.write(renderJson(flow));
         else {
           const s = flowSummary(flow);
-          process.stdout.write(renderFields([['name', s.name], ['version', s.revision], ['updated by', s.updatedBy], ['description', s.description]]));
+          process.stdout.write(
+            renderFields([
+              ['name', s.name],
+              ['version', s.revision],
+              ['updated by', s.updatedBy],
+              ['description', s.description],
+            ]),
+          );
           process.stdout.write('\n' + (flow.definition?.source ?? '').replace(/\n?$/, '\n'));
         }
       }),
@@ -83,7 +98,9 @@ export function flowsCommand(): Command {
     .action((name: string, f: Flags) =>
       runAction('flows delete', async () => {
         const deleted = await connect(f).deleteFlow(name);
-        process.stdout.write(f.json ? renderJson({ name, deleted }) : deleted ? `deleted flow ${name}\n` : `flow ${name} did not exist\n`);
+        process.stdout.write(
+          f.json ? renderJson({ name, deleted }) : deleted ? `deleted flow ${name}\n` : `flow ${name} did not exist\n`,
+        );
         if (!deleted) process.exitCode = 5;
       }),
     );

@@ -25,13 +25,15 @@ const columns = [
 function parseState(s: string | undefined): JobState {
   if (!s) return JobState.JOB_STATE_UNSPECIFIED;
   const v = JobState[`JOB_STATE_${s.toUpperCase()}` as keyof typeof JobState];
-  if (typeof v !== 'number') throw new UsageError(`--state ${s}: one of pending, running, succeeded, failed, cancelled`);
+  if (typeof v !== 'number')
+    throw new UsageError(`--state ${s}: one of pending, running, succeeded, failed, cancelled`);
   return v;
 }
 
 export function jobsCommand(): Command {
   const jobs = new Command('jobs').description('list, inspect, watch and cancel jobs');
-  const sub = (name: string, description: string) => withConnectionOptions(jobs.command(name).description(description)).option('--json', 'JSON output');
+  const sub = (name: string, description: string) =>
+    withConnectionOptions(jobs.command(name).description(description)).option('--json', 'JSON output');
 
   sub('list', 'list jobs')
     .option('--state <state>', 'only jobs in this state')
@@ -39,7 +41,11 @@ export function jobsCommand(): Command {
     .option('--limit <n>', 'at most this many', '50')
     .action((f: Flags & { state?: string; flow?: string; limit: string }) =>
       runAction('jobs list', async () => {
-        const res = await connect(f).listJobs({ state: parseState(f.state), flow: f.flow ?? '', pageSize: Math.min(1000, Number(f.limit) || 50) });
+        const res = await connect(f).listJobs({
+          state: parseState(f.state),
+          flow: f.flow ?? '',
+          pageSize: Math.min(1000, Number(f.limit) || 50),
+        });
         process.stdout.write(f.json ? renderJson(res.jobs) : renderTable(columns, res.jobs));
       }),
     );
@@ -53,7 +59,7 @@ export function jobsCommand(): Command {
       }),
     );
 
-  sub('watch', 'follow a job\'s progress until it ends')
+  sub('watch', "follow a job's progress until it ends")
     .argument('<job-id>')
     .action((id: string, f: Flags) =>
       runAction('jobs watch', async () => {
@@ -82,7 +88,9 @@ export function jobsCommand(): Command {
     .action((id: string, f: Flags & { reason?: string }) =>
       runAction('jobs cancel', async () => {
         const job = await connect(f).cancelJob(id, f.reason ?? '');
-        process.stdout.write(f.json ? renderJson(job ?? { id }) : `job ${id}: ${job ? jobStateName(job.state) : 'cancel requested'}\n`);
+        process.stdout.write(
+          f.json ? renderJson(job ?? { id }) : `job ${id}: ${job ? jobStateName(job.state) : 'cancel requested'}\n`,
+        );
       }),
     );
   return jobs;

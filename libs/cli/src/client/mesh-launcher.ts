@@ -54,7 +54,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const adminKey = opts.adminKey ?? generateAdminKey();
   const clusterToken = randomBytes(18).toString('base64url');
-  const discoveryArgs = opts.etcd ? ['--etcd', opts.etcd] : ['--discovery', 'file', '--registry-dir', join(dataDir, 'registry')];
+  const discoveryArgs = opts.etcd
+    ? ['--etcd', opts.etcd]
+    : ['--discovery', 'file', '--registry-dir', join(dataDir, 'registry')];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     FLOWMESH_CLUSTER_TOKEN: clusterToken,
@@ -86,7 +88,15 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     await Promise.all([
       launch('coordinator', 'coordinator-1', [...common, '--node-id', 'coordinator-1']),
       ...Array.from({ length: opts.executors }, (_, i) =>
-        launch('executor', `executor-${i + 1}`, [...common, '--node-id', `executor-${i + 1}`, '--slots', String(opts.slots ?? 2), ...roots, ...plugin]),
+        launch('executor', `executor-${i + 1}`, [
+          ...common,
+          '--node-id',
+          `executor-${i + 1}`,
+          '--slots',
+          String(opts.slots ?? 2),
+          ...roots,
+          ...plugin,
+        ]),
       ),
     ]);
     const gateway = await launch('gateway', 'gateway', [...common, '--node-id', 'gateway-1']);
@@ -97,7 +107,13 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   }
 }
 
-function startChild(kind: ChildKind, name: string, args: string[], env: NodeJS.ProcessEnv, opts: MeshOptions): Promise<MeshChild> {
+function startChild(
+  kind: ChildKind,
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: MeshOptions,
+): Promise<MeshChild> {
   const child = spawn(process.execPath, [FLOWMESH_BIN, kind, '--bind', '127.0.0.1:0', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,10 @@ export interface ProgressBar {
   stop(): void;
 }
 
-export function createProgressBar(stream: NodeJS.WriteStream = process.stderr, opts: { plainEveryMs?: number } = {}): ProgressBar {
+export function createProgressBar(
+  stream: NodeJS.WriteStream = process.stderr,
+  opts: { plainEveryMs?: number } = {},
+): ProgressBar {
   const started = Date.now();
   if (!stream.isTTY) {
     let last = 0;

@@ -50,7 +50,12 @@ export function runCommand(): Command {
   const cmd = new Command('run')
     .description('run a flow through the gateway, with a progress bar and a summary')
     .argument('<flow>', 'name of a stored flow')
-    .option('--var <name=value>', 'override a flow variable (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--var <name=value>',
+      'override a flow variable (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--input <file>', 'stream this file as the input of a flow whose source is `stream`')
     .option('--out <file>', 'write the output records (JSONL) here')
     .option('--rejects <file>', 'also write rejected records (JSONL) here')
@@ -90,16 +95,31 @@ async function run(flow: string, flags: RunFlags): Promise<void> {
   let job: Job | undefined;
   try {
     const events = client.runJob(
-      { flow, vars, jobId: flags.jobId, encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: !!rejectsOut, distribute },
-      { input: flags.input ? createReadStream(flags.input) : undefined, signal: controller.signal, onProgress: (p) => bar?.update(p) },
+      {
+        flow,
+        vars,
+        jobId: flags.jobId,
+        encoding: RecordEncoding.RECORD_ENCODING_JSONL,
+        includeRejects: !!rejectsOut,
+        distribute,
+      },
+      {
+        input: flags.input ? createReadStream(flags.input) : undefined,
+        signal: controller.signal,
+        onProgress: (p) => bar?.update(p),
+      },
     );
     for await (const ev of events) {
       if (ev.$case === 'accepted') jobId = ev.accepted.jobId;
       else if (ev.$case === 'records' && out) {
-        const data = ev.records.data.length > 0 ? ev.records.data : Buffer.from(ev.records.records.map((r) => r + '\n').join(''));
+        const data =
+          ev.records.data.length > 0 ? ev.records.data : Buffer.from(ev.records.records.map((r) => r + '\n').join(''));
         await writeWithBackpressure(out, data);
       } else if (ev.$case === 'rejects' && rejectsOut) {
-        await writeWithBackpressure(rejectsOut, Buffer.from(ev.rejects.rejects.map((r) => JSON.stringify(r) + '\n').join('')));
+        await writeWithBackpressure(
+          rejectsOut,
+          Buffer.from(ev.rejects.rejects.map((r) => JSON.stringify(r) + '\n').join('')),
+        );
       } else if (ev.$case === 'summary') job = ev.summary.job;
     }
   } finally {

@@ -19,7 +19,8 @@ interface TableFile {
 
 export function tablesCommand(): Command {
   const tables = new Command('tables').description('store and list reference tables (for lookup steps)');
-  const sub = (name: string, description: string) => withConnectionOptions(tables.command(name).description(description)).option('--json', 'JSON output');
+  const sub = (name: string, description: string) =>
+    withConnectionOptions(tables.command(name).description(description)).option('--json', 'JSON output');
   sub('put', 'store a reference table from a JSON file')
     .argument('<file>')
     .option('--name <name>', 'table name (default: the file name without extension)')
@@ -43,11 +44,18 @@ export function tablesCommand(): Command {
           updatedBy: '',
           spec: {
             $case: 'referenceTable',
-            referenceTable: { keyColumn: t.keyColumn, columns: t.columns ?? Object.keys(t.rows[0] ?? {}), rows: t.rows, description: t.description ?? '' },
+            referenceTable: {
+              keyColumn: t.keyColumn,
+              columns: t.columns ?? Object.keys(t.rows[0] ?? {}),
+              rows: t.rows,
+              description: t.description ?? '',
+            },
           },
         };
         const stored = await connect(f).putResource(resource);
-        process.stdout.write(f.json ? renderJson(stored) : `stored table ${name} (${t.rows.length} rows, revision ${stored.revision})\n`);
+        process.stdout.write(
+          f.json ? renderJson(stored) : `stored table ${name} (${t.rows.length} rows, revision ${stored.revision})\n`,
+        );
       }),
     );
   sub('list', 'list reference tables').action((f: Flags) =>

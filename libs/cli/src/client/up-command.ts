@@ -67,7 +67,15 @@ export async function bringUp(o: UpOptions): Promise<{ mesh: Mesh; state: MeshSt
   for (const p of Object.values(roots)) mkdirSync(p, { recursive: true });
   // Reuse the key of an earlier `up` on this data dir: its store already knows it.
   const previous = readState(dataDir);
-  const mesh = await startMesh({ dataDir, executors: o.executors, slots: o.slots, etcd: o.etcd, fileRoots: roots, pluginDir: o.pluginDir, adminKey: previous?.apiKey });
+  const mesh = await startMesh({
+    dataDir,
+    executors: o.executors,
+    slots: o.slots,
+    etcd: o.etcd,
+    fileRoots: roots,
+    pluginDir: o.pluginDir,
+    adminKey: previous?.apiKey,
+  });
   try {
     await waitForGateway(mesh.gateway, mesh.adminKey);
     await registerFileRoots(mesh.gateway, mesh.adminKey, roots);
@@ -112,7 +120,12 @@ export function upCommand(): Command {
     .option('--slots <n>', 'batch slots per executor', '2')
     .option('--etcd <urls>', 'use etcd (config database and discovery) instead of the embedded store')
     .option('--data-dir <dir>', 'store, registry, logs and state of this mesh', DEFAULT_DATA_DIR)
-    .option('--file-root <name=path>', 'a file root for flows (repeatable; default data=<data-dir>/data)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--file-root <name=path>',
+      'a file root for flows (repeatable; default data=<data-dir>/data)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--plugin-dir <dir>', 'plugin modules for `plugin` steps')
     .action(async (f: UpFlags) => {
       let mesh: Mesh | undefined;
@@ -133,7 +146,9 @@ export function upCommand(): Command {
             `flowmesh is up: ${mesh.children.map((c) => c.name).join(', ')}`,
             `  gateway:   ${mesh.gateway}`,
             `  admin key: ${mesh.adminKey}`,
-            `  file roots: ${Object.entries(up.roots).map(([n, p]) => `${n}=${p}`).join(', ')}`,
+            `  file roots: ${Object.entries(up.roots)
+              .map(([n, p]) => `${n}=${p}`)
+              .join(', ')}`,
             `  logs:      ${join(up.state.dataDir, 'logs')}`,
             `Other commands find the gateway through ${statePath(up.state.dataDir)}; or export`,
             `  FLOWMESH_GATEWAY=${mesh.gateway} FLOWMESH_API_KEY=<the admin key>`,
@@ -158,6 +173,9 @@ export function upCommand(): Command {
       process.on('SIGINT', () => void shutdown());
       process.on('SIGTERM', () => void shutdown());
       // A child that dies on its own is reported; the rest keep running.
-      for (const c of running.children) void c.exited.then((code) => !stopping && process.stderr.write(`${c.name} exited (code ${code}); see its log\n`));
+      for (const c of running.children)
+        void c.exited.then(
+          (code) => !stopping && process.stderr.write(`${c.name} exited (code ${code}); see its log\n`),
+        );
     });
 }

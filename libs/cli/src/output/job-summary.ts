@@ -40,7 +40,8 @@ export function renderJobSummary(job: Job, extras: SummaryExtras = {}): string {
       (job.progress?.batchesRetried ? ` (${job.progress.batchesRetried} retried)` : ''),
   );
   if (job.error) lines.push(`  error:            ${job.error}`);
-  for (const f of job.failures) lines.push(`  failed batch ${f.batchIndex} @${f.offset}+${f.length}: ${f.errors.join('; ')}`);
+  for (const f of job.failures)
+    lines.push(`  failed batch ${f.batchIndex} @${f.offset}+${f.length}: ${f.errors.join('; ')}`);
   const output = extras.output ?? (job.output?.path ? `${job.output.root}:${job.output.path}` : undefined);
   if (output) lines.push(`  output:           ${output}`);
   if (job.rejectsOutput?.path) lines.push(`  rejects:          ${job.rejectsOutput.root}:${job.rejectsOutput.path}`);

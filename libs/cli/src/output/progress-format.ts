@@ -25,7 +25,8 @@ export function progressView(p: JobProgress, elapsedMs = p.elapsedMs): ProgressV
   const rate = seconds > 0 ? records / seconds : 0;
   // ETA from the fraction done so far (bytes track work better than records when rows vary in size).
   let etaSeconds: number | undefined;
-  if (fraction !== undefined && fraction > 0 && seconds > 0) etaSeconds = Math.max(0, (seconds * (1 - fraction)) / fraction);
+  if (fraction !== undefined && fraction > 0 && seconds > 0)
+    etaSeconds = Math.max(0, (seconds * (1 - fraction)) / fraction);
   return {
     fraction,
     records,

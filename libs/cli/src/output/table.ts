@@ -39,7 +39,12 @@ export function renderJson(value: unknown): string {
       (_k, v: unknown) => {
         if (typeof v === 'bigint') return v.toString();
         if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-        if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data))
+        if (
+          v &&
+          typeof v === 'object' &&
+          (v as { type?: string }).type === 'Buffer' &&
+          Array.isArray((v as { data?: unknown }).data)
+        )
           return Buffer.from((v as { data: number[] }).data).toString('base64');
         return v;
       },
@@ -57,7 +62,10 @@ function cellText(v: string | number | boolean | undefined): string {
 // East Asian wide characters take two columns; enough for names in tables without a dependency.
 function displayWidth(s: string): number {
   let w = 0;
-  for (const ch of s) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch) ? 2 : 1;
+  for (const ch of s)
+    w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch)
+      ? 2
+      : 1;
   return w;
 }
 

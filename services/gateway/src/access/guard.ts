@@ -26,7 +26,9 @@ export function createGuard(auth: Authenticator, audit: AuditLog): Guard {
       } catch (err) {
         if (!(err instanceof AuthenticationFailed)) {
           // The store could not be asked: not the caller's fault, and not a refusal to audit.
-          throw new UnavailableError('cannot verify the API key right now (config-store unavailable); retry', { cause: err });
+          throw new UnavailableError('cannot verify the API key right now (config-store unavailable); retry', {
+            cause: err,
+          });
         }
         audit.record({
           actor: 'anonymous',
@@ -63,7 +65,13 @@ export function targetOf(request: unknown): string {
   if (!request || typeof request !== 'object') return '';
   const r = request as Record<string, unknown>;
   const resource = r['resource'] as { name?: string } | undefined;
-  for (const v of [r['name'], r['jobId'], r['user'], resource?.name, (r['spec'] as { flow?: string } | undefined)?.flow]) {
+  for (const v of [
+    r['name'],
+    r['jobId'],
+    r['user'],
+    resource?.name,
+    (r['spec'] as { flow?: string } | undefined)?.flow,
+  ]) {
     if (typeof v === 'string' && v) return v;
   }
   return '';

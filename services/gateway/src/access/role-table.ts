@@ -84,7 +84,10 @@ export function roleName(role: Role): string {
 }
 
 export function parseRole(name: string): Role | undefined {
-  const n = name.trim().toLowerCase().replace(/^role_/, '');
+  const n = name
+    .trim()
+    .toLowerCase()
+    .replace(/^role_/, '');
   if (n === 'viewer') return VIEWER;
   if (n === 'operator') return OPERATOR;
   if (n === 'admin') return ADMIN;

@@ -10,15 +10,23 @@ import { grpcCode } from '../downstream/unary-call.js';
 export const ADMIN_USER = 'admin';
 
 export type BootstrapResult =
-  | { kind: 'created'; keyId: string; secret: string; fromEnv: boolean }
-  | { kind: 'existing' };
+  { kind: 'created'; keyId: string; secret: string; fromEnv: boolean } | { kind: 'existing' };
 
-export async function bootstrapAdmin(store: Store, opts: { adminKey?: string; actor: string }): Promise<BootstrapResult> {
+export async function bootstrapAdmin(
+  store: Store,
+  opts: { adminKey?: string; actor: string },
+): Promise<BootstrapResult> {
   const created = await createAdminUser(store, opts.actor);
   if (!created && !opts.adminKey) return { kind: 'existing' };
   if (!created) {
     // Not the first start, but the operator named the admin key: make sure it exists (idempotent).
-    const res = await store.createApiKey({ user: ADMIN_USER, role: Role.ROLE_ADMIN, description: 'bootstrap admin key', actor: opts.actor, secret: opts.adminKey! });
+    const res = await store.createApiKey({
+      user: ADMIN_USER,
+      role: Role.ROLE_ADMIN,
+      description: 'bootstrap admin key',
+      actor: opts.actor,
+      secret: opts.adminKey!,
+    });
     return { kind: 'created', keyId: res.keyId, secret: res.secret, fromEnv: true };
   }
   const res = await store.createApiKey({
@@ -29,7 +37,14 @@ export async function bootstrapAdmin(store: Store, opts: { adminKey?: string; ac
     secret: opts.adminKey ?? '',
   });
   await store.appendAudit({
-    entry: { actor: opts.actor, action: 'BootstrapAdmin', target: `user/${ADMIN_USER}`, allowed: true, detail: `created key ${res.keyId}`, at: new Date() },
+    entry: {
+      actor: opts.actor,
+      action: 'BootstrapAdmin',
+      target: `user/${ADMIN_USER}`,
+      allowed: true,
+      detail: `created key ${res.keyId}`,
+      at: new Date(),
+    },
   });
   return { kind: 'created', keyId: res.keyId, secret: res.secret, fromEnv: !!opts.adminKey };
 }
@@ -48,7 +63,10 @@ async function createAdminUser(store: Store, actor: string): Promise<boolean> {
         version: 0,
         updatedAt: undefined,
         updatedBy: actor,
-        spec: { $case: 'user', user: { role: Role.ROLE_ADMIN, disabled: false, description: 'created on first start' } },
+        spec: {
+          $case: 'user',
+          user: { role: Role.ROLE_ADMIN, disabled: false, description: 'created on first start' },
+        },
       },
       expectedRevision: 0,
       actor,

@@ -40,7 +40,13 @@ function requireKind(kind: ResourceKind): void {
 export function createClusterService(deps: ClusterServiceDeps): ClusterServiceServer {
   const { store, guard } = deps;
 
-  async function audited<T>(identity: Parameters<Guard['recordChange']>[0], method: string, target: string, work: () => Promise<T>, ok: (r: T) => string): Promise<T> {
+  async function audited<T>(
+    identity: Parameters<Guard['recordChange']>[0],
+    method: string,
+    target: string,
+    work: () => Promise<T>,
+    ok: (r: T) => string,
+  ): Promise<T> {
     try {
       const r = await work();
       guard.recordChange(identity, method, target, ok(r));
@@ -86,11 +92,18 @@ export function createClusterService(deps: ClusterServiceDeps): ClusterServiceSe
       if (!req.resource) throw new InvalidArgumentError('resource', 'send the resource to store');
       requireKind(req.resource.kind);
       const target = `${kindLabel(req.resource.kind)}/${req.resource.name}`;
-      const res = await audited(identity, ctx.method, target, () =>
-        store.put({ resource: req.resource, expectedRevision: req.expectedRevision, actor: identity.user }, ctx),
+      const res = await audited(
+        identity,
+        ctx.method,
+        target,
+        () => store.put({ resource: req.resource, expectedRevision: req.expectedRevision, actor: identity.user }, ctx),
         (r) => `stored at revision ${r.revision}`,
       );
-      if (req.resource.kind === ResourceKind.RESOURCE_KIND_API_KEY || req.resource.kind === ResourceKind.RESOURCE_KIND_USER) deps.auth.invalidate();
+      if (
+        req.resource.kind === ResourceKind.RESOURCE_KIND_API_KEY ||
+        req.resource.kind === ResourceKind.RESOURCE_KIND_USER
+      )
+        deps.auth.invalidate();
       return { resource: res.resource };
     }),
 
@@ -98,24 +111,41 @@ export function createClusterService(deps: ClusterServiceDeps): ClusterServiceSe
       const identity = await guard.check(ctx.method, ctx.metadata, req, ctx.peer);
       requireKind(req.kind);
       const target = `${kindLabel(req.kind)}/${req.name}`;
-      const res = await audited(identity, ctx.method, target, () =>
-        store.delete({ kind: req.kind, name: req.name, expectedRevision: req.expectedRevision, actor: identity.user }, ctx),
+      const res = await audited(
+        identity,
+        ctx.method,
+        target,
+        () =>
+          store.delete(
+            { kind: req.kind, name: req.name, expectedRevision: req.expectedRevision, actor: identity.user },
+            ctx,
+          ),
         (r) => (r.deleted ? 'deleted' : 'did not exist'),
       );
-      if (req.kind === ResourceKind.RESOURCE_KIND_API_KEY || req.kind === ResourceKind.RESOURCE_KIND_USER) deps.auth.invalidate();
+      if (req.kind === ResourceKind.RESOURCE_KIND_API_KEY || req.kind === ResourceKind.RESOURCE_KIND_USER)
+        deps.auth.invalidate();
       return { deleted: res.deleted };
     }),
 
-    createApiKey: unary(async (req: ClusterServiceCreateApiKeyRequest, ctx): Promise<ClusterServiceCreateApiKeyResponse> => {
-      const identity = await guard.check(ctx.method, ctx.metadata, req, ctx.peer);
-      if (!req.user) throw new InvalidArgumentError('user', 'name the user the key belongs to');
-      if (!req.role) throw new InvalidArgumentError('role', 'choose viewer, operator or admin');
-      const res = await audited(identity, ctx.method, `user/${req.user}`, () =>
-        store.createApiKey({ user: req.user, role: req.role, description: req.description, actor: identity.user, secret: '' }, ctx),
-        (r) => `created key ${r.keyId}`,
-      );
-      return { keyId: res.keyId, secret: res.secret };
-    }),
+    createApiKey: unary(
+      async (req: ClusterServiceCreateApiKeyRequest, ctx): Promise<ClusterServiceCreateApiKeyResponse> => {
+        const identity = await guard.check(ctx.method, ctx.metadata, req, ctx.peer);
+        if (!req.user) throw new InvalidArgumentError('user', 'name the user the key belongs to');
+        if (!req.role) throw new InvalidArgumentError('role', 'choose viewer, operator or admin');
+        const res = await audited(
+          identity,
+          ctx.method,
+          `user/${req.user}`,
+          () =>
+            store.createApiKey(
+              { user: req.user, role: req.role, description: req.description, actor: identity.user, secret: '' },
+              ctx,
+            ),
+          (r) => `created key ${r.keyId}`,
+        );
+        return { keyId: res.keyId, secret: res.secret };
+      },
+    ),
 
     whoAmI: unary(async (req: WhoAmIRequest, ctx): Promise<WhoAmIResponse> => {
       const identity = await guard.check(ctx.method, ctx.metadata, req, ctx.peer);

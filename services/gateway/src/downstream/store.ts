@@ -49,7 +49,8 @@ export interface StoreOptions {
 /** The client to use now: config-store instances come and go in discovery, so it is looked up per call. */
 export type ConfigStoreClientSource = () => ConfigStoreClient;
 
-type MethodName = 'get' | 'list' | 'listFlowRevisions' | 'put' | 'delete' | 'appendAudit' | 'createApiKey' | 'verifyApiKey';
+type MethodName =
+  'get' | 'list' | 'listFlowRevisions' | 'put' | 'delete' | 'appendAudit' | 'createApiKey' | 'verifyApiKey';
 
 export function createStore(source: ConfigStoreClientSource, opts: StoreOptions): Store {
   const timeoutMs = opts.timeoutMs ?? 5000;

@@ -44,11 +44,16 @@ function once<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, opts: Downs
   });
 }
 
-export async function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, opts: DownstreamOptions): Promise<Res> {
+export async function unaryCall<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  opts: DownstreamOptions,
+): Promise<Res> {
   try {
     return await once(method, request, opts);
   } catch (err) {
-    if (!opts.idempotent || (err as Partial<ServiceError>).code !== status.UNAVAILABLE || opts.signal?.aborted) throw err;
+    if (!opts.idempotent || (err as Partial<ServiceError>).code !== status.UNAVAILABLE || opts.signal?.aborted)
+      throw err;
     // One quick retry: a config-store restarting or a channel reconnecting usually answers the second time.
     await new Promise((r) => setTimeout(r, 100));
     return once(method, request, opts);

@@ -57,7 +57,12 @@ export function createFlowService(deps: { store: Store; guard: Guard }): FlowSer
           ctx,
         );
         const flow = flowOf(res.resource);
-        guard.recordChange(identity, ctx.method, req.name, `stored flow revision ${flow?.definition?.flowRevision ?? '?'}`);
+        guard.recordChange(
+          identity,
+          ctx.method,
+          req.name,
+          `stored flow revision ${flow?.definition?.flowRevision ?? '?'}`,
+        );
         return { flow };
       } catch (err) {
         guard.recordChange(identity, ctx.method, req.name, `failed: ${(err as Error).message}`);
@@ -76,7 +81,10 @@ export function createFlowService(deps: { store: Store; guard: Guard }): FlowSer
 
     listFlows: unary(async (req: ListFlowsRequest, ctx): Promise<ListFlowsResponse> => {
       await guard.check(ctx.method, ctx.metadata, req, ctx.peer);
-      const res = await store.list({ kind: FLOW, prefix: req.prefix, pageSize: req.pageSize, pageToken: req.pageToken }, ctx);
+      const res = await store.list(
+        { kind: FLOW, prefix: req.prefix, pageSize: req.pageSize, pageToken: req.pageToken },
+        ctx,
+      );
       return { flows: res.resources.map(flowOf).filter((f): f is Flow => !!f), nextPageToken: res.nextPageToken };
     }),
 

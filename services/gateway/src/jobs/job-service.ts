@@ -63,11 +63,19 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
 
   function coordinatorOf(job: Job) {
     const c = deps.directory.byId(job.coordinatorId);
-    if (!c) throw new UnavailableError(`job ${job.id}: its coordinator ${job.coordinatorId || '(none)'} is not in the cluster`);
+    if (!c)
+      throw new UnavailableError(
+        `job ${job.id}: its coordinator ${job.coordinatorId || '(none)'} is not in the cluster`,
+      );
     return c;
   }
 
-  const callOpts = (ctx: CallContext) => ({ timeoutMs, signal: ctx.signal, deadline: ctx.deadline, metadata: deps.directory.metadata() });
+  const callOpts = (ctx: CallContext) => ({
+    timeoutMs,
+    signal: ctx.signal,
+    deadline: ctx.deadline,
+    metadata: deps.directory.metadata(),
+  });
 
   return {
     runJob: bidi(runJob),
@@ -120,7 +128,9 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
         }
         const targets = job ? [coordinatorOf(job)] : deps.directory.candidates();
         for (const c of targets) {
-          const down = deps.directory.client(c.address).watchJob({ request: req }, deps.directory.metadata(), { deadline: ctx.deadline });
+          const down = deps.directory
+            .client(c.address)
+            .watchJob({ request: req }, deps.directory.metadata(), { deadline: ctx.deadline });
           const onAbort = (): void => down.cancel();
           ctx.signal.addEventListener('abort', onAbort, { once: true });
           const reader = messageReader<{ response?: WatchJobResponse }>(down);
@@ -137,7 +147,9 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
             // Asking around for an unrecorded job: "not mine" from one coordinator means try the next.
             if (!job && !relayed && (code === status.NOT_FOUND || code === status.FAILED_PRECONDITION)) continue;
             if (code === status.UNAVAILABLE || code === status.INTERNAL || code === status.UNKNOWN) {
-              throw new UnavailableError(`job ${req.jobId}: coordinator ${c.id} became unavailable while watching`, { cause: err });
+              throw new UnavailableError(`job ${req.jobId}: coordinator ${c.id} became unavailable while watching`, {
+                cause: err,
+              });
             }
             throw err;
           } finally {

@@ -55,7 +55,8 @@ export function createCoordinatorPicker(opts: CoordinatorPickerOptions = {}): Co
     pick(candidates, exclude) {
       let pool = candidates.filter((c) => eligible(c, exclude));
       // When every remaining coordinator is suspect, trying one beats refusing the job outright.
-      if (pool.length === 0) pool = candidates.filter((c) => !exclude?.has(c.id) && (c.health ?? 'serving') === 'serving');
+      if (pool.length === 0)
+        pool = candidates.filter((c) => !exclude?.has(c.id) && (c.health ?? 'serving') === 'serving');
       if (pool.length === 0) return undefined;
       if (pool.length === 1) return pool[0];
       // Power of two choices: two distinct random candidates, the less loaded wins (ties: the first).
