@@ -39,6 +39,14 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
 
     submitJob: unary(async (req) => {
       if (!req.spec) throw new InvalidArgumentError('spec', 'required');
+      // A client-chosen id makes submission idempotent: the same id answers with the job it already names.
+      const id = req.spec.jobId;
+      if (id) {
+        const running = ctx.registry.get(id);
+        if (running) return { accepted: running.accepted };
+        const known = await ctx.config.getJob(id);
+        if (known) return { accepted: { jobId: id, flow: known.flow, flowRevision: known.flowRevision, coordinatorId: known.coordinatorId } };
+      }
       const started = await startJob(ctx, req.spec, {});
       started.run().catch((err: unknown) => ctx.logger.info({ jobId: started.accepted.jobId, err: (err as Error).message }, 'detached job ended'));
       return { accepted: started.accepted };

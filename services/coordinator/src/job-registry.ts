@@ -1,12 +1,13 @@
 // The jobs this coordinator runs now: for CancelJob, WatchJob and GetLoad. A job leaves the registry
 // when it ends (its record in config-store is then the source of truth).
 import { EventEmitter } from 'node:events';
-import type { Job, JobProgress } from '@flowmesh/contracts';
+import type { Job, JobAccepted, JobProgress } from '@flowmesh/contracts';
 import { AlreadyExistsError } from '@flowmesh/runtime';
 
 /** Events: `progress` (JobProgress) while it runs, `end` (Job) once. */
 export interface JobHandle extends EventEmitter {
   readonly id: string;
+  readonly accepted: JobAccepted;
   cancel(reason: string): void;
   progress(): JobProgress;
   load(): { inFlight: number; queued: number };

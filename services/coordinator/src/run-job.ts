@@ -135,10 +135,12 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       ...patch,
     });
 
+  const accepted: JobAccepted = { jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision, coordinatorId: ctx.id };
   let finish!: (job: Job) => void;
   const done = new Promise<Job>((resolve) => (finish = resolve));
   const handle = Object.assign(new EventEmitter(), {
     id: jobId,
+    accepted,
     cancel: (reason: string) => driver.cancel(reason),
     progress: () => driver.progress(JobState.JOB_STATE_RUNNING),
     load: () => driver.load(),
@@ -152,7 +154,6 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     throw err;
   }
 
-  const accepted: JobAccepted = { jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision, coordinatorId: ctx.id };
 
   // One span per job (a child of the RunJob call's span): every batch attempt span hangs below it.
   function run(): Promise<Job> {
