@@ -222,11 +222,6 @@ describe('engine: coordinator and executors (real processes)', function () {
     assert.equal(r.output.length, 0, 'a file sink streams no records');
     const written = await readFile(join(outDir, 'enriched/orders-20k.csv.jsonl'));
     assert.ok(written.equals(small.output));
-    // The same client-chosen id again: the job it names, not a second run.
-    const again = await submitJob(client, { flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' } });
-    assert.equal(again.accepted.jobId, 'submitted-1');
-    const rewatched = await watchJob(client, 'submitted-1');
-    assert.equal(rewatched.summary?.finishedAt?.getTime(), watched.summary?.finishedAt?.getTime(), 'not run a second time');
     assert.deepEqual(r.summary?.output, { root: 'out', path: 'enriched/orders-20k.csv.jsonl' });
     const left = (await readdir(join(outDir, 'enriched'))).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(left, [], 'no temp file is left');
