@@ -4,3 +4,4 @@ export * from './etcd.js';
 export * from './services.js';
 export * from './compose.js';
 export * from './netns.js';
+export * from './chaos/index.js';
