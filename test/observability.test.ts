@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobState, ResourceKind, type Job } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
-import { startService, tempDir, waitFor, type RunningService, type ServiceKind } from '@flowmesh/testing';
+import { runFlowmesh, startService, tempDir, waitFor, type RunningService, type ServiceKind } from '@flowmesh/testing';
 
 const TOKEN = 'observability-test-token';
 const ADMIN_KEY = 'observability-test-admin-key-0123456789abcdef';
@@ -127,6 +127,7 @@ describe('observability: one trace per job and Prometheus metrics (real processe
   let jobId = '';
   let recordsOut = 0;
   let rejects = 0;
+  let traceEnv: Record<string, string>;
 
   before(async function () {
     this.timeout(180_000);
@@ -146,6 +147,7 @@ describe('observability: one trace per job and Prometheus metrics (real processe
       OTEL_METRICS_EXPORTER: 'none',
       OTEL_LOGS_EXPORTER: 'none',
     };
+    traceEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_')));
     const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
     const start = async (kind: ServiceKind, args: string[], extra: Record<string, string> = {}): Promise<RunningService> => {
       const s = await startService(kind, { args: [...mesh, ...args], env: { ...env, ...extra }, timeoutMs: 60_000 });
@@ -299,5 +301,26 @@ describe('observability: one trace per job and Prometheus metrics (real processe
 
     const store = await scrape(configStore);
     assert.match(store, /target_info\{[^}]*service_name="flowmesh-config-store"/);
+  });
+
+  // Last: this second job would change the counters the test above checks.
+  it('with tracing on in the CLI too, the trace starts at the client: `flowmesh run`', async () => {
+    const r = await runFlowmesh(
+      ['run', 'obs', '--gateway', gateway.address, '--api-key', ADMIN_KEY, '--job-id', 'obs-cli-job', '--batch-records', String(BATCH_RECORDS), '--json', '--no-progress'],
+      { env: traceEnv, timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const jobSpan = await waitFor(() => receiver.spans.find((s) => s.name === 'flowmesh.job' && s.attributes['flowmesh.job.id'] === 'obs-cli-job'), {
+      timeoutMs: 30_000,
+      what: 'the job span of the CLI job',
+    });
+    const inTrace = receiver.spans.filter((s) => s.traceId === jobSpan.traceId);
+    const root = await waitFor(() => receiver.spans.find((s) => s.traceId === jobSpan.traceId && s.parentSpanId === ''), {
+      timeoutMs: 30_000,
+      what: 'the root span of the CLI job',
+    });
+    assert.equal(root.service, 'flowmesh-run', 'the root span is the CLI process');
+    assert.equal(root.name, 'flowmesh.cli.run');
+    assert.ok(inTrace.some((s) => s.service === 'flowmesh-gateway'), 'the gateway is in the same trace');
   });
 });

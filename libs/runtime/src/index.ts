@@ -32,4 +32,4 @@ export { commonOptions, type CommonOptions, type CommonConfig } from './config/c
 export { runMain, type Stoppable } from './run-main.js';
 export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
 export * from './metrics/index.js';
-export { inSpan, activeContext, withContext, traceFields, type Span, type Context as TraceContext } from './telemetry/spans.js';
+export { inSpan, activeContext, withContext, traceFields, flushTelemetry, type Span, type Context as TraceContext } from './telemetry/spans.js';

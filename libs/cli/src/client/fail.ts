@@ -1,6 +1,7 @@
 // The one way client commands end on an error: a clear message on stderr and a non-zero exit code that
 // says what kind of failure it was (see exitCodeOf in @flowmesh/client).
 import { describeError, exitCodeOf } from '@flowmesh/client';
+import { flushTelemetry } from '@flowmesh/runtime';
 import { UsageError } from './connection.js';
 
 export function fail(command: string, err: unknown): never {
@@ -16,5 +17,6 @@ export async function runAction(command: string, body: () => Promise<void>): Pro
   } catch (err) {
     fail(command, err);
   }
+  await flushTelemetry(); // client spans when OTEL_TRACES_EXPORTER is set (issue 8); nothing otherwise
   process.exit(process.exitCode ?? 0);
 }

@@ -5,6 +5,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Command } from 'commander';
 import { JobState, RecordEncoding, type Job } from '@flowmesh/contracts';
+import { inSpan } from '@flowmesh/runtime';
 import { connect, UsageError, withConnectionOptions, type ConnectionFlags } from './connection.js';
 import { runAction } from './fail.js';
 import { createProgressBar } from './progress-bar.js';
@@ -67,7 +68,11 @@ export function runCommand(): Command {
     .option('--json', 'print the finished job as JSON instead of the summary')
     .option('--no-progress', 'no progress bar');
   withConnectionOptions(cmd);
-  cmd.action((flow: string, flags: RunFlags) => runAction('run', () => run(flow, flags)));
+  // A span around the whole run (tracing on through OTEL_TRACES_EXPORTER): the root of the job's trace. It
+  // ends before runAction flushes, unlike the gRPC client span, whose status may arrive after the summary.
+  cmd.action((flow: string, flags: RunFlags) =>
+    runAction('run', () => inSpan('flowmesh.cli.run', { 'flowmesh.flow': flow }, () => run(flow, flags))),
+  );
   return cmd;
 }
 

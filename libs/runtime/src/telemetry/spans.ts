@@ -47,3 +47,12 @@ export function traceFields(): { traceId?: string; spanId?: string } {
   const sc = trace.getActiveSpan()?.spanContext();
   return sc && isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : {};
 }
+
+/**
+ * Flushes and stops the tracing SDK when the preload started one (a no-op otherwise). For processes that
+ * end with process.exit() outside runMain, e.g. CLI commands, whose client spans would otherwise be lost.
+ */
+export async function flushTelemetry(): Promise<void> {
+  const fn = (globalThis as Record<symbol, unknown>)[Symbol.for('flowmesh.telemetry.shutdown')];
+  if (typeof fn === 'function') await (fn as () => Promise<void>)().catch(() => undefined);
+}
