@@ -53,12 +53,16 @@ type OtlpAttr = { key: string; value: OtlpValue };
 interface OtlpTraces {
   resourceSpans?: Array<{
     resource?: { attributes?: OtlpAttr[] };
-    scopeSpans?: Array<{ spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttr[] }> }>;
+    scopeSpans?: Array<{
+      spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttr[] }>;
+    }>;
   }>;
 }
 
-const valueOf = (v: OtlpValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
-const attrs = (list: OtlpAttr[] = []): Record<string, unknown> => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+const valueOf = (v: OtlpValue): unknown =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
+const attrs = (list: OtlpAttr[] = []): Record<string, unknown> =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
 /** A minimal OTLP/HTTP JSON trace receiver on loopback, port 0. */
 async function startReceiver(): Promise<{ server: Server; endpoint: string; spans: ReceivedSpan[] }> {
@@ -73,7 +77,14 @@ async function startReceiver(): Promise<{ server: Server; endpoint: string; span
           const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
           for (const ss of rs.scopeSpans ?? []) {
             for (const s of ss.spans ?? []) {
-              spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, attributes: attrs(s.attributes) });
+              spans.push({
+                service,
+                traceId: s.traceId,
+                spanId: s.spanId,
+                parentSpanId: s.parentSpanId ?? '',
+                name: s.name,
+                attributes: attrs(s.attributes),
+              });
             }
           }
         }
@@ -149,7 +160,11 @@ describe('observability: one trace per job and Prometheus metrics (real processe
     };
     traceEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_')));
     const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
-    const start = async (kind: ServiceKind, args: string[], extra: Record<string, string> = {}): Promise<RunningService> => {
+    const start = async (
+      kind: ServiceKind,
+      args: string[],
+      extra: Record<string, string> = {},
+    ): Promise<RunningService> => {
       const s = await startService(kind, { args: [...mesh, ...args], env: { ...env, ...extra }, timeoutMs: 60_000 });
       services.push(s);
       return s;
@@ -159,13 +174,28 @@ describe('observability: one trace per job and Prometheus metrics (real processe
     const started = await Promise.allSettled([
       start('coordinator', [...withStore, '--node-id', 'obs-coord']).then((c) => (coordinator = c)),
       ...[1, 2].map((n) =>
-        start('executor', [...withStore, '--node-id', `obs-exec-${n}`, '--slots', '2', '--file-root', `data=${data}`]).then((e) => executors.push(e)),
+        start('executor', [
+          ...withStore,
+          '--node-id',
+          `obs-exec-${n}`,
+          '--slots',
+          '2',
+          '--file-root',
+          `data=${data}`,
+        ]).then((e) => executors.push(e)),
       ),
     ]);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     gateway = await start('gateway', withStore, { FLOWMESH_ADMIN_KEY: ADMIN_KEY });
     client = createClient(gateway.address, { apiKey: ADMIN_KEY });
-    await waitFor(() => client.whoAmI().then((w) => w.user === 'admin', () => false), { timeoutMs: 30_000, what: 'the admin key' });
+    await waitFor(
+      () =>
+        client.whoAmI().then(
+          (w) => w.user === 'admin',
+          () => false,
+        ),
+      { timeoutMs: 30_000, what: 'the admin key' },
+    );
     await client.putResource({
       kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
       name: 'data',
@@ -215,10 +245,18 @@ describe('observability: one trace per job and Prometheus metrics (real processe
     const batches = job.progress!.batchesDone;
     const spans = await waitFor(
       () => {
-        const jobSpans = receiver.spans.filter((s) => s.name === 'flowmesh.job' && s.attributes['flowmesh.job.id'] === jobId);
-        const executorSpans = receiver.spans.filter((s) => s.name === 'flowmesh.executor.batch' && s.attributes['flowmesh.job.id'] === jobId);
-        const gatewaySpans = receiver.spans.filter((s) => s.service === 'flowmesh-gateway' && s.name.endsWith('JobService/RunJob'));
-        return jobSpans.length === 1 && executorSpans.length >= batches && gatewaySpans.length > 0 ? receiver.spans.slice() : undefined;
+        const jobSpans = receiver.spans.filter(
+          (s) => s.name === 'flowmesh.job' && s.attributes['flowmesh.job.id'] === jobId,
+        );
+        const executorSpans = receiver.spans.filter(
+          (s) => s.name === 'flowmesh.executor.batch' && s.attributes['flowmesh.job.id'] === jobId,
+        );
+        const gatewaySpans = receiver.spans.filter(
+          (s) => s.service === 'flowmesh-gateway' && s.name.endsWith('JobService/RunJob'),
+        );
+        return jobSpans.length === 1 && executorSpans.length >= batches && gatewaySpans.length > 0
+          ? receiver.spans.slice()
+          : undefined;
       },
       { timeoutMs: 30_000, what: 'the job, gateway and executor spans at the receiver' },
     );
@@ -240,15 +278,26 @@ describe('observability: one trace per job and Prometheus metrics (real processe
 
     const attempts = inTrace.filter((s) => s.name === 'flowmesh.batch.attempt');
     const work = inTrace.filter((s) => s.name === 'flowmesh.executor.batch');
-    assert.equal(new Set(work.map((s) => s.attributes['flowmesh.batch.index'])).size, batches, 'an executor span for every batch, in this trace');
+    assert.equal(
+      new Set(work.map((s) => s.attributes['flowmesh.batch.index'])).size,
+      batches,
+      'an executor span for every batch, in this trace',
+    );
     assert.ok(attempts.length >= batches, 'a coordinator span for every batch attempt');
     assert.deepEqual(new Set(work.map((s) => s.service)), new Set(['flowmesh-executor']));
-    assert.equal(new Set(work.map((s) => s.attributes['flowmesh.executor.id'])).size, 2, 'both executors worked on the job');
+    assert.equal(
+      new Set(work.map((s) => s.attributes['flowmesh.executor.id'])).size,
+      2,
+      'both executors worked on the job',
+    );
     let recordsIn = 0;
     for (const w of work) {
       const chain = ancestors(w);
       const attempt = chain.find((p) => p.name === 'flowmesh.batch.attempt');
-      assert.ok(attempt, `batch ${String(w.attributes['flowmesh.batch.index'])}: the executor span descends from a coordinator attempt span`);
+      assert.ok(
+        attempt,
+        `batch ${String(w.attributes['flowmesh.batch.index'])}: the executor span descends from a coordinator attempt span`,
+      );
       assert.equal(attempt.attributes['flowmesh.batch.index'], w.attributes['flowmesh.batch.index']);
       assert.equal(attempt.attributes['flowmesh.batch.offset'], w.attributes['flowmesh.batch.offset']);
       assert.ok(chain.includes(jobSpan), 'and from the job span');
@@ -281,7 +330,11 @@ describe('observability: one trace per job and Prometheus metrics (real processe
     assert.equal(sample(coord, 'flowmesh_records_total', { kind: 'rejected' }), counts.recordsRejected);
     assert.equal(sample(coord, 'flowmesh_jobs_total', { outcome: 'succeeded' }), 1);
     assert.equal(sample(coord, 'flowmesh_batches_running'), 0);
-    assert.equal(sample(coord, 'flowmesh_executor_slots'), 4, 'two executors with two slots each, as the coordinator sees them');
+    assert.equal(
+      sample(coord, 'flowmesh_executor_slots'),
+      4,
+      'two executors with two slots each, as the coordinator sees them',
+    );
     assert.equal(sample(coord, 'flowmesh_discovery_nodes', { kind: 'executor' }), 2);
     assert.equal(sample(coord, 'flowmesh_batch_queue_depth'), 0);
 
@@ -306,21 +359,43 @@ describe('observability: one trace per job and Prometheus metrics (real processe
   // Last: this second job would change the counters the test above checks.
   it('with tracing on in the CLI too, the trace starts at the client: `flowmesh run`', async () => {
     const r = await runFlowmesh(
-      ['run', 'obs', '--gateway', gateway.address, '--api-key', ADMIN_KEY, '--job-id', 'obs-cli-job', '--batch-records', String(BATCH_RECORDS), '--json', '--no-progress'],
+      [
+        'run',
+        'obs',
+        '--gateway',
+        gateway.address,
+        '--api-key',
+        ADMIN_KEY,
+        '--job-id',
+        'obs-cli-job',
+        '--batch-records',
+        String(BATCH_RECORDS),
+        '--json',
+        '--no-progress',
+      ],
       { env: traceEnv, timeoutMs: 60_000 },
     );
     assert.equal(r.code, 0, r.stderr);
-    const jobSpan = await waitFor(() => receiver.spans.find((s) => s.name === 'flowmesh.job' && s.attributes['flowmesh.job.id'] === 'obs-cli-job'), {
-      timeoutMs: 30_000,
-      what: 'the job span of the CLI job',
-    });
+    const jobSpan = await waitFor(
+      () => receiver.spans.find((s) => s.name === 'flowmesh.job' && s.attributes['flowmesh.job.id'] === 'obs-cli-job'),
+      {
+        timeoutMs: 30_000,
+        what: 'the job span of the CLI job',
+      },
+    );
     const inTrace = receiver.spans.filter((s) => s.traceId === jobSpan.traceId);
-    const root = await waitFor(() => receiver.spans.find((s) => s.traceId === jobSpan.traceId && s.parentSpanId === ''), {
-      timeoutMs: 30_000,
-      what: 'the root span of the CLI job',
-    });
+    const root = await waitFor(
+      () => receiver.spans.find((s) => s.traceId === jobSpan.traceId && s.parentSpanId === ''),
+      {
+        timeoutMs: 30_000,
+        what: 'the root span of the CLI job',
+      },
+    );
     assert.equal(root.service, 'flowmesh-run', 'the root span is the CLI process');
     assert.equal(root.name, 'flowmesh.cli.run');
-    assert.ok(inTrace.some((s) => s.service === 'flowmesh-gateway'), 'the gateway is in the same trace');
+    assert.ok(
+      inTrace.some((s) => s.service === 'flowmesh-gateway'),
+      'the gateway is in the same trace',
+    );
   });
 });

@@ -32,24 +32,38 @@ export interface MeshMetrics {
 }
 
 export function createMeshMetrics(meter: Meter, base: Attributes = {}): MeshMetrics {
-  const jobs: Counter = meter.createCounter('flowmesh_jobs', { description: 'jobs by outcome (started, succeeded, failed, cancelled)' });
-  const batches: Counter = meter.createCounter('flowmesh_batches', {
-    description: 'batch events: queued, started (an attempt began), done (accepted), retried, speculative, failed (an attempt failed)',
+  const jobs: Counter = meter.createCounter('flowmesh_jobs', {
+    description: 'jobs by outcome (started, succeeded, failed, cancelled)',
   });
-  const running: UpDownCounter = meter.createUpDownCounter('flowmesh_batches_running', { description: 'batch attempts running now' });
-  const records: Counter = meter.createCounter('flowmesh_records', { description: 'records of accepted batches by kind: in, out, rejected' });
+  const batches: Counter = meter.createCounter('flowmesh_batches', {
+    description:
+      'batch events: queued, started (an attempt began), done (accepted), retried, speculative, failed (an attempt failed)',
+  });
+  const running: UpDownCounter = meter.createUpDownCounter('flowmesh_batches_running', {
+    description: 'batch attempts running now',
+  });
+  const records: Counter = meter.createCounter('flowmesh_records', {
+    description: 'records of accepted batches by kind: in, out, rejected',
+  });
   const lag: Histogram = meter.createHistogram('flowmesh_config_watch_lag_seconds', {
     description: 'time from a config write to its watch event reaching this node',
     advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] },
   });
   const gap: Histogram = meter.createHistogram('flowmesh_config_watch_revision_gap', {
-    description: 'revision gap of a watch response when sent: 1 + revisions already queued behind it (1: the watcher is up to date)',
+    description:
+      'revision gap of a watch response when sent: 1 + revisions already queued behind it (1: the watcher is up to date)',
     advice: { explicitBucketBoundaries: [1, 2, 5, 10, 100, 1000] },
   });
   const slots = meter.createObservableGauge('flowmesh_executor_slots', { description: 'slots per executor' });
-  const slotsBusy = meter.createObservableGauge('flowmesh_executor_slots_busy', { description: 'busy slots per executor' });
-  const queue = meter.createObservableGauge('flowmesh_batch_queue_depth', { description: 'batches waiting for a slot' });
-  const nodes = meter.createObservableGauge('flowmesh_discovery_nodes', { description: 'nodes by kind as seen by this node' });
+  const slotsBusy = meter.createObservableGauge('flowmesh_executor_slots_busy', {
+    description: 'busy slots per executor',
+  });
+  const queue = meter.createObservableGauge('flowmesh_batch_queue_depth', {
+    description: 'batches waiting for a slot',
+  });
+  const nodes = meter.createObservableGauge('flowmesh_discovery_nodes', {
+    description: 'nodes by kind as seen by this node',
+  });
 
   const attrs = (a: Attributes): Attributes => ({ ...base, ...a });
   const at = {

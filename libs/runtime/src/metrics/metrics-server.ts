@@ -23,7 +23,8 @@ export interface MetricsServerOptions {
 function splitBind(bind: string): { host: string; port: number } {
   const at = bind.lastIndexOf(':');
   const port = Number(bind.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-bind: "${bind}" is not host:port`);
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--metrics-bind: "${bind}" is not host:port`);
   return { host: bind.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
@@ -50,16 +51,23 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     res.end('not found: metrics are at /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`--metrics-bind: cannot listen on ${opts.bind}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new Error(`--metrics-bind: cannot listen on ${opts.bind}: ${err.message}`, { cause: err })),
+    );
     server.listen(port, host, () => resolve());
   });
   const bound = server.address();
-  const address = bound && typeof bound === 'object' ? `${host.includes(':') ? `[${host}]` : host}:${bound.port}` : opts.bind;
+  const address =
+    bound && typeof bound === 'object' ? `${host.includes(':') ? `[${host}]` : host}:${bound.port}` : opts.bind;
 
   setServiceMeterProvider(provider);
   const meter = provider.getMeter('flowmesh');
-  const waits = meter.createCounter('flowmesh_stream_backpressure_waits', { description: 'stream writes that waited for drain' });
-  const waited = meter.createCounter('flowmesh_stream_backpressure_wait_seconds', { description: 'time stream writers spent waiting for drain' });
+  const waits = meter.createCounter('flowmesh_stream_backpressure_waits', {
+    description: 'stream writes that waited for drain',
+  });
+  const waited = meter.createCounter('flowmesh_stream_backpressure_wait_seconds', {
+    description: 'time stream writers spent waiting for drain',
+  });
   setBackpressureObserver((ms) => {
     waits.add(1);
     waited.add(ms / 1000);
