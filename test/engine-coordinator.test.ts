@@ -22,6 +22,7 @@ const FAULTS = [
   'hang:job=hangup-job-1',
   'hang:job=heartbeat-job-1;batch=1;attempt=1',
   'fail:job=poison-job-1;batch=2',
+  'crash:job=crash-job-1;batch=1;attempt=1',
 ].join(',');
 
 describe('engine: coordinator and executors (real processes)', function () {
@@ -337,6 +338,22 @@ describe('engine: coordinator and executors (real processes)', function () {
     assert.equal(missing.error?.code, status.NOT_FOUND);
     const escape = await runJob(client, { flow: 'orders', vars: { input: '../etc/passwd' } });
     assert.equal(escape.error?.code, status.INVALID_ARGUMENT);
+  });
+
+  // Last: it kills one of the executors for good.
+  it('retries the batch of an executor killed mid-batch on another one, losing and duplicating nothing', async () => {
+    const exited: number[] = [];
+    for (const e of executors) void e.exited.then(() => exited.push(e.pid));
+    const r = await runJob(client, {
+      jobId: 'crash-job-1',
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 2000, maxInstances: 3 },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.ok(r.output.equals(small.output));
+    assert.ok((r.summary?.progress?.batchesRetried ?? 0) >= 1);
+    await waitFor(() => exited.length === 1, { what: 'the executor that crashed itself as told', timeoutMs: 5000 });
   });
 });
 
