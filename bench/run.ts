@@ -112,6 +112,16 @@ line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));
 line('control plane', JSON.stringify(mesh.controlPlane));
+// CPU per record / per batch: the steady figures on a shared machine (records/s move with the load).
+for (const label of ['plugin', 'declarative']) {
+  const r = mesh[label] as { cpuUsPerRecord?: Record<string, number>; loadAverage?: number } | undefined;
+  if (r?.cpuUsPerRecord) line(`CPU µs/record, ${label}`, `${JSON.stringify(r.cpuUsPerRecord)}  (load ${r.loadAverage})`);
+}
+const cp = mesh.controlPlane as { cpuUsPerBatch?: Record<string, number>; coordinatorBatchesPerCoreSecond?: number } | undefined;
+if (cp?.cpuUsPerBatch) {
+  line('CPU µs/batch, control plane', JSON.stringify(cp.cpuUsPerBatch));
+  line('coordinator batches per core-second', `${cp.coordinatorBatchesPerCoreSecond} (what one coordinator core can feed)`);
+}
 line('peak RSS (bytes)', JSON.stringify(mesh.peakRssBytes));
 for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, r.recordsPerSecond);
 if (memory) line('memory growth 1× → 10×', JSON.stringify(memory));

@@ -23,9 +23,39 @@ interface Options {
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
 const dataDir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
-const mesh = await startMesh({ dataDir, executors: opts.executors, slots: opts.slots ?? 1, fileRoots: { data: dirname(opts.dataFile) }, pluginDir });
+const mesh = await startMesh({ dataDir, executors: opts.executors, slots: opts.slots ?? 1, fileRoots: { data: dirname(opts.dataFile) }, pluginDir, timeoutMs: 120_000 });
 const client: FlowmeshClient = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
 const results: Record<string, unknown> = { executors: opts.executors };
+
+/** CPU time (user + system, µs) of each mesh process and of this client, read from /proc (10 ms ticks). */
+type CpuSample = Record<string, number>;
+const TICK_US = 10_000; // CLK_TCK is 100 on Linux x86-64
+function cpuSample(): CpuSample {
+  const s: CpuSample = {};
+  for (const c of mesh.children) {
+    // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    s[c.name] = (Number(f[11]) + Number(f[12])) * TICK_US;
+  }
+  const own = process.cpuUsage();
+  s.client = own.user + own.system;
+  return s;
+}
+/** CPU µs per unit (record or batch) of each process between two samples, plus the total. */
+function cpuPer(before: CpuSample, after: CpuSample, units: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [name, v] of Object.entries(after)) {
+    const d = v - (before[name] ?? 0);
+    total += d;
+    out[name] = round(d / Math.max(1, units), 2);
+  }
+  out.total = round(total / Math.max(1, units), 2);
+  return out;
+}
+/** The machine's 1-minute load average, so a reader knows how shared the cores were. */
+const loadAverage = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 function peakRss(pid: number): number {
   // VmHWM: the process's peak resident set, in kB.
@@ -51,10 +81,20 @@ async function runToEnd(flow: string, vars: Record<string, string>, distribute?:
 }
 
 try {
-  await client.putResource({
-    kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'data', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
-    spec: { $case: 'fileRoot', fileRoot: { path: dirname(opts.dataFile), writable: true, description: 'benchmark data' } },
-  });
+  // The gateway bootstraps the admin key after it starts listening: on a loaded machine the first call can
+  // come first (UNAUTHENTICATED), so retry it for a while.
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.putResource({
+        kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name: 'data', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
+        spec: { $case: 'fileRoot', fileRoot: { path: dirname(opts.dataFile), writable: true, description: 'benchmark data' } },
+      });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 16 || tries >= 120) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const table = JSON.parse(readFileSync(join(repoRoot, 'examples/orders/tax-rates.json'), 'utf8')) as { keyColumn: string; columns: string[]; rows: Record<string, unknown>[]; description: string };
   await client.putResource({
     kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, name: 'tax-rates', revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: '',
@@ -63,27 +103,48 @@ try {
   for (const t of opts.throughput ?? []) {
     const name = `bench-${t.label}`;
     await client.putFlow(name, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
+    const cpu0 = cpuSample();
+    const load = loadAverage();
     const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances });
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
-    results[t.label] = { seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records, bytesOut: r.bytes, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors };
+    results[t.label] = {
+      seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records, bytesOut: r.bytes, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
+      // The steady figure on a shared machine: CPU µs per input record, per process.
+      cpuUsPerRecord: cpuPer(cpu0, cpuSample(), recordsIn), loadAverage: load,
+    };
   }
   if (opts.latency) {
     await client.putFlow('bench-latency', readFileSync(join(repoRoot, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
     const input = opts.latency.file.split('/').pop() ?? '';
     const times: number[] = [];
+    const cpu0 = cpuSample();
+    const load = loadAverage();
     for (let i = 0; i < opts.latency.runs; i++) {
       const r = await runToEnd('bench-latency', { input });
       times.push(r.seconds * 1000);
     }
     times.sort((a, b) => a - b);
-    results.latency = { runs: times.length, p50Ms: round(percentile(times, 50)), p99Ms: round(percentile(times, 99)), maxMs: round(times[times.length - 1] ?? NaN) };
+    results.latency = {
+      runs: times.length, p50Ms: round(percentile(times, 50)), p99Ms: round(percentile(times, 99)), maxMs: round(times[times.length - 1] ?? NaN),
+      cpuUsPerJob: cpuPer(cpu0, cpuSample(), times.length), loadAverage: load,
+    };
   }
   if (opts.controlPlane) {
     await client.putFlow('bench-control', readFileSync(join(repoRoot, 'bench/flows/passthrough.yaml'), 'utf8'));
     const input = opts.controlPlane.file.split('/').pop() ?? '';
+    const cpu0 = cpuSample();
+    const load = loadAverage();
     const r = await runToEnd('bench-control', { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
     const batches = r.job?.progress?.batchesDone ?? 0;
-    results.controlPlane = { batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1) };
+    const cpuUsPerBatch = cpuPer(cpu0, cpuSample(), batches);
+    const coordinatorUs = cpuUsPerBatch['coordinator-1'] ?? NaN;
+    results.controlPlane = {
+      batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1),
+      cpuUsPerBatch,
+      // What one coordinator core could feed: batches/s it sustains on one core, if it did nothing else.
+      coordinatorBatchesPerCoreSecond: round(1e6 / coordinatorUs, 0),
+      loadAverage: load,
+    };
   }
   const rss: Record<string, number> = {};
   for (const c of mesh.children) rss[c.name] = peakRss(c.pid);
