@@ -18,6 +18,7 @@ import {
 } from './embedded-codec.js';
 import { createEmbeddedWatchHub } from './embedded-watch.js';
 import type { CasOptions, CommitResult, KvBackend, KvEntry, KvEvent, KvOp, ListOptions, ListPage } from './types.js';
+import { deleteViaCommit, putViaCommit } from './single-ops.js';
 
 export interface EmbeddedBackendOptions {
   /** Directory of the LevelDB files; created when missing. */
@@ -113,26 +114,12 @@ export async function createEmbeddedBackend(opts: EmbeddedBackendOptions): Promi
     });
   }
 
-  async function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
-    const res = await commit([
-      {
-        type: 'put',
-        key,
-        value,
-        ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}),
-      },
-    ]);
-    const r = res.results[0];
-    if (r?.type !== 'put') throw new Error('unreachable: put without a put result');
-    return r.entry;
+  function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
+    return putViaCommit(commit, key, value, o);
   }
 
-  async function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
-    const res = await commit([
-      { type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) },
-    ]);
-    const r = res.results[0];
-    return { revision: res.revision, deleted: r?.type === 'delete' && r.deleted };
+  function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
+    return deleteViaCommit(commit, key, o);
   }
 
   async function list(prefix: string, o: ListOptions = {}): Promise<ListPage> {

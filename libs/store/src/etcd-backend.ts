@@ -9,6 +9,7 @@ import { createEtcdWatch } from './etcd-watch.js';
 import { startCompactor, type AutoCompactOptions } from './etcd-compactor.js';
 import { checkKey, checkOps, clampLimit, prefixEnd } from './keys.js';
 import type { CasOptions, CommitResult, KvBackend, KvEntry, KvOp, ListOptions, ListPage } from './types.js';
+import { deleteViaCommit, putViaCommit } from './single-ops.js';
 
 export interface EtcdBackendOptions extends EtcdClientOptions {
   /** Prefix of every key. @default '/flowmesh/config/' */
@@ -109,26 +110,12 @@ export function createEtcdBackend(opts: EtcdBackendOptions): KvBackend {
     };
   }
 
-  async function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
-    const res = await commit([
-      {
-        type: 'put',
-        key,
-        value,
-        ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}),
-      },
-    ]);
-    const r = res.results[0];
-    if (r?.type !== 'put') throw new Error('unreachable: put without a put result');
-    return r.entry;
+  function put(key: string, value: Buffer, o: CasOptions = {}): Promise<KvEntry> {
+    return putViaCommit(commit, key, value, o);
   }
 
-  async function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
-    const res = await commit([
-      { type: 'delete', key, ...(o.expectedRevision !== undefined ? { expectedRevision: o.expectedRevision } : {}) },
-    ]);
-    const r = res.results[0];
-    return { revision: res.revision, deleted: r?.type === 'delete' && r.deleted };
+  function del(key: string, o: CasOptions = {}): Promise<{ revision: number; deleted: boolean }> {
+    return deleteViaCommit(commit, key, o);
   }
 
   async function list(prefix: string, o: ListOptions = {}): Promise<ListPage> {
