@@ -73,7 +73,10 @@ for (const fault of faults) {
         console.log(
           `${verdict} ${o.name.padEnd(30)} ${(o.elapsedMs / 1000).toFixed(1)}s ${o.ordered ? 'input' : 'arrival'} order, ` +
             `${o.events.length} fault events, ${o.retried} retried, state ${o.state}` +
-            (c ? `; lost ${c.lost} dup ${c.duplicated} unexpected ${c.unexpected} out-of-order ${c.outOfOrder}` : ''),
+            // A poison job fails: the batches it never emitted are absent by design, not lost.
+            (c
+              ? `; ${fault === 'poison' ? 'absent' : 'lost'} ${c.lost} dup ${c.duplicated} unexpected ${c.unexpected} out-of-order ${c.outOfOrder}`
+              : ''),
         );
         for (const e of o.events) console.log(`       ${String(e.atMs).padStart(6)} ms ${e.target}: ${e.action}`);
         for (const p of o.problems) console.log(`       ✗ ${p}`);

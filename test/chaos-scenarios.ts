@@ -134,6 +134,11 @@ export async function runScenario(
         `the job ended before any fault had lasted the ${minHeld} ms it must outlast (${held.map((e) => `${e.heldMs} ms`).join(', ')})`,
       );
     // A pause or cut longer than the heartbeat timeout must cost the attempt it hit (or the next one sent there).
+    // A graceful stop drains: the executor finishes its batch and deregisters, so no attempt fails.
+    if (opts.fault === 'executor-sigterm' && outcome.retried > 0)
+      outcome.problems.push(
+        `${outcome.retried} batches were retried: a SIGTERMed executor must finish its batch (graceful drain)`,
+      );
     if (
       (opts.fault === 'executor-sigstop' || opts.fault === 'executor-partition') &&
       outcome.retried === 0 &&
