@@ -9,9 +9,28 @@ import { CoordinatorServiceClient, JobState } from '@flowmesh/contracts';
 import { generateOrders, runFlowLocal } from '@flowmesh/flow';
 import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
 import { createClient } from '@flowmesh/runtime';
-import { startEtcd, startService, stopAllServices, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
+import {
+  startEtcd,
+  startService,
+  stopAllServices,
+  tempDir,
+  waitFor,
+  type EtcdCluster,
+  type RunningService,
+} from '@flowmesh/testing';
 import { status } from '@grpc/grpc-js';
-import { coordinatorCall, getExecutorStatus, putFileRoot, putFlow, putTable, runJob, submitJob, watchJob, withConfigStore, closeStatusClients } from './engine-harness.js';
+import {
+  coordinatorCall,
+  getExecutorStatus,
+  putFileRoot,
+  putFlow,
+  putTable,
+  runJob,
+  submitJob,
+  watchJob,
+  withConfigStore,
+  closeStatusClients,
+} from './engine-harness.js';
 
 const TOKEN = 'engine-test-token';
 const EXAMPLES = join(import.meta.dirname, '../examples/orders');
@@ -40,15 +59,26 @@ describe('engine: coordinator and executors (real processes)', function () {
   let small: LocalRunResult;
 
   const oracle = (flow: string, input: string) =>
-    runFlowLocal(flow, { fileRoots: { data: dataDir }, vars: { input }, referenceTables: { 'tax-rates': table }, pluginDir: PLUGINS });
+    runFlowLocal(flow, {
+      fileRoots: { data: dataDir },
+      vars: { input },
+      referenceTables: { 'tax-rates': table },
+      pluginDir: PLUGINS,
+    });
 
   before(async function () {
     // Generating 220k orders and the reference runs take a while on a busy 2-core machine.
     this.timeout(300_000);
     dataDir = await tempDir('engine-data');
     outDir = await tempDir('engine-out');
-    await writeFile(join(dataDir, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 7 })]));
-    await writeFile(join(dataDir, 'orders-header-only.csv'), 'order_id,customer,email,country,sku,quantity,unit_price,order_date,note\n');
+    await writeFile(
+      join(dataDir, 'orders-200k.csv'),
+      Buffer.concat([...generateOrders({ records: 200_000, seed: 7 })]),
+    );
+    await writeFile(
+      join(dataDir, 'orders-header-only.csv'),
+      'order_id,customer,email,country,sku,quantity,unit_price,order_date,note\n',
+    );
     await writeFile(join(dataDir, 'orders-20k.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 11 })]));
     ordersFlow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
     table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
@@ -57,7 +87,11 @@ describe('engine: coordinator and executors (real processes)', function () {
     etcd = await startEtcd({ members: 1 });
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
     const mesh = ['--discovery', 'etcd', '--etcd', etcd.endpoints.join(',')];
-    const configStore = await startService('config-store', { args: [...mesh, '--plugin-dir', PLUGINS], env, timeoutMs: 60_000 });
+    const configStore = await startService('config-store', {
+      args: [...mesh, '--plugin-dir', PLUGINS],
+      env,
+      timeoutMs: 60_000,
+    });
     services.push(configStore);
     await withConfigStore(configStore.address, TOKEN, async (cs) => {
       await putFileRoot(cs, 'data', dataDir, false);
@@ -65,12 +99,31 @@ describe('engine: coordinator and executors (real processes)', function () {
       await putTable(cs, 'tax-rates', table);
       await putFlow(cs, 'orders', ordersFlow);
       await putFlow(cs, 'orders-stream', streamFlow(ordersFlow));
-      await putFlow(cs, 'orders-to-file', ordersFlow.replace(/sink:\n  type: stream/, 'sink:\n  type: file\n  root: out\n  path: enriched/%input%.jsonl\n  format: jsonl'));
+      await putFlow(
+        cs,
+        'orders-to-file',
+        ordersFlow.replace(
+          /sink:\n  type: stream/,
+          'sink:\n  type: file\n  root: out\n  path: enriched/%input%.jsonl\n  format: jsonl',
+        ),
+      );
     });
     // Each started process is tracked at once, so a sibling that fails to start leaves nothing running.
     const starting = [1, 2, 3].map(async (n) => {
       const e = await startService('executor', {
-        args: [...mesh, '--node-id', `exec-${n}`, '--slots', '1', '--heartbeat-ms', '200', '--plugin-dir', PLUGINS, '--file-root', `data=${dataDir}`],
+        args: [
+          ...mesh,
+          '--node-id',
+          `exec-${n}`,
+          '--slots',
+          '1',
+          '--heartbeat-ms',
+          '200',
+          '--plugin-dir',
+          PLUGINS,
+          '--file-root',
+          `data=${dataDir}`,
+        ],
         env: { ...env, FLOWMESH_FAULTS: FAULTS },
         timeoutMs: 60_000,
       });
@@ -114,12 +167,15 @@ describe('engine: coordinator and executors (real processes)', function () {
     assert.deepEqual(
       r.rejects.map((x) => [x.line, x.step, x.reason]).sort(byLine),
       big.rejects.map((x) => [x.line, x.step, x.reason]).sort(byLine),
-      'rejects carry the reference run\'s line numbers and reasons',
+      "rejects carry the reference run's line numbers and reasons",
     );
     assert.deepEqual((job.aggregates as { rows: unknown[] }).rows, big.aggregates);
     assert.ok(job.progress!.batchesDone > 10, `${job.progress!.batchesDone} batches`);
     assert.ok(job.executors.length >= 2, 'batches were spread over executors');
-    assert.equal(job.executors.reduce((n, e) => n + e.batches, 0), job.progress!.batchesDone);
+    assert.equal(
+      job.executors.reduce((n, e) => n + e.batches, 0),
+      job.progress!.batchesDone,
+    );
     assert.ok(r.progress.length > 0, 'progress events were streamed');
   });
 
@@ -148,7 +204,8 @@ describe('engine: coordinator and executors (real processes)', function () {
           ]);
           peakCoordinator = Math.max(peakCoordinator, load.batchesInFlight);
           peakQueued = Math.max(peakQueued, load.batchesQueued);
-          for (const s of statuses) peakExecutor.set(s.executorId, Math.max(peakExecutor.get(s.executorId) ?? 0, s.slotsBusy));
+          for (const s of statuses)
+            peakExecutor.set(s.executorId, Math.max(peakExecutor.get(s.executorId) ?? 0, s.slotsBusy));
         }
       })();
       const r = await runJob(client, {
@@ -188,21 +245,29 @@ describe('engine: coordinator and executors (real processes)', function () {
       vars: { input: 'orders-20k.csv' },
       distribute: { batchRecords: 1000, maxInstances: 8 },
     });
-    await waitFor(async () => {
-      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
-      return statuses.every((s) => s.slotsBusy === 1);
-    }, { what: 'every executor busy with the hanging job' });
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+        return statuses.every((s) => s.slotsBusy === 1);
+      },
+      { what: 'every executor busy with the hanging job' },
+    );
     const cancelled = await coordinatorCall<{ job: { state: number; error: string } }>(client, 'cancelJob', {
-      jobId: 'cancel-job-1', reason: 'test cancels', actor: 'tester',
+      jobId: 'cancel-job-1',
+      reason: 'test cancels',
+      actor: 'tester',
     });
     assert.equal(cancelled.job.state, JobState.JOB_STATE_CANCELLED);
     const r = await running;
     assert.equal(r.error?.code, status.CANCELLED);
     assert.match(r.error!.message, /cancel-job-1/);
-    await waitFor(async () => {
-      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
-      return statuses.every((s) => s.slotsBusy === 0);
-    }, { what: 'every executor idle after the cancel', timeoutMs: 5000 });
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+        return statuses.every((s) => s.slotsBusy === 0);
+      },
+      { what: 'every executor idle after the cancel', timeoutMs: 5000 },
+    );
   });
 
   it('runs a local-mode job inside the coordinator, still in batches', async () => {
@@ -214,11 +279,18 @@ describe('engine: coordinator and executors (real processes)', function () {
     assert.equal(r.error, undefined, r.error?.message);
     assert.ok(r.output.equals(small.output));
     assert.ok(r.summary!.progress!.batchesDone >= 7);
-    assert.deepEqual(r.summary!.executors.map((e) => e.executorId), ['coord-1/local']);
+    assert.deepEqual(
+      r.summary!.executors.map((e) => e.executorId),
+      ['coord-1/local'],
+    );
   });
 
   it('writes a file sink atomically: the output appears only when the job succeeds', async () => {
-    const r = await runJob(client, { flow: 'orders-to-file', vars: { input: 'orders-20k.csv' }, distribute: { batchRecords: 4000 } });
+    const r = await runJob(client, {
+      flow: 'orders-to-file',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 4000 },
+    });
     assert.equal(r.error, undefined, r.error?.message);
     assert.equal(r.output.length, 0, 'a file sink streams no records');
     const written = await readFile(join(outDir, 'enriched/orders-20k.csv.jsonl'));
@@ -232,15 +304,23 @@ describe('engine: coordinator and executors (real processes)', function () {
     const bytes = await readFile(join(dataDir, 'orders-20k.csv'));
     const input = [];
     // Chunks cut at arbitrary places: records (and quoted newlines) straddle them.
-    for (let at = 0; at < bytes.length; at += 65_521) input.push({ data: bytes.subarray(at, at + 65_521), records: [] });
-    const r = await runJob(client, { flow: 'orders-stream', includeRejects: true, distribute: { batchRecords: 2500 } }, { input });
+    for (let at = 0; at < bytes.length; at += 65_521)
+      input.push({ data: bytes.subarray(at, at + 65_521), records: [] });
+    const r = await runJob(
+      client,
+      { flow: 'orders-stream', includeRejects: true, distribute: { batchRecords: 2500 } },
+      { input },
+    );
     assert.equal(r.error, undefined, r.error?.message);
     const expected = await runFlowLocal(streamFlow(ordersFlow), {
       input: bytes,
       referenceTables: { 'tax-rates': table },
     });
     assert.ok(r.output.equals(expected.output));
-    assert.deepEqual(r.rejects.map((x) => x.line).sort((a, b) => a - b), expected.rejects.map((x) => x.line).sort((a, b) => a - b));
+    assert.deepEqual(
+      r.rejects.map((x) => x.line).sort((a, b) => a - b),
+      expected.rejects.map((x) => x.line).sort((a, b) => a - b),
+    );
     assert.equal(r.summary?.progress?.batchesDone, 8);
   });
 
@@ -277,7 +357,11 @@ describe('engine: coordinator and executors (real processes)', function () {
 
   it('runs a detached job (SubmitJob) that WatchJob follows to its summary', async () => {
     const accepted = await submitJob(client, {
-      flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' }, progressIntervalMs: 20, distribute: { batchRecords: 2000, maxInstances: 2 },
+      flow: 'orders-to-file',
+      jobId: 'submitted-1',
+      vars: { input: 'orders-20k.csv' },
+      progressIntervalMs: 20,
+      distribute: { batchRecords: 2000, maxInstances: 2 },
     });
     assert.equal(accepted.accepted.jobId, 'submitted-1');
     const watched = await watchJob(client, 'submitted-1');
@@ -286,35 +370,56 @@ describe('engine: coordinator and executors (real processes)', function () {
     const written = await readFile(join(outDir, 'enriched/orders-20k.csv.jsonl'));
     assert.ok(written.equals(small.output));
     // The same client-chosen id again: the job it names, not a second run.
-    const again = await submitJob(client, { flow: 'orders-to-file', jobId: 'submitted-1', vars: { input: 'orders-20k.csv' } });
+    const again = await submitJob(client, {
+      flow: 'orders-to-file',
+      jobId: 'submitted-1',
+      vars: { input: 'orders-20k.csv' },
+    });
     assert.equal(again.accepted.jobId, 'submitted-1');
     const rewatched = await watchJob(client, 'submitted-1');
-    assert.equal(rewatched.summary?.finishedAt?.getTime(), watched.summary?.finishedAt?.getTime(), 'not run a second time');
+    assert.equal(
+      rewatched.summary?.finishedAt?.getTime(),
+      watched.summary?.finishedAt?.getTime(),
+      'not run a second time',
+    );
   });
 
   it('cancels the job on every executor when the caller hangs up', async () => {
     const controller = new AbortController();
-    const running = runJob(client, {
-      jobId: 'hangup-job-1',
-      flow: 'orders',
-      vars: { input: 'orders-20k.csv' },
-      distribute: { batchRecords: 1000, maxInstances: 8 },
-    }, { signal: controller.signal });
-    await waitFor(async () => {
-      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
-      return statuses.every((s) => s.slotsBusy === 1);
-    }, { what: 'every executor busy with the hanging job' });
+    const running = runJob(
+      client,
+      {
+        jobId: 'hangup-job-1',
+        flow: 'orders',
+        vars: { input: 'orders-20k.csv' },
+        distribute: { batchRecords: 1000, maxInstances: 8 },
+      },
+      { signal: controller.signal },
+    );
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+        return statuses.every((s) => s.slotsBusy === 1);
+      },
+      { what: 'every executor busy with the hanging job' },
+    );
     controller.abort();
     const r = await running;
     assert.equal(r.error?.code, status.CANCELLED);
-    await waitFor(async () => {
-      const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
-      return statuses.every((s) => s.slotsBusy === 0);
-    }, { what: 'every executor idle after the hang-up', timeoutMs: 5000 });
-    const watched = await waitFor(async () => {
-      const w = await watchJob(client, 'hangup-job-1');
-      return w.summary?.state === JobState.JOB_STATE_CANCELLED ? w : undefined;
-    }, { what: 'the job recorded as cancelled' });
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(executors.map((e) => getExecutorStatus(e.address, TOKEN)));
+        return statuses.every((s) => s.slotsBusy === 0);
+      },
+      { what: 'every executor idle after the hang-up', timeoutMs: 5000 },
+    );
+    const watched = await waitFor(
+      async () => {
+        const w = await watchJob(client, 'hangup-job-1');
+        return w.summary?.state === JobState.JOB_STATE_CANCELLED ? w : undefined;
+      },
+      { what: 'the job recorded as cancelled' },
+    );
     assert.match(watched.summary!.error, /hung up/);
   });
 

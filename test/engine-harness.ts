@@ -1,12 +1,32 @@
 // Helpers of the engine tests: seeding config-store, running a job through the coordinator and
 // collecting everything it streams, executor status.
-import { ConfigStoreClient, type CoordinatorServiceClient, ExecutorServiceClient, JobSpec, ResourceKind } from '@flowmesh/contracts';
-import type { DistributeOverrides, GetExecutorStatusResponse, InputChunk, Job, JobAccepted, JobProgress, Reject, Resource } from '@flowmesh/contracts';
+import {
+  ConfigStoreClient,
+  type CoordinatorServiceClient,
+  ExecutorServiceClient,
+  JobSpec,
+  ResourceKind,
+} from '@flowmesh/contracts';
+import type {
+  DistributeOverrides,
+  GetExecutorStatusResponse,
+  InputChunk,
+  Job,
+  JobAccepted,
+  JobProgress,
+  Reject,
+  Resource,
+} from '@flowmesh/contracts';
 import type { ReferenceTableData } from '@flowmesh/flow';
 import { callOptions, createClient } from '@flowmesh/runtime';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 
-type Unary<Req, Res> = (req: Req, md: Metadata, opts: object, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type Unary<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: object,
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
 
 function call<Req, Res>(fn: Unary<Req, Res>, self: object, req: Req, timeoutMs = 10_000): Promise<Res> {
   return new Promise((resolve, reject) => {
@@ -14,7 +34,11 @@ function call<Req, Res>(fn: Unary<Req, Res>, self: object, req: Req, timeoutMs =
   });
 }
 
-export async function withConfigStore<T>(address: string, token: string, fn: (c: ConfigStoreClient) => Promise<T>): Promise<T> {
+export async function withConfigStore<T>(
+  address: string,
+  token: string,
+  fn: (c: ConfigStoreClient) => Promise<T>,
+): Promise<T> {
   const c = createClient(ConfigStoreClient, address, { clusterToken: token });
   try {
     return await fn(c);
@@ -23,13 +47,31 @@ export async function withConfigStore<T>(address: string, token: string, fn: (c:
   }
 }
 
-function put(c: ConfigStoreClient, resource: Omit<Resource, 'revision' | 'createRevision' | 'version' | 'updatedAt' | 'updatedBy'>) {
-  const full: Resource = { revision: 0, createRevision: 0, version: 0, updatedAt: undefined, updatedBy: 'test', ...resource };
-  return call(c.put as unknown as Unary<unknown, unknown>, c, { resource: full, expectedRevision: undefined, actor: 'test' });
+function put(
+  c: ConfigStoreClient,
+  resource: Omit<Resource, 'revision' | 'createRevision' | 'version' | 'updatedAt' | 'updatedBy'>,
+) {
+  const full: Resource = {
+    revision: 0,
+    createRevision: 0,
+    version: 0,
+    updatedAt: undefined,
+    updatedBy: 'test',
+    ...resource,
+  };
+  return call(c.put as unknown as Unary<unknown, unknown>, c, {
+    resource: full,
+    expectedRevision: undefined,
+    actor: 'test',
+  });
 }
 
 export const putFileRoot = (c: ConfigStoreClient, name: string, path: string, writable: boolean) =>
-  put(c, { kind: ResourceKind.RESOURCE_KIND_FILE_ROOT, name, spec: { $case: 'fileRoot', fileRoot: { path, writable, description: '' } } });
+  put(c, {
+    kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
+    name,
+    spec: { $case: 'fileRoot', fileRoot: { path, writable, description: '' } },
+  });
 
 export const putTable = (c: ConfigStoreClient, name: string, t: ReferenceTableData) =>
   put(c, {
@@ -42,9 +84,17 @@ export const putTable = (c: ConfigStoreClient, name: string, t: ReferenceTableDa
   });
 
 export const putFlow = (c: ConfigStoreClient, name: string, source: string) =>
-  put(c, { kind: ResourceKind.RESOURCE_KIND_FLOW, name, spec: { $case: 'flow', flow: { source, description: '', flowRevision: 0 } } });
+  put(c, {
+    kind: ResourceKind.RESOURCE_KIND_FLOW,
+    name,
+    spec: { $case: 'flow', flow: { source, description: '', flowRevision: 0 } },
+  });
 
-export function coordinatorCall<Res>(client: CoordinatorServiceClient, method: 'getLoad' | 'cancelJob' | 'submitJob', req: object): Promise<Res> {
+export function coordinatorCall<Res>(
+  client: CoordinatorServiceClient,
+  method: 'getLoad' | 'cancelJob' | 'submitJob',
+  req: object,
+): Promise<Res> {
   return call(client[method] as unknown as Unary<object, Res>, client, req);
 }
 
@@ -91,7 +141,9 @@ export async function runJob(
   opts: { input?: InputChunk[]; signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<JobRun> {
   const input = opts.input;
-  const stream = client.runJob(callOptions({ timeoutMs: opts.timeoutMs ?? 90_000, ...(opts.signal ? { signal: opts.signal } : {}) }));
+  const stream = client.runJob(
+    callOptions({ timeoutMs: opts.timeoutMs ?? 90_000, ...(opts.signal ? { signal: opts.signal } : {}) }),
+  );
   const result: JobRun = { output: Buffer.alloc(0), rejects: [], progress: [] };
   const parts: Buffer[] = [];
   stream.write({ request: { msg: { $case: 'start', start: JobSpec.fromPartial(spec as never) } } });
@@ -123,8 +175,14 @@ export function submitJob(client: CoordinatorServiceClient, spec: JobSpecInput):
 }
 
 /** WatchJob until the stream ends; returns what it carried. */
-export async function watchJob(client: CoordinatorServiceClient, jobId: string): Promise<{ progress: JobProgress[]; summary?: Job }> {
-  const stream = client.watchJob({ request: { jobId, resumeResults: false, afterBatch: 0 } }, callOptions({ timeoutMs: 60_000 }));
+export async function watchJob(
+  client: CoordinatorServiceClient,
+  jobId: string,
+): Promise<{ progress: JobProgress[]; summary?: Job }> {
+  const stream = client.watchJob(
+    { request: { jobId, resumeResults: false, afterBatch: 0 } },
+    callOptions({ timeoutMs: 60_000 }),
+  );
   const out: { progress: JobProgress[]; summary?: Job } = { progress: [] };
   for await (const res of stream as AsyncIterable<{ response?: { msg?: { $case: string; [k: string]: unknown } } }>) {
     const m = res.response?.msg;

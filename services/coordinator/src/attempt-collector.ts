@@ -66,7 +66,8 @@ export function createAttemptCollector(
 
   return {
     onRecords(chunk) {
-      if (chunk.seq !== chunks.length && !problem) problem = `chunk seq ${chunk.seq} where ${chunks.length} was expected`;
+      if (chunk.seq !== chunks.length && !problem)
+        problem = `chunk seq ${chunk.seq} where ${chunks.length} was expected`;
       for (const p of chunkPayload(chunk)) {
         sum.update(p);
         bytes += p.length;
@@ -85,12 +86,15 @@ export function createAttemptCollector(
         return fail(`trailer is for ${trailer.jobId}/${trailer.batchIndex}, not ${id.jobId}/${id.batchIndex}`);
       }
       if (trailer.attempt !== id.attempt || trailer.epoch !== id.epoch) {
-        return fail(`attempt ${trailer.attempt} epoch ${trailer.epoch}, expected attempt ${id.attempt} epoch ${id.epoch}`);
+        return fail(
+          `attempt ${trailer.attempt} epoch ${trailer.epoch}, expected attempt ${id.attempt} epoch ${id.epoch}`,
+        );
       }
       if (!accepted.includes(trailer.checksumAlgorithm.toLowerCase())) {
         return fail(`unsupported checksum algorithm ${trailer.checksumAlgorithm}`);
       }
-      if (trailer.chunks !== chunks.length) return fail(`${chunks.length} chunks received, trailer says ${trailer.chunks}`);
+      if (trailer.chunks !== chunks.length)
+        return fail(`${chunks.length} chunks received, trailer says ${trailer.chunks}`);
       const out = trailer.counts?.recordsOut ?? 0;
       if (!trailer.outputPart && out !== records) return fail(`${records} records received, trailer says ${out}`);
       const rejected = trailer.counts?.recordsRejected ?? 0;

@@ -78,7 +78,14 @@ export interface BatchTracker {
   /** True when every planned batch is done (planning completeness is the caller's knowledge). */
   allDone(): boolean;
   /** Checkpointable view of every batch. */
-  snapshot(): Array<{ index: number; offset: number; length: number; firstLine: number; done: boolean; attempts: number }>;
+  snapshot(): Array<{
+    index: number;
+    offset: number;
+    length: number;
+    firstLine: number;
+    done: boolean;
+    attempts: number;
+  }>;
 }
 
 export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
@@ -199,11 +206,19 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       return new Set((b?.attempts ?? []).filter((a) => a.outcome === 'failed').map((a) => a.executorId));
     },
     failures() {
-      return [...batches.values()]
-        .filter((b) => b.state === 'quarantined')
-        .sort((a, b) => a.index - b.index)
-        // Attempts that ran and failed: a requeued one (refused, executor not reachable) never ran the batch.
-        .map((b) => ({ batchIndex: b.index, offset: b.offset, length: b.length, attempts: b.attempts.filter((a) => a.outcome === 'failed').length, errors: [...b.errors] }));
+      return (
+        [...batches.values()]
+          .filter((b) => b.state === 'quarantined')
+          .sort((a, b) => a.index - b.index)
+          // Attempts that ran and failed: a requeued one (refused, executor not reachable) never ran the batch.
+          .map((b) => ({
+            batchIndex: b.index,
+            offset: b.offset,
+            length: b.length,
+            attempts: b.attempts.filter((a) => a.outcome === 'failed').length,
+            errors: [...b.errors],
+          }))
+      );
     },
     stats() {
       return { planned: batches.size, queued, running, done, retried, quarantined };
@@ -212,7 +227,14 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
     snapshot() {
       return [...batches.values()]
         .sort((a, b) => a.index - b.index)
-        .map((b) => ({ index: b.index, offset: b.offset, length: b.length, firstLine: b.firstLine, done: b.state === 'done', attempts: b.attempts.length }));
+        .map((b) => ({
+          index: b.index,
+          offset: b.offset,
+          length: b.length,
+          firstLine: b.firstLine,
+          done: b.state === 'done',
+          attempts: b.attempts.length,
+        }));
     },
   };
 }

@@ -81,8 +81,11 @@ export function createConfigPort(opts: {
         spec: { $case: 'job', job },
       };
       return new Promise((resolve, reject) => {
-        client.put({ resource, expectedRevision: undefined, actor }, new Metadata(), callOptions({ timeoutMs }), (err) =>
-          err ? reject(mapNotFound(err, ResourceKind.RESOURCE_KIND_JOB, job.id)) : resolve(),
+        client.put(
+          { resource, expectedRevision: undefined, actor },
+          new Metadata(),
+          callOptions({ timeoutMs }),
+          (err) => (err ? reject(mapNotFound(err, ResourceKind.RESOURCE_KIND_JOB, job.id)) : resolve()),
         );
       });
     },
@@ -104,7 +107,8 @@ function kindLabel(kind: ResourceKind): string {
 }
 
 function mapNotFound(err: ServiceError, kind: ResourceKind, name: string): Error {
-  if (err.code === grpcStatus.NOT_FOUND) return new NotFoundError(`${kindLabel(kind)} "${name}" not found`, { cause: err });
+  if (err.code === grpcStatus.NOT_FOUND)
+    return new NotFoundError(`${kindLabel(kind)} "${name}" not found`, { cause: err });
   // Transient or not, the caller can only retry later: config-store did not answer usefully.
   return new UnavailableError(`config-store: ${err.details || err.message}`, { cause: err });
 }

@@ -10,7 +10,16 @@ import type {
   JobProgress,
   RunJobResponse,
 } from '@flowmesh/contracts';
-import { bidi, FailedPreconditionError, InvalidArgumentError, NotFoundError, serverStream, unary, UnimplementedError, write } from '@flowmesh/runtime';
+import {
+  bidi,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  serverStream,
+  unary,
+  UnimplementedError,
+  write,
+} from '@flowmesh/runtime';
 import type { CallContext } from '@flowmesh/runtime';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { startJob, type CoordinatorContext } from './run-job.js';
@@ -19,23 +28,28 @@ const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILE
 
 export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorServiceServer {
   return {
-    runJob: bidi(async (call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response: RunJobResponse }>, cctx: CallContext) => {
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobRequest>;
-      const first = await messages.next();
-      const msg = first.done ? undefined : first.value.request?.msg;
-      if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
-      const send = (response: RunJobResponse): Promise<void> => write(call, { response });
-      const started = await startJob(ctx, msg.start, {
-        send,
-        input: callerInput(messages),
-        signal: cctx.signal,
-        ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
-      });
-      await send({ msg: { $case: 'accepted', accepted: started.accepted } }).catch(() =>
-        ctx.registry.get(started.accepted.jobId)?.cancel('the caller hung up'),
-      );
-      await started.run();
-    }),
+    runJob: bidi(
+      async (
+        call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response: RunJobResponse }>,
+        cctx: CallContext,
+      ) => {
+        const messages = call[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobRequest>;
+        const first = await messages.next();
+        const msg = first.done ? undefined : first.value.request?.msg;
+        if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
+        const send = (response: RunJobResponse): Promise<void> => write(call, { response });
+        const started = await startJob(ctx, msg.start, {
+          send,
+          input: callerInput(messages),
+          signal: cctx.signal,
+          ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
+        });
+        await send({ msg: { $case: 'accepted', accepted: started.accepted } }).catch(() =>
+          ctx.registry.get(started.accepted.jobId)?.cancel('the caller hung up'),
+        );
+        await started.run();
+      },
+    ),
 
     submitJob: unary(async (req) => {
       if (!req.spec) throw new InvalidArgumentError('spec', 'required');
@@ -45,14 +59,28 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
         const running = ctx.registry.get(id);
         if (running) return { accepted: running.accepted };
         const known = await ctx.config.getJob(id);
-        if (known) return { accepted: { jobId: id, flow: known.flow, flowRevision: known.flowRevision, coordinatorId: known.coordinatorId } };
+        if (known)
+          return {
+            accepted: {
+              jobId: id,
+              flow: known.flow,
+              flowRevision: known.flowRevision,
+              coordinatorId: known.coordinatorId,
+            },
+          };
       }
       const started = await startJob(ctx, req.spec, {});
-      started.run().catch((err: unknown) => ctx.logger.info({ jobId: started.accepted.jobId, err: (err as Error).message }, 'detached job ended'));
+      started
+        .run()
+        .catch((err: unknown) =>
+          ctx.logger.info({ jobId: started.accepted.jobId, err: (err as Error).message }, 'detached job ended'),
+        );
       return { accepted: started.accepted };
     }),
 
-    watchJob: serverStream((req, cctx) => watch(ctx, req.request?.jobId ?? '', req.request?.resumeResults ?? false, cctx.signal)),
+    watchJob: serverStream((req, cctx) =>
+      watch(ctx, req.request?.jobId ?? '', req.request?.resumeResults ?? false, cctx.signal),
+    ),
 
     cancelJob: unary(async (req) => {
       if (!req.jobId) throw new InvalidArgumentError('job_id', 'required');
@@ -70,7 +98,9 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
 }
 
 /** The caller's further RunJob messages as input chunks, then 'end' (acks are not needed by this coordinator). */
-async function* callerInput(messages: AsyncIterator<CoordinatorServiceRunJobRequest>): AsyncGenerator<InputChunk | 'end', void, undefined> {
+async function* callerInput(
+  messages: AsyncIterator<CoordinatorServiceRunJobRequest>,
+): AsyncGenerator<InputChunk | 'end', void, undefined> {
   for (;;) {
     const r = await messages.next();
     if (r.done) return;

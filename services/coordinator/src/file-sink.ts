@@ -61,7 +61,11 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
     },
     async writeRejects(rejects) {
       if (rejects.length === 0) return;
-      await rej.write(rejects.map((r) => `${JSON.stringify({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })}\n`).join(''));
+      await rej.write(
+        rejects
+          .map((r) => `${JSON.stringify({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })}\n`)
+          .join(''),
+      );
     },
     async commit() {
       if (opts.format === 'csv' && !headerWritten && columns) await out.write(encodeCsv([], columns));
@@ -71,7 +75,10 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await rename(rejectsTmp, rejectsTarget);
       await rename(tmp, target);
       const rel = opts.path;
-      return { output: { root: opts.rootName, path: rel }, rejects: { root: opts.rootName, path: `${rel}.rejects.jsonl` } };
+      return {
+        output: { root: opts.rootName, path: rel },
+        rejects: { root: opts.rootName, path: `${rel}.rejects.jsonl` },
+      };
     },
     async abort() {
       await close();

@@ -54,7 +54,8 @@ export async function openFileSource(opts: FileSourceOptions): Promise<FileSourc
         let filled = 0;
         while (filled < length) {
           const { bytesRead } = await fh.read(buf, filled, length - filled, offset + filled);
-          if (bytesRead === 0) throw new FailedPreconditionError(`file ended at ${offset + filled}, the batch needs ${offset + length}`);
+          if (bytesRead === 0)
+            throw new FailedPreconditionError(`file ended at ${offset + filled}, the batch needs ${offset + length}`);
           filled += bytesRead;
         }
         return buf;

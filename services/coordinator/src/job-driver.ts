@@ -112,11 +112,18 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
 
   const stop = (): void => {
     abort.abort();
-    for (const b of tracker.cancelAll()) deps.logger.debug({ batch: b.index, executor: b.executorId }, 'attempt stopped');
+    for (const b of tracker.cancelAll())
+      deps.logger.debug({ batch: b.index, executor: b.executorId }, 'attempt stopped');
     wake.notify();
   };
 
-  const assignment = (source: BatchSource, b: BatchEntry, attempt: number, inline: boolean, length: number): BatchAssignment => ({
+  const assignment = (
+    source: BatchSource,
+    b: BatchEntry,
+    attempt: number,
+    inline: boolean,
+    length: number,
+  ): BatchAssignment => ({
     jobId: job.jobId,
     batchIndex: b.index,
     attempt,
@@ -140,11 +147,20 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     chunkBytes: 0,
   });
 
-  async function attemptBatch(source: BatchSource, b: BatchEntry, executor: ExecutorView, attempt: number): Promise<void> {
+  async function attemptBatch(
+    source: BatchSource,
+    b: BatchEntry,
+    executor: ExecutorView,
+    attempt: number,
+  ): Promise<void> {
     let holdSlotMs = 0;
     try {
       const streamed = inlineBytes.get(b.index);
-      const inline = streamed ?? (source.file && executor.fileRoots.includes(source.file.root) ? undefined : await source.read(b.offset, b.length));
+      const inline =
+        streamed ??
+        (source.file && executor.fileRoots.includes(source.file.root)
+          ? undefined
+          : await source.read(b.offset, b.length));
       const request = {
         executor,
         assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length),
@@ -152,24 +168,37 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         ...(deps.deadline ? { deadline: deps.deadline } : {}),
       };
       // A span per attempt around the ExecuteBatch call; the executor's span for the work is its child.
-      const result = await inSpan('flowmesh.batch.attempt', attemptAttributes(request.assignment, executor.id), async (span) => {
-        const r = await runAttempt(deps.runner, request, {
-          signal: abort.signal,
-          heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
-          includeRejects: job.includeRejects,
-        });
-        const c = r.trailer.counts;
-        span.setAttributes({ 'flowmesh.records.in': c?.recordsIn ?? 0, 'flowmesh.records.out': c?.recordsOut ?? 0, 'flowmesh.records.rejected': c?.recordsRejected ?? 0 });
-        return r;
-      });
+      const result = await inSpan(
+        'flowmesh.batch.attempt',
+        attemptAttributes(request.assignment, executor.id),
+        async (span) => {
+          const r = await runAttempt(deps.runner, request, {
+            signal: abort.signal,
+            heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
+            includeRejects: job.includeRejects,
+          });
+          const c = r.trailer.counts;
+          span.setAttributes({
+            'flowmesh.records.in': c?.recordsIn ?? 0,
+            'flowmesh.records.out': c?.recordsOut ?? 0,
+            'flowmesh.records.rejected': c?.recordsRejected ?? 0,
+          });
+          return r;
+        },
+      );
       // Fencing: only the batch's current attempt may be accepted, and only once.
       if (!tracker.accept(b.index, attempt)) return;
       deps.metrics?.batch('done');
-      deps.metrics?.records({ in: result.trailer.counts?.recordsIn, out: result.trailer.counts?.recordsOut, rejected: result.trailer.counts?.recordsRejected });
+      deps.metrics?.records({
+        in: result.trailer.counts?.recordsIn,
+        out: result.trailer.counts?.recordsOut,
+        rejected: result.trailer.counts?.recordsRejected,
+      });
       inlineBytes.delete(b.index);
       const t = result.trailer;
       globals.apply(t.counterDeltas, t.cacheSets);
-      if (job.mergeAggregates && t.aggregates) aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
+      if (job.mergeAggregates && t.aggregates)
+        aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
       progress.addBatch(t.executorId || executor.id, t.counts, b.length);
       reorder.put(b.index, result);
     } catch (err) {
@@ -186,7 +215,10 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       }
       const outcome = tracker.fail(b.index, attempt, message);
       deps.metrics?.batch(outcome === 'retry' ? 'retried' : 'failed');
-      deps.logger.warn({ jobId: job.jobId, batch: b.index, attempt, executor: executor.id, err: message, outcome }, 'batch attempt failed');
+      deps.logger.warn(
+        { jobId: job.jobId, batch: b.index, attempt, executor: executor.id, err: message, outcome },
+        'batch attempt failed',
+      );
       if (outcome === 'quarantined') {
         const f = tracker.failures()[0];
         failure = {
@@ -221,7 +253,9 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     }
   }
 
-  const aborted = new Promise<undefined>((resolve) => abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  const aborted = new Promise<undefined>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+  );
 
   async function dispatch(source: BatchSource): Promise<void> {
     let starvedSince: number | undefined;

@@ -38,11 +38,20 @@ export function jobRecord(r: JobRecordInput): Job {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     error: r.error ?? '',
-    failures: (r.failures ?? []).map(
-      (f): BatchFailure => ({ batchIndex: f.batchIndex, offset: f.offset, length: f.length, attempts: f.attempts, errors: f.errors }),
-    ),
+    failures: (r.failures ?? []).map((f): BatchFailure => ({
+      batchIndex: f.batchIndex,
+      offset: f.offset,
+      length: f.length,
+      attempts: f.attempts,
+      errors: f.errors,
+    })),
     executors: r.executors ?? [],
-    aggregates: r.aggregates === undefined ? undefined : Array.isArray(r.aggregates) ? { rows: r.aggregates } : (r.aggregates as Record<string, unknown>),
+    aggregates:
+      r.aggregates === undefined
+        ? undefined
+        : Array.isArray(r.aggregates)
+          ? { rows: r.aggregates }
+          : (r.aggregates as Record<string, unknown>),
     globals: r.globals,
     output: r.output,
     rejectsOutput: r.rejectsOutput,

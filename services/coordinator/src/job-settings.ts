@@ -37,7 +37,15 @@ export function resolveJobSettings(spec: FlowSpec, overrides: DistributeOverride
   if (spec.source.type === 'stream' && batchRecords === undefined) batchRecords = DEFAULT_STREAM_BATCH_RECORDS;
   const maxInstances = o && o.maxInstances > 0 ? o.maxInstances : d.maxInstances;
   if (!(maxInstances >= 1)) throw new InvalidArgumentError('distribute.max_instances', 'must be at least 1');
-  return { mode, batchRecords, batchBytes, maxInstances, order, retries: Math.max(0, d.retries), remoteBias: d.remoteBias };
+  return {
+    mode,
+    batchRecords,
+    batchBytes,
+    maxInstances,
+    order,
+    retries: Math.max(0, d.retries),
+    remoteBias: d.remoteBias,
+  };
 }
 
 function pickEnum<T extends string>(value: string | undefined, allowed: readonly T[], field: string): T | undefined {

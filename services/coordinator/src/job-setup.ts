@@ -40,7 +40,11 @@ export interface PreparedJob {
   sink?: FileSink;
 }
 
-const FORMATS = { csv: DataFormat.DATA_FORMAT_CSV, jsonl: DataFormat.DATA_FORMAT_JSONL, lines: DataFormat.DATA_FORMAT_LINES } as const;
+const FORMATS = {
+  csv: DataFormat.DATA_FORMAT_CSV,
+  jsonl: DataFormat.DATA_FORMAT_JSONL,
+  lines: DataFormat.DATA_FORMAT_LINES,
+} as const;
 
 export async function prepareJob(
   config: ConfigPort,
@@ -72,7 +76,10 @@ export async function prepareJob(
   const compiled = await compileFlow({ ...flow, steps: [] }, { loadReferenceTable });
   let all: Promise<CompiledFlow> | undefined;
   const compileAll = (): Promise<CompiledFlow> =>
-    (all ??= compileFlow(flow, { loadReferenceTable, ...(opts.pluginDir !== undefined ? { pluginDir: opts.pluginDir } : {}) }));
+    (all ??= compileFlow(flow, {
+      loadReferenceTable,
+      ...(opts.pluginDir !== undefined ? { pluginDir: opts.pluginDir } : {}),
+    }));
 
   let globals: Record<string, unknown> = {};
   try {
@@ -80,7 +87,8 @@ export async function prepareJob(
     vars = init.vars;
     globals = init.globals;
   } catch (err) {
-    if (err instanceof FlowStepFailedError) throw new FailedPreconditionError(`init of flow ${spec.flow}: ${err.message}`);
+    if (err instanceof FlowStepFailedError)
+      throw new FailedPreconditionError(`init of flow ${spec.flow}: ${err.message}`);
     throw err;
   }
 
@@ -107,7 +115,8 @@ export async function prepareJob(
       ...(settings.batchRecords !== undefined ? { batchRecords: settings.batchRecords } : {}),
     });
   } else {
-    if (!opts.input) throw new FailedPreconditionError(`flow ${spec.flow} reads streamed input: run it with RunJob and send input`);
+    if (!opts.input)
+      throw new FailedPreconditionError(`flow ${spec.flow} reads streamed input: run it with RunJob and send input`);
     source = createStreamSource(opts.input, {
       format: src.format,
       batchRecords: settings.batchRecords ?? 10_000,

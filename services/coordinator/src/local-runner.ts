@@ -60,7 +60,13 @@ export function createLocalRunner(opts: {
           rejects: {
             jobId: a.jobId,
             batchIndex: a.batchIndex,
-            rejects: result.rejects.map((r) => ({ line: r.line, reason: r.reason, step: r.step, raw: r.raw, batchIndex: a.batchIndex })),
+            rejects: result.rejects.map((r) => ({
+              line: r.line,
+              reason: r.reason,
+              step: r.step,
+              raw: r.raw,
+              batchIndex: a.batchIndex,
+            })),
           },
         },
       };

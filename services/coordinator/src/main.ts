@@ -8,7 +8,16 @@ import path from 'node:path';
 import { CoordinatorServiceService } from '@flowmesh/contracts';
 import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
-import { commonOptions, createLogger, createMeshMetrics, createServiceHost, option, serviceCommand, serviceMeter, UnavailableError } from '@flowmesh/runtime';
+import {
+  commonOptions,
+  createLogger,
+  createMeshMetrics,
+  createServiceHost,
+  option,
+  serviceCommand,
+  serviceMeter,
+  UnavailableError,
+} from '@flowmesh/runtime';
 import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigPort } from './config-port.js';
 import { createCoordinatorService } from './coordinator-service.js';
@@ -76,7 +85,7 @@ export const coordinatorOptions = {
   recordEveryMs: option.integer({
     flag: '--record-every-ms <ms>',
     env: 'FLOWMESH_RECORD_EVERY_MS',
-    description: 'how often a running job\'s record is refreshed in config-store',
+    description: "how often a running job's record is refreshed in config-store",
     default: 2000,
     min: 100,
   }),
@@ -96,12 +105,23 @@ export interface RunningCoordinator {
   stop(reason?: string): Promise<void>;
 }
 
-const toExecutorView = (n: NodeInfo): ExecutorView => ({ id: n.id, address: n.address, slots: n.slots, fileRoots: n.fileRoots, load: n.load });
+const toExecutorView = (n: NodeInfo): ExecutorView => ({
+  id: n.id,
+  address: n.address,
+  slots: n.slots,
+  fileRoots: n.fileRoots,
+  load: n.load,
+});
 
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator', { level: config.logLevel, base: { node: config.nodeId } });
   const discovery: Discovery = createDiscovery(
-    resolveDiscoveryOptions({ discovery: config.discovery, etcd: config.etcd, consul: config.consul, registryDir: config.registryDir }),
+    resolveDiscoveryOptions({
+      discovery: config.discovery,
+      etcd: config.etcd,
+      consul: config.consul,
+      registryDir: config.registryDir,
+    }),
   );
   const ledger = createSlotLedger();
   const executors: DiscoveryView = discovery.watch('executor');
@@ -115,7 +135,10 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     if (!node) throw new UnavailableError('no config-store is registered in discovery');
     return node.address;
   };
-  const config_ = createConfigPort({ address: config.configStore ?? findConfigStore, clusterToken: config.clusterToken });
+  const config_ = createConfigPort({
+    address: config.configStore ?? findConfigStore,
+    clusterToken: config.clusterToken,
+  });
   const remote = createRemoteRunner({ clusterToken: config.clusterToken, attemptTimeoutMs: config.attemptTimeoutMs });
   const registry = createJobRegistry();
   const options: CoordinatorOptions = {
@@ -127,13 +150,24 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     ...(config.pluginDir ? { pluginDir: path.resolve(config.pluginDir) } : {}),
   };
   const metrics = createMeshMetrics(serviceMeter('flowmesh-coordinator'));
-  metrics.observeSlots(() => ledger.executors().map((e) => ({ executor: e.id, slots: e.slots, busy: ledger.busy(e.id) })));
+  metrics.observeSlots(() =>
+    ledger.executors().map((e) => ({ executor: e.id, slots: e.slots, busy: ledger.busy(e.id) })),
+  );
   metrics.observeQueueDepth(() => registry.load().batchesQueued);
   metrics.observeMembership(() => ({
     executor: executors.nodes('executor').length,
     ...(configStores ? { 'config-store': configStores.nodes('config-store').length } : {}),
   }));
-  const service = createCoordinatorService({ id: config.nodeId, config: config_, ledger, remote: remote.run, registry, logger, options, metrics });
+  const service = createCoordinatorService({
+    id: config.nodeId,
+    config: config_,
+    ledger,
+    remote: remote.run,
+    registry,
+    logger,
+    options,
+    metrics,
+  });
 
   const host = createServiceHost({
     name: 'coordinator',
@@ -169,7 +203,9 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   }
   // Load for the gateway's choice: running jobs (lower is better).
   const unwatchLoad = registry.onChange((running) => {
-    registration?.update({ load: running }).catch((err: unknown) => logger.warn({ err }, 'could not update the discovery record'));
+    registration
+      ?.update({ load: running })
+      .catch((err: unknown) => logger.warn({ err }, 'could not update the discovery record'));
   });
   logger.info({ id: config.nodeId, address, executors: ledger.executors().length }, 'coordinator ready');
 

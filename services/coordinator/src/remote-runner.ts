@@ -31,7 +31,11 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
   ): AsyncGenerator<ExecuteBatchResponse, void, undefined> {
     const client = clientFor(request.executor.address);
     const call: ClientDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse> = client.executeBatch(
-      callOptions({ timeoutMs: opts.attemptTimeoutMs, signal, ...(request.deadline ? { parent: { deadline: request.deadline, signal } } : {}) }),
+      callOptions({
+        timeoutMs: opts.attemptTimeoutMs,
+        signal,
+        ...(request.deadline ? { parent: { deadline: request.deadline, signal } } : {}),
+      }),
     );
     // The call is an event stream; a pending write or read must not outlive an abandoned attempt.
     call.on('error', () => undefined);
@@ -60,7 +64,10 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
   };
 }
 
-function send(call: ClientDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>, msg: ExecuteBatchRequest): Promise<void> {
+function send(
+  call: ClientDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>,
+  msg: ExecuteBatchRequest,
+): Promise<void> {
   if (call.write(msg)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {

@@ -27,7 +27,11 @@ export interface ReorderBuffer<T> {
   onChange(listener: () => void): () => void;
 }
 
-export function createReorderBuffer<T>(opts: { order: OutputOrder; window: number; firstIndex?: number }): ReorderBuffer<T> {
+export function createReorderBuffer<T>(opts: {
+  order: OutputOrder;
+  window: number;
+  firstIndex?: number;
+}): ReorderBuffer<T> {
   if (opts.window < 1) throw new RangeError('window must be at least 1');
   const admitted = new Set<number>();
   const ready = new Map<number, T>();

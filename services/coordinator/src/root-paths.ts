@@ -30,7 +30,11 @@ export async function pathUnderRoot(rootName: string, rootPath: string, path: st
 }
 
 /** Where a new file may be written under the root, or undefined when `path` leaves it. */
-export async function pathUnderRootForWrite(rootName: string, rootPath: string, path: string): Promise<string | undefined> {
+export async function pathUnderRootForWrite(
+  rootName: string,
+  rootPath: string,
+  path: string,
+): Promise<string | undefined> {
   const root = await realRoot(rootName, rootPath);
   const full = resolve(join(root, path));
   if (!inside(root, full)) return undefined;

@@ -27,7 +27,11 @@ export interface AttemptOptions {
   onHeartbeat?: (recordsDone: number) => void;
 }
 
-export async function runAttempt(runner: AttemptRunner, request: AttemptRequest, opts: AttemptOptions): Promise<VerifiedAttempt> {
+export async function runAttempt(
+  runner: AttemptRunner,
+  request: AttemptRequest,
+  opts: AttemptOptions,
+): Promise<VerifiedAttempt> {
   const a = request.assignment;
   const collector = createAttemptCollector(
     { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch },
@@ -77,7 +81,11 @@ export async function runAttempt(runner: AttemptRunner, request: AttemptRequest,
     // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
     const neverReached = code === grpcStatus.UNAVAILABLE && received === 0;
     const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
-    throw new AttemptError(`${where}: ${(err as Error).message ?? String(err)}`, refused, code === grpcStatus.UNAVAILABLE);
+    throw new AttemptError(
+      `${where}: ${(err as Error).message ?? String(err)}`,
+      refused,
+      code === grpcStatus.UNAVAILABLE,
+    );
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
     opts.signal.removeEventListener('abort', onJobAbort);

@@ -77,12 +77,18 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
   // A cluster smaller than the remote bias, or `mode: local`, runs the microbatches here.
   const local = settings.mode === 'local' || ctx.ledger.executors().length < settings.remoteBias;
   const ledger = local
-    ? createSlotLedger([{ id: `${ctx.id}/local`, address: 'local', slots: ctx.options.localSlots, fileRoots: [], load: 0 }])
+    ? createSlotLedger([
+        { id: `${ctx.id}/local`, address: 'local', slots: ctx.options.localSlots, fileRoots: [], load: 0 },
+      ])
     : ctx.ledger;
   let runner: AttemptRunner;
   try {
     runner = local
-      ? createLocalRunner({ compiled: await prepared.compileAll(), format: flow.source.format, readBytes: (o, l) => prepared.source.read(o, l) })
+      ? createLocalRunner({
+          compiled: await prepared.compileAll(),
+          format: flow.source.format,
+          readBytes: (o, l) => prepared.source.read(o, l),
+        })
       : ctx.remote;
   } catch (err) {
     await prepared.source.close?.();
@@ -117,7 +123,10 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       retries: settings.retries,
       globals: prepared.globals,
       ...(aggregateSpec
-        ? { mergeAggregates: (a: unknown, b: unknown) => mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial) }
+        ? {
+            mergeAggregates: (a: unknown, b: unknown) =>
+              mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial),
+          }
         : {}),
     },
   );
@@ -135,7 +144,12 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       ...patch,
     });
 
-  const accepted: JobAccepted = { jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision, coordinatorId: ctx.id };
+  const accepted: JobAccepted = {
+    jobId,
+    flow: prepared.flowName,
+    flowRevision: prepared.flowRevision,
+    coordinatorId: ctx.id,
+  };
   let finish!: (job: Job) => void;
   const done = new Promise<Job>((resolve) => (finish = resolve));
   const handle = Object.assign(new EventEmitter(), {
@@ -154,16 +168,25 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     throw err;
   }
 
-
   // One span per job (a child of the RunJob call's span): every batch attempt span hangs below it.
   function run(): Promise<Job> {
     ctx.metrics?.job('started');
-    const attributes = { 'flowmesh.job.id': jobId, 'flowmesh.flow': prepared.flowName, 'flowmesh.flow.revision': prepared.flowRevision, 'flowmesh.job.local': local };
+    const attributes = {
+      'flowmesh.job.id': jobId,
+      'flowmesh.flow': prepared.flowName,
+      'flowmesh.flow.revision': prepared.flowRevision,
+      'flowmesh.job.local': local,
+    };
     return inSpan('flowmesh.job', attributes, async (span) => {
       try {
         const job = await runJob();
         const c = job.progress?.counts;
-        span.setAttributes({ 'flowmesh.records.in': c?.recordsIn ?? 0, 'flowmesh.records.out': c?.recordsOut ?? 0, 'flowmesh.records.rejected': c?.recordsRejected ?? 0, 'flowmesh.batches.done': job.progress?.batchesDone ?? 0 });
+        span.setAttributes({
+          'flowmesh.records.in': c?.recordsIn ?? 0,
+          'flowmesh.records.out': c?.recordsOut ?? 0,
+          'flowmesh.records.rejected': c?.recordsRejected ?? 0,
+          'flowmesh.batches.done': job.progress?.batchesDone ?? 0,
+        });
         ctx.metrics?.job('succeeded');
         return job;
       } catch (err) {
@@ -197,23 +220,30 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     const sink = prepared.sink;
     const output: BatchOutput = async (index, result) => {
       if (sink) {
-        for (const c of result.chunks) await sink.writeRecords(c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')));
+        for (const c of result.chunks)
+          await sink.writeRecords(
+            c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')),
+          );
         await sink.writeRejects(result.rejects);
         return;
       }
       if (!sender) return; // detached job without a file sink: results are dropped (documented in job_service.proto)
       for (const c of result.chunks) await sender.send({ msg: { $case: 'records', records: { ...c, jobId } } });
       if (spec.includeRejects && result.rejects.length > 0) {
-        await sender.send({ msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } } });
+        await sender.send({
+          msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } },
+        });
       }
     };
 
     let outcome: DriverOutcome;
     let final: Job;
     try {
-      await ctx.config.putJob(record({ startedAt, progress: driver.progress(JobState.JOB_STATE_RUNNING) }), ctx.id).catch((err: unknown) => {
-        log.warn({ err }, 'job record (running) failed');
-      });
+      await ctx.config
+        .putJob(record({ startedAt, progress: driver.progress(JobState.JOB_STATE_RUNNING) }), ctx.id)
+        .catch((err: unknown) => {
+          log.warn({ err }, 'job record (running) failed');
+        });
       log.info({ local, maxInstances: settings.maxInstances, order: settings.order }, 'job started');
       outcome = await driver.run(prepared.source, output);
       clearInterval(tick);
@@ -240,13 +270,20 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
   async function finalize(outcome: DriverOutcome, startedAt: Date): Promise<Job> {
     let globals = driver.globals();
     let aggregates: unknown;
-    let error = outcome.state === 'failed' ? outcome.error : outcome.state === 'cancelled' ? `cancelled: ${outcome.reason}` : '';
+    let error =
+      outcome.state === 'failed' ? outcome.error : outcome.state === 'cancelled' ? `cancelled: ${outcome.reason}` : '';
     let files: Pick<JobRecordInput, 'output' | 'rejectsOutput'> = {};
     if (outcome.state === 'succeeded') {
       try {
-        if (aggregateSpec) aggregates = finalizeAggregates(aggregateSpec, driver.aggregates() as AggregatePartial | undefined);
+        if (aggregateSpec)
+          aggregates = finalizeAggregates(aggregateSpec, driver.aggregates() as AggregatePartial | undefined);
         const p = driver.progress(JobState.JOB_STATE_RUNNING).counts;
-        const counts = { in: p?.recordsIn ?? 0, out: p?.recordsOut ?? 0, rejected: p?.recordsRejected ?? 0, filtered: p?.recordsFiltered ?? 0 };
+        const counts = {
+          in: p?.recordsIn ?? 0,
+          out: p?.recordsOut ?? 0,
+          rejected: p?.recordsRejected ?? 0,
+          filtered: p?.recordsFiltered ?? 0,
+        };
         const status = await runStatus(prepared.compiled, {
           vars: prepared.vars,
           globals,
@@ -265,7 +302,11 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     }
     if (outcome.state !== 'succeeded') await prepared.sink?.abort();
     const finalState =
-      outcome.state === 'succeeded' ? JobState.JOB_STATE_SUCCEEDED : outcome.state === 'cancelled' ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_FAILED;
+      outcome.state === 'succeeded'
+        ? JobState.JOB_STATE_SUCCEEDED
+        : outcome.state === 'cancelled'
+          ? JobState.JOB_STATE_CANCELLED
+          : JobState.JOB_STATE_FAILED;
     const job = record({
       state: finalState,
       startedAt,

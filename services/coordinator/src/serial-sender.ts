@@ -8,7 +8,10 @@ export interface SerialSender<T> {
   trySend(msg: T): boolean;
 }
 
-export function createSerialSender<T>(write: (msg: T) => Promise<void>, onError: (err: unknown) => void): SerialSender<T> {
+export function createSerialSender<T>(
+  write: (msg: T) => Promise<void>,
+  onError: (err: unknown) => void,
+): SerialSender<T> {
   let tail: Promise<void> = Promise.resolve();
   let busy = 0;
   const enqueue = (msg: T): Promise<void> => {

@@ -25,7 +25,15 @@ export function createStreamSource(
   let firstRecord = 0;
   const take = (batches: ReturnType<typeof batcher.push>): void => {
     for (const b of batches) {
-      ready.push({ index: b.index, offset, length: b.bytes.length, firstLine: b.firstLine, firstRecord, records: b.records, bytes: b.bytes });
+      ready.push({
+        index: b.index,
+        offset,
+        length: b.bytes.length,
+        firstLine: b.firstLine,
+        firstRecord,
+        records: b.records,
+        bytes: b.bytes,
+      });
       offset += b.bytes.length;
       firstRecord += b.records;
     }

@@ -4,16 +4,39 @@ import { createAttemptCollector, createCrc32 } from '../src/attempt-collector.js
 
 const id = { jobId: 'j1', batchIndex: 4, attempt: 2, epoch: 7 };
 const chunk = (seq: number, text: string, recordCount: number): RecordChunk => ({
-  jobId: 'j1', batchIndex: 4, seq, recordCount, data: Buffer.from(text), records: [],
+  jobId: 'j1',
+  batchIndex: 4,
+  seq,
+  recordCount,
+  data: Buffer.from(text),
+  records: [],
 });
 const trailerFor = (chunks: RecordChunk[], patch: Partial<BatchTrailer> = {}): BatchTrailer => {
   const sum = createCrc32();
   for (const c of chunks) sum.update(c.data);
   return {
-    jobId: 'j1', batchIndex: 4, attempt: 2, epoch: 7,
-    counts: { recordsIn: 3, recordsOut: chunks.reduce((n, c) => n + c.recordCount, 0), recordsRejected: 1, recordsFiltered: 0, bytesIn: 0, bytesOut: 0 },
-    chunks: chunks.length, checksum: sum.digest(), checksumAlgorithm: 'crc32', counterDeltas: {}, cacheSets: {},
-    aggregates: undefined, durationMs: 1, executorId: 'e1', outputPart: undefined, ...patch,
+    jobId: 'j1',
+    batchIndex: 4,
+    attempt: 2,
+    epoch: 7,
+    counts: {
+      recordsIn: 3,
+      recordsOut: chunks.reduce((n, c) => n + c.recordCount, 0),
+      recordsRejected: 1,
+      recordsFiltered: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    },
+    chunks: chunks.length,
+    checksum: sum.digest(),
+    checksumAlgorithm: 'crc32',
+    counterDeltas: {},
+    cacheSets: {},
+    aggregates: undefined,
+    durationMs: 1,
+    executorId: 'e1',
+    outputPart: undefined,
+    ...patch,
   };
 };
 
@@ -23,7 +46,11 @@ describe('attempt collector (trailer verification)', () => {
   it('accepts an attempt whose trailer matches what was received', () => {
     const c = createAttemptCollector(id, { includeRejects: true });
     for (const ch of chunks) c.onRecords(ch);
-    c.onRejects({ jobId: 'j1', batchIndex: 4, rejects: [{ line: 9, reason: 'bad', step: 'validate#1', raw: 'x', batchIndex: 4 }] });
+    c.onRejects({
+      jobId: 'j1',
+      batchIndex: 4,
+      rejects: [{ line: 9, reason: 'bad', step: 'validate#1', raw: 'x', batchIndex: 4 }],
+    });
     const v = c.verify(trailerFor(chunks));
     assert.ok(v.ok);
     assert.equal(v.result.records, 3);
@@ -49,7 +76,11 @@ describe('attempt collector (trailer verification)', () => {
     it(`fails the attempt on ${name}`, () => {
       const c = createAttemptCollector(id, { includeRejects: true });
       for (const ch of chunks) c.onRecords(ch);
-      c.onRejects({ jobId: 'j1', batchIndex: 4, rejects: [{ line: 9, reason: 'bad', step: 's', raw: 'x', batchIndex: 4 }] });
+      c.onRejects({
+        jobId: 'j1',
+        batchIndex: 4,
+        rejects: [{ line: 9, reason: 'bad', step: 's', raw: 'x', batchIndex: 4 }],
+      });
       const t = trailerFor(chunks);
       const v = c.verify({ ...t, ...patch(t) });
       assert.equal(v.ok, false);

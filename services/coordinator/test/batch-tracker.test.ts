@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { createBatchTracker } from '../src/batch-tracker.js';
 
-const batch = (index: number) => ({ index, offset: index * 100, length: 100, firstLine: index * 10 + 2, firstRecord: 0, records: 10 });
+const batch = (index: number) => ({
+  index,
+  offset: index * 100,
+  length: 100,
+  firstLine: index * 10 + 2,
+  firstRecord: 0,
+  records: 10,
+});
 
 describe('batch tracker', () => {
   it('accepts exactly one attempt per batch', () => {

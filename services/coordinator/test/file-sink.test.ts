@@ -12,13 +12,25 @@ describe('file sink', () => {
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
   });
-  const opts = (patch = {}) => ({ rootName: 'out', rootPath: root, writable: true, path: 'a/b.jsonl', format: 'jsonl' as const, jobId: 'j1', ...patch });
+  const opts = (patch = {}) => ({
+    rootName: 'out',
+    rootPath: root,
+    writable: true,
+    path: 'a/b.jsonl',
+    format: 'jsonl' as const,
+    jobId: 'j1',
+    ...patch,
+  });
 
   it('makes the output visible only on commit, rejects beside it', async () => {
     const sink = await openFileSink(opts());
     await sink.writeRecords(Buffer.from('{"x":1}\n'));
     await sink.writeRejects([{ line: 7, reason: 'bad', step: 'validate#1', raw: 'r', batchIndex: 0 }]);
-    assert.deepEqual((await readdir(join(root, 'a'))).filter((f) => !f.startsWith('.')), [], 'nothing visible before commit');
+    assert.deepEqual(
+      (await readdir(join(root, 'a'))).filter((f) => !f.startsWith('.')),
+      [],
+      'nothing visible before commit',
+    );
     const where = await sink.commit();
     assert.deepEqual(where.output, { root: 'out', path: 'a/b.jsonl' });
     assert.equal(await readFile(join(root, 'a/b.jsonl'), 'utf8'), '{"x":1}\n');

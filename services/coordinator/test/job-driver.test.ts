@@ -27,9 +27,20 @@ function source(batches: number): BatchSource {
 }
 
 const job = (patch: Partial<DriverJob> = {}): DriverJob => ({
-  jobId: 'j1', epoch: 1, flow: 'f', flowRevision: 1, flowSource: '', vars: {}, format: DataFormat.DATA_FORMAT_CSV,
-  encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: false,
-  maxInstances: 4, order: 'input', retries: 2, globals: {}, ...patch,
+  jobId: 'j1',
+  epoch: 1,
+  flow: 'f',
+  flowRevision: 1,
+  flowSource: '',
+  vars: {},
+  format: DataFormat.DATA_FORMAT_CSV,
+  encoding: RecordEncoding.RECORD_ENCODING_JSONL,
+  includeRejects: false,
+  maxInstances: 4,
+  order: 'input',
+  retries: 2,
+  globals: {},
+  ...patch,
 });
 
 interface FakeOptions {
@@ -59,25 +70,51 @@ function fakeRunner(opts: FakeOptions = {}) {
       yield { msg: { $case: 'started', started: { executorId: req.executor.id } } } as ExecuteBatchResponse;
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(resolve, opts.delay?.(a.batchIndex) ?? 1);
-        signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          cancelled++;
-          reject(new Error('cancelled'));
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            cancelled++;
+            reject(new Error('cancelled'));
+          },
+          { once: true },
+        );
       });
       const data = Buffer.from(`{"batch":${a.batchIndex}}\n`);
       const sum = createCrc32();
       sum.update(data);
       const bad = opts.corrupt?.(a.batchIndex, a.attempt, req.executor.id) ?? false;
-      yield { msg: { $case: 'records', records: { jobId: a.jobId, batchIndex: a.batchIndex, seq: 0, recordCount: 1, data, records: [] } } };
+      yield {
+        msg: {
+          $case: 'records',
+          records: { jobId: a.jobId, batchIndex: a.batchIndex, seq: 0, recordCount: 1, data, records: [] },
+        },
+      };
       yield {
         msg: {
           $case: 'trailer',
           trailer: {
-            jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch,
-            counts: { recordsIn: 1, recordsOut: 1, recordsRejected: 0, recordsFiltered: 0, bytesIn: 10, bytesOut: data.length },
-            chunks: 1, checksum: bad ? '00000000' : sum.digest(), checksumAlgorithm: 'crc32',
-            counterDeltas: { seen: 1 }, cacheSets: {}, aggregates: { n: 1 }, durationMs: 1, executorId: req.executor.id, outputPart: undefined,
+            jobId: a.jobId,
+            batchIndex: a.batchIndex,
+            attempt: a.attempt,
+            epoch: a.epoch,
+            counts: {
+              recordsIn: 1,
+              recordsOut: 1,
+              recordsRejected: 0,
+              recordsFiltered: 0,
+              bytesIn: 10,
+              bytesOut: data.length,
+            },
+            chunks: 1,
+            checksum: bad ? '00000000' : sum.digest(),
+            checksumAlgorithm: 'crc32',
+            counterDeltas: { seen: 1 },
+            cacheSets: {},
+            aggregates: { n: 1 },
+            durationMs: 1,
+            executorId: req.executor.id,
+            outputPart: undefined,
           },
         },
       };
@@ -128,9 +165,16 @@ describe('job driver (in-process executors)', () => {
     const fake = fakeRunner({ corrupt: (i, attempt) => i === 3 && attempt === 1 });
     const d = createJobDriver(deps([ex('a', 1), ex('b', 1)], fake.run), job({ maxInstances: 2 }));
     const emitted: Array<{ index: number; executor: string }> = [];
-    const outcome = await d.run(source(6), async (index, r) => void emitted.push({ index, executor: r.trailer.executorId }));
+    const outcome = await d.run(
+      source(6),
+      async (index, r) => void emitted.push({ index, executor: r.trailer.executorId }),
+    );
     assert.equal(outcome.state, 'succeeded');
-    assert.deepEqual(emitted.map((e) => e.index), [0, 1, 2, 3, 4, 5], 'each batch exactly once');
+    assert.deepEqual(
+      emitted.map((e) => e.index),
+      [0, 1, 2, 3, 4, 5],
+      'each batch exactly once',
+    );
     const tries = fake.seen.filter((s) => s.index === 3);
     assert.equal(tries.length, 2);
     assert.notEqual(tries[0]!.executor, tries[1]!.executor, 'the retry went to the other executor');

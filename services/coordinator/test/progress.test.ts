@@ -7,8 +7,16 @@ describe('progress tracker', () => {
     let t = 1000;
     const p = createProgressTracker('j1', () => t);
     p.setBytesTotal(300);
-    p.addBatch('e2', { recordsIn: 10, recordsOut: 8, recordsRejected: 1, recordsFiltered: 1, bytesIn: 100, bytesOut: 80 }, 100);
-    p.addBatch('e1', { recordsIn: 5, recordsOut: 5, recordsRejected: 0, recordsFiltered: 0, bytesIn: 50, bytesOut: 50 }, 50);
+    p.addBatch(
+      'e2',
+      { recordsIn: 10, recordsOut: 8, recordsRejected: 1, recordsFiltered: 1, bytesIn: 100, bytesOut: 80 },
+      100,
+    );
+    p.addBatch(
+      'e1',
+      { recordsIn: 5, recordsOut: 5, recordsRejected: 0, recordsFiltered: 0, bytesIn: 50, bytesOut: 50 },
+      50,
+    );
     p.addBatch('e2', undefined, 150);
     t = 1600;
     p.setPlanningDone();

@@ -10,9 +10,15 @@ describe('reorder buffer', () => {
     assert.deepEqual(b.take(), [], 'batch 0 holds the rest back');
     assert.equal(b.held(), 2);
     b.put(0, 'a');
-    assert.deepEqual(b.take().map((x) => x.item), ['a', 'b', 'c']);
+    assert.deepEqual(
+      b.take().map((x) => x.item),
+      ['a', 'b', 'c'],
+    );
     b.put(3, 'd');
-    assert.deepEqual(b.take().map((x) => x.index), [3]);
+    assert.deepEqual(
+      b.take().map((x) => x.index),
+      [3],
+    );
     assert.equal(b.emitted(), 4);
   });
 
@@ -37,7 +43,10 @@ describe('reorder buffer', () => {
     assert.equal(b.tryAdmit(9), false);
     b.put(3, 'x');
     b.put(5, 'y');
-    assert.deepEqual(b.take().map((x) => x.index), [3, 5]);
+    assert.deepEqual(
+      b.take().map((x) => x.index),
+      [3, 5],
+    );
     assert.equal(b.tryAdmit(9), true);
   });
 
@@ -60,7 +69,10 @@ describe('reorder buffer', () => {
     for (const i of [0, 1, 2]) b.tryAdmit(i);
     b.put(0, 'a');
     b.put(1, 'b');
-    assert.deepEqual(b.take(1).map((x) => x.item), ['a']);
+    assert.deepEqual(
+      b.take(1).map((x) => x.item),
+      ['a'],
+    );
     assert.equal(b.held(), 1);
     assert.equal(b.tryAdmit(3), true);
     assert.equal(b.tryAdmit(4), false);

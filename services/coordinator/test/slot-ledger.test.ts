@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { createSlotLedger, pickExecutor, type ExecutorView } from '../src/slot-ledger.js';
 
-const ex = (id: string, slots: number, load = 0): ExecutorView => ({ id, address: `addr-${id}`, slots, fileRoots: [], load });
+const ex = (id: string, slots: number, load = 0): ExecutorView => ({
+  id,
+  address: `addr-${id}`,
+  slots,
+  fileRoots: [],
+  load,
+});
 
 describe('slot ledger and executor choice', () => {
   it('prefers the least-loaded executor with a free slot', () => {
@@ -32,7 +38,10 @@ describe('slot ledger and executor choice', () => {
   it('sends a retry to another executor when one exists, waiting for its slot', () => {
     const execs = [ex('a', 2), ex('b', 1)];
     const busy = new Map([['b', 1]]);
-    assert.equal(pickExecutor(execs, (id) => busy.get(id) ?? 0, new Set(['a'])), undefined);
+    assert.equal(
+      pickExecutor(execs, (id) => busy.get(id) ?? 0, new Set(['a'])),
+      undefined,
+    );
     busy.set('b', 0);
     assert.equal(pickExecutor(execs, (id) => busy.get(id) ?? 0, new Set(['a']))?.id, 'b');
     assert.equal(pickExecutor([ex('a', 2)], () => 0, new Set(['a']))?.id, 'a', 'the only executor is reused');
