@@ -20,7 +20,6 @@ import {
 import {
   InvalidArgumentError,
   NotFoundError,
-  ResourceExhaustedError,
   UnavailableError,
   bidi,
   serverStream,
@@ -32,7 +31,7 @@ import type { Guard } from '../access/guard.js';
 import type { Store } from '../downstream/store.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
 import type { CoordinatorPicker } from '../routing/coordinator-picker.js';
-import { JobLimitExceeded, type JobLimiter } from '../limits/job-limiter.js';
+import { admitJob, type JobLimiter } from '../limits/job-limiter.js';
 import { messageReader } from '../downstream/message-reader.js';
 import { grpcCode, unaryCall } from '../downstream/unary-call.js';
 import { createRunJobHandler, type RunJobDeps } from './run-job.js';
@@ -83,13 +82,7 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
     submitJob: unary(async (req: SubmitJobRequest, ctx): Promise<SubmitJobResponse> => {
       const identity = await deps.guard.check(ctx.method, ctx.metadata, req, ctx.peer);
       if (!req.spec?.flow) throw new InvalidArgumentError('spec.flow', 'name the flow to run');
-      let release: () => void;
-      try {
-        release = deps.limiter.acquire(identity.keyId);
-      } catch (err) {
-        if (err instanceof JobLimitExceeded) throw new ResourceExhaustedError(err.message);
-        throw err;
-      }
+      const release = admitJob(deps.limiter, identity.keyId);
       try {
         const spec = { ...req.spec, submittedBy: identity.user };
         const tried = new Set<string>();

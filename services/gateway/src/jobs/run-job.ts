@@ -15,7 +15,6 @@ import { JobState } from '@flowmesh/contracts';
 import {
   CancelledError,
   InvalidArgumentError,
-  ResourceExhaustedError,
   UnavailableError,
   write,
   type CallContext,
@@ -23,7 +22,7 @@ import {
 } from '@flowmesh/runtime';
 import type { Guard } from '../access/guard.js';
 import type { Identity } from '../access/authenticator.js';
-import { JobLimitExceeded, type JobLimiter } from '../limits/job-limiter.js';
+import { admitJob, type JobLimiter } from '../limits/job-limiter.js';
 import type { CoordinatorPicker, CoordinatorCandidate } from '../routing/coordinator-picker.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
 import { ForwardedError } from '../downstream/forwarded-error.js';
@@ -73,13 +72,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       throw new InvalidArgumentError('msg', 'the first RunJob message must be `start` with the job spec');
     }
     const spec = checkSpec(first.msg.start, identity);
-    let release: () => void;
-    try {
-      release = deps.limiter.acquire(identity.keyId);
-    } catch (err) {
-      if (err instanceof JobLimitExceeded) throw new ResourceExhaustedError(err.message);
-      throw err;
-    }
+    const release = admitJob(deps.limiter, identity.keyId);
     try {
       const started = await startOnCoordinator(spec, ctx);
       deps.metrics?.job('started');

@@ -1,5 +1,6 @@
 // Admission control for jobs (issue 5, limits): at most N concurrent jobs per API key and M in the
 // whole gateway. Over the limit the caller gets RESOURCE_EXHAUSTED at once; nothing queues unbounded.
+import { ResourceExhaustedError } from '@flowmesh/runtime';
 
 export interface JobLimits {
   /** Concurrent RunJob/SubmitJob calls per key. @default 4 */
@@ -55,4 +56,14 @@ export function createJobLimiter(limits: Partial<JobLimits> = {}): JobLimiter {
       return keyId === undefined ? all : (byKey.get(keyId) ?? 0);
     },
   };
+}
+
+/** Takes a job slot for a call (RunJob, SubmitJob): over a limit the caller gets RESOURCE_EXHAUSTED. */
+export function admitJob(limiter: JobLimiter, keyId: string): () => void {
+  try {
+    return limiter.acquire(keyId);
+  } catch (err) {
+    if (err instanceof JobLimitExceeded) throw new ResourceExhaustedError(err.message);
+    throw err;
+  }
 }
