@@ -2,8 +2,8 @@
 // starts every flowmesh service with the command and environment the file gives it, and the etcd
 // members as a real local etcd cluster of the same size. What cannot be the same on one machine is
 // rewritten, and only that: container addresses become loopback ports (`--bind 127.0.0.1:0`, the bound
-// address is advertised), `FLOWMESH_ETCD` points at the local members, container paths (/data, /plugins)
-// at local directories. Collector and trace viewer are third-party images with no local binary; the
+// address is advertised; metrics on a free loopback port), `FLOWMESH_ETCD` points at the local members,
+// container paths (/data, /plugins) at local directories. Collector and trace viewer are third-party images with no local binary; the
 // OTLP exporter is switched off unless the caller sets OTEL_TRACES_EXPORTER.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,6 +112,8 @@ export async function startComposeTopology(opts: ComposeOptions): Promise<Compos
           .map(async (f) => {
             const env = environmentOf(f.s, vars);
             if (env.FLOWMESH_ETCD !== undefined) env.FLOWMESH_ETCD = etcd.endpoints.join(',');
+            // Every container has its own 9464; local processes share one loopback, so each takes a free port.
+            if (env.FLOWMESH_METRICS_BIND !== undefined) env.FLOWMESH_METRICS_BIND = '127.0.0.1:0';
             if (!process.env.OTEL_TRACES_EXPORTER) env.OTEL_TRACES_EXPORTER = 'none';
             envs[f.name] = env;
             running.set(f.name, await startService(f.kind, { args: f.args, env, timeoutMs: 30_000 }));
