@@ -239,11 +239,14 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     let outcome: DriverOutcome;
     let final: Job;
     try {
-      await ctx.config
+      // The running record is written while the first batches run (a config-store round trip off the
+      // latency path, issue 7); as `recording`, no refresh overlaps it and the final record waits for it.
+      recording = ctx.config
         .putJob(record({ startedAt, progress: driver.progress(JobState.JOB_STATE_RUNNING) }), ctx.id)
         .catch((err: unknown) => {
           log.warn({ err }, 'job record (running) failed');
-        });
+        })
+        .finally(() => (recording = undefined));
       log.info({ local, maxInstances: settings.maxInstances, order: settings.order }, 'job started');
       outcome = await driver.run(prepared.source, output);
       clearInterval(tick);
