@@ -8,7 +8,6 @@ import type {
   Flow,
   Job,
   JobAccepted,
-  JobSpec,
   ListJobsRequest,
   ListJobsResponse,
   ListResourcesRequest,
@@ -23,6 +22,7 @@ import type {
 } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
 import { createServiceClients } from './service-clients.js';
+import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { runJob, type RunJobEvent, type RunJobOptions } from './run-job.js';
 import { unary, type CallOpts, type UnaryFn } from './unary.js';
 
@@ -32,8 +32,6 @@ export interface FlowmeshClientOptions {
   /** Deadline of each unary call. @default 10000 */
   timeoutMs?: number;
 }
-
-export type JobSpecInput = Partial<JobSpec> & { flow: string };
 
 export interface FlowmeshClient {
   readonly address: string;
@@ -87,7 +85,7 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
     address,
     runJob: (spec, opts) => runJob(jobs, spec, opts),
     async submitJob(spec, o) {
-      const res = await change(jobs.submitJob.bind(jobs), { spec: fullSpec(spec) }, o);
+      const res = await change(jobs.submitJob.bind(jobs), { spec: toJobSpec(spec) }, o);
       if (!res.accepted) throw new Error('the gateway answered SubmitJob without an accepted job');
       return res.accepted;
     },
@@ -163,20 +161,6 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
       change(cluster.createApiKey.bind(cluster), { user, role, description }, o),
     whoAmI: (o) => read(cluster.whoAmI.bind(cluster), {}, o),
     close,
-  };
-}
-
-function fullSpec(spec: JobSpecInput): JobSpec {
-  return {
-    flow: spec.flow,
-    flowRevision: spec.flowRevision ?? 0,
-    vars: spec.vars ?? {},
-    jobId: spec.jobId ?? '',
-    encoding: spec.encoding ?? 0,
-    includeRejects: spec.includeRejects ?? false,
-    progressIntervalMs: spec.progressIntervalMs ?? 0,
-    distribute: spec.distribute,
-    submittedBy: '',
   };
 }
 

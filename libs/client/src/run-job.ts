@@ -4,7 +4,8 @@
 // silently short result.
 import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { JobClient } from './service-clients.js';
-import type { JobProgress, JobSpec, RunJobRequest, RunJobResponse } from '@flowmesh/contracts';
+import { toJobSpec, type JobSpecInput } from './job-spec.js';
+import type { JobProgress, RunJobRequest, RunJobResponse } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
 
 export type RunJobEvent = NonNullable<RunJobResponse['msg']>;
@@ -30,7 +31,7 @@ const INPUT_CHUNK_BYTES = 1024 * 1024;
 
 export async function* runJob(
   client: JobClient,
-  spec: Partial<JobSpec> & { flow: string },
+  spec: JobSpecInput,
   opts: RunJobOptions = {},
 ): AsyncGenerator<RunJobEvent> {
   const options = opts.timeoutMs
@@ -38,17 +39,7 @@ export async function* runJob(
     : { signal: opts.signal };
   const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(new Metadata(), options);
   call.on('error', () => {}); // surfaced through the iterator below
-  const start: JobSpec = {
-    flow: spec.flow,
-    flowRevision: spec.flowRevision ?? 0,
-    vars: spec.vars ?? {},
-    jobId: spec.jobId ?? '',
-    encoding: spec.encoding ?? 0,
-    includeRejects: spec.includeRejects ?? false,
-    progressIntervalMs: spec.progressIntervalMs ?? 0,
-    distribute: spec.distribute,
-    submittedBy: '',
-  };
+  const start = toJobSpec(spec);
   call.write({ msg: { $case: 'start', start } });
   const sending = sendInput(call, opts.input);
   let jobId = '';
