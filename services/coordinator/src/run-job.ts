@@ -250,7 +250,8 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       log.info({ local, maxInstances: settings.maxInstances, order: settings.order }, 'job started');
       outcome = await driver.run(prepared.source, output);
       clearInterval(tick);
-      if (recording) await recording;
+      // The running record or a refresh may still be in flight (undefined once settled).
+      await (recording as Promise<void> | undefined);
       final = await finalize(outcome, startedAt);
     } finally {
       clearInterval(tick);
