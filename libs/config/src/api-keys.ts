@@ -6,6 +6,7 @@ import { ResourceKind, type Resource, type Role } from '@flowmesh/contracts';
 import { CasConflictError, type KvBackend } from '@flowmesh/store';
 import { checkCustomKey, generateKey, hashKey, hintOf, keyIdOf, keyMatches } from './api-key-secret.js';
 import { resourceKey } from './keys.js';
+import { newResource } from './new-resource.js';
 import { decodeRecord, encodeRecord } from './record.js';
 import { storeCall, translateStoreError } from './store-errors.js';
 import { validateName, validateRole } from './validate.js';
@@ -40,19 +41,16 @@ export async function createApiKey(backend: KvBackend, input: CreateApiKeyInput,
   const { keyId, key } =
     input.secret !== '' ? { keyId: checkCustomKey(input.secret, 'secret'), key: input.secret } : generateKey();
   const storeKey = resourceKey(ResourceKind.RESOURCE_KIND_API_KEY, keyId);
-  const resource: Resource = {
+  const resource: Resource = newResource({
     kind: ResourceKind.RESOURCE_KIND_API_KEY,
     name: keyId,
-    revision: 0,
-    createRevision: 0,
-    version: 0,
     updatedAt: now,
     updatedBy: input.actor,
     spec: {
       $case: 'apiKey',
       apiKey: { user: input.user, role: input.role, description: input.description, revoked: false, hint: hintOf(key) },
     },
-  };
+  });
   try {
     const entry = await backend.put(storeKey, encodeRecord(resource, hashKey(key)), { expectedRevision: 0 });
     return { keyId, secret: key, resource: decodeRecord(entry).resource, revision: entry.modRevision };

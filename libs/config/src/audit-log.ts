@@ -6,6 +6,7 @@ import { ResourceKind, type AuditEntry } from '@flowmesh/contracts';
 import { CasConflictError, type KvBackend } from '@flowmesh/store';
 import { AUDIT_SEQ_KEY, auditName, resourceKey } from './keys.js';
 import { encodeRecord } from './record.js';
+import { newResource } from './new-resource.js';
 import { translateStoreError, storeCall } from './store-errors.js';
 
 const APPEND_ATTEMPTS = 32;
@@ -32,16 +33,15 @@ export async function appendAudit(
     const counter = (await storeCall('audit sequence', () => backend.get(AUDIT_SEQ_KEY))).entry;
     const seq = (counter ? Number(counter.value.toString('utf8')) : 0) + 1;
     const name = auditName(seq);
-    const value = encodeRecord({
-      kind: ResourceKind.RESOURCE_KIND_AUDIT,
-      name,
-      revision: 0,
-      createRevision: 0,
-      version: 0,
-      updatedAt: now,
-      updatedBy: e.actor,
-      spec: { $case: 'audit', audit: e },
-    });
+    const value = encodeRecord(
+      newResource({
+        kind: ResourceKind.RESOURCE_KIND_AUDIT,
+        name,
+        updatedAt: now,
+        updatedBy: e.actor,
+        spec: { $case: 'audit', audit: e },
+      }),
+    );
     try {
       const res = await backend.commit([
         {

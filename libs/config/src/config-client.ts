@@ -19,6 +19,7 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '@flowmesh/contracts';
+import { newResource } from './new-resource.js';
 
 export interface ConfigClientOptions {
   /**
@@ -204,14 +205,5 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
 }
 
 export function jobResource(job: Job): Resource {
-  return {
-    kind: ResourceKind.RESOURCE_KIND_JOB,
-    name: job.id,
-    revision: 0,
-    createRevision: 0,
-    version: 0,
-    updatedAt: undefined,
-    updatedBy: '',
-    spec: { $case: 'job', job },
-  };
+  return newResource({ kind: ResourceKind.RESOURCE_KIND_JOB, name: job.id, spec: { $case: 'job', job } });
 }

@@ -26,3 +26,4 @@ export {
   type ConfigCacheOptions,
   type ConfigCacheChange,
 } from './config-cache.js';
+export { newResource, type NewResource } from './new-resource.js';
