@@ -2,6 +2,8 @@
 // planned → queued → running(attempt, executor) → done | (queued again on a retry) | quarantined.
 // Fencing: every attempt has a number; only the current attempt of a running batch may be accepted,
 // and a batch is accepted exactly once.
+// Speculative execution (issue 6, item 4): a running batch may get one backup attempt; both are live, the
+// first to be accepted wins and the other is cancelled (not a failure, no budget spent).
 
 export type BatchStateName = 'queued' | 'running' | 'done' | 'quarantined' | 'cancelled';
 
@@ -24,6 +26,8 @@ export interface AttemptInfo {
   endedAt?: number;
   outcome?: 'accepted' | 'failed' | 'cancelled';
   error?: string;
+  /** A backup attempt started while the batch's first live attempt still ran. */
+  speculative?: boolean;
 }
 
 export interface BatchEntry extends PlannedBatch {
@@ -42,8 +46,19 @@ export interface BatchFailureReport {
   errors: string[];
 }
 
-/** What `fail` decided for a batch. `stale`: the attempt was already superseded, nothing changes. */
-export type FailOutcome = 'retry' | 'quarantined' | 'stale';
+/**
+ * What `fail` decided for a batch. `stale`: the attempt was already superseded, nothing changes;
+ * `continuing`: the failure is recorded but another live attempt (a speculative one) still runs the batch.
+ */
+export type FailOutcome = 'retry' | 'quarantined' | 'stale' | 'continuing';
+
+/** When a running batch deserves a backup attempt. */
+export interface SpeculationPolicy {
+  /** Running longer than this multiple of the median duration of the job's accepted batches. */
+  multiple: number;
+  /** And at least this long. */
+  minAgeMs: number;
+}
 
 export interface BatchTrackerOptions {
   /** Extra attempts after the first before a batch is quarantined. */
@@ -61,10 +76,19 @@ export interface BatchTracker {
   nextQueued(): BatchEntry | undefined;
   /** Starts a new attempt on `executorId`; returns its number. */
   start(index: number, executorId: string): number;
-  /** True when this attempt is the batch's current running one (results from it may be used). */
+  /** True when this attempt is a live attempt of a running batch (results from it may be used). */
   isCurrent(index: number, attempt: number): boolean;
-  /** Accepts the attempt's result; false when superseded or the batch is already done. */
+  /**
+   * Accepts the attempt's result; false when superseded or the batch is already done. Any other live
+   * attempt of the batch (the loser of a speculative race) is ended as cancelled.
+   */
   accept(index: number, attempt: number): boolean;
+  /** Running batches that deserve a backup attempt now (one live attempt, none speculated yet), oldest first. */
+  slowBatches(policy: SpeculationPolicy): BatchEntry[];
+  /** Starts a backup attempt of a running batch on `executorId`; returns its number. */
+  speculate(index: number, executorId: string): number;
+  /** Executors running a live attempt of this batch. */
+  runningOn(index: number): Set<string>;
   /** Records a failed attempt; requeues it within the retry budget, else quarantines it. */
   fail(index: number, attempt: number, error: string): FailOutcome;
   /** Puts a running attempt back in the queue without spending budget (e.g. an executor refused for lack of slots). */
@@ -74,7 +98,16 @@ export interface BatchTracker {
   /** Executors this batch already failed on, so a retry can go elsewhere. */
   triedOn(index: number): Set<string>;
   failures(): BatchFailureReport[];
-  stats(): { planned: number; queued: number; running: number; done: number; retried: number; quarantined: number };
+  stats(): {
+    planned: number;
+    queued: number;
+    running: number;
+    done: number;
+    retried: number;
+    quarantined: number;
+    /** Backup attempts started. */
+    speculative: number;
+  };
   /** True when every planned batch is done (planning completeness is the caller's knowledge). */
   allDone(): boolean;
   /** Checkpointable view of every batch. */
@@ -99,21 +132,29 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
   let retried = 0;
   let quarantined = 0;
   let queued = 0;
+  let speculative = 0;
+  // Durations of accepted attempts, for the speculation median.
+  const durations: number[] = [];
 
   const must = (index: number): BatchEntry => {
     const b = batches.get(index);
     if (!b) throw new Error(`unknown batch ${index}`);
     return b;
   };
-  const current = (b: BatchEntry): AttemptInfo | undefined => b.attempts[b.attempts.length - 1];
-  const endAttempt = (b: BatchEntry, outcome: AttemptInfo['outcome'], error?: string): void => {
-    const a = current(b);
-    if (a) {
-      a.endedAt = now();
-      a.outcome = outcome;
-      if (error !== undefined) a.error = error;
-    }
-    running--;
+  const live = (b: BatchEntry): AttemptInfo[] =>
+    b.state === 'running' ? b.attempts.filter((a) => a.outcome === undefined) : [];
+  const liveAttempt = (b: BatchEntry | undefined, attempt: number): AttemptInfo | undefined =>
+    b && b.state === 'running' ? b.attempts.find((a) => a.attempt === attempt && a.outcome === undefined) : undefined;
+  const endOne = (a: AttemptInfo, outcome: AttemptInfo['outcome'], error?: string): void => {
+    a.endedAt = now();
+    a.outcome = outcome;
+    if (error !== undefined) a.error = error;
+  };
+  const median = (): number | undefined => {
+    if (durations.length === 0) return undefined;
+    const sorted = [...durations].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
 
   return {
@@ -148,23 +189,56 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       return attempt;
     },
     isCurrent(index, attempt) {
-      const b = batches.get(index);
-      return !!b && b.state === 'running' && current(b)?.attempt === attempt;
+      return liveAttempt(batches.get(index), attempt) !== undefined;
     },
     accept(index, attempt) {
       const b = batches.get(index);
-      if (!b || b.state !== 'running' || current(b)?.attempt !== attempt) return false;
-      endAttempt(b, 'accepted');
+      const a = liveAttempt(b, attempt);
+      if (!b || !a) return false;
+      endOne(a, 'accepted');
+      durations.push(a.endedAt! - a.startedAt);
+      for (const other of live(b)) endOne(other, 'cancelled', `attempt ${attempt} finished first`);
+      running--;
       b.state = 'done';
       b.accepted = attempt;
       done++;
       return true;
     },
+    slowBatches(policy) {
+      const m = median();
+      if (m === undefined || !(policy.multiple > 0)) return [];
+      const threshold = Math.max(policy.minAgeMs, policy.multiple * m);
+      const t = now();
+      const slow: Array<{ b: BatchEntry; startedAt: number }> = [];
+      for (const b of batches.values()) {
+        if (b.state !== 'running' || b.attempts.some((a) => a.speculative)) continue;
+        const l = live(b);
+        if (l.length !== 1 || t - l[0]!.startedAt < threshold) continue;
+        slow.push({ b, startedAt: l[0]!.startedAt });
+      }
+      return slow.sort((x, y) => x.startedAt - y.startedAt).map((s) => s.b);
+    },
+    speculate(index, executorId) {
+      const b = must(index);
+      if (b.state !== 'running') throw new Error(`batch ${index} is ${b.state}, not running`);
+      const attempt = b.attempts.length + 1;
+      b.attempts.push({ attempt, executorId, startedAt: now(), speculative: true });
+      speculative++;
+      return attempt;
+    },
+    runningOn(index) {
+      const b = batches.get(index);
+      return new Set(b ? live(b).map((a) => a.executorId) : []);
+    },
     fail(index, attempt, error) {
       const b = batches.get(index);
-      if (!b || b.state !== 'running' || current(b)?.attempt !== attempt) return 'stale';
-      endAttempt(b, 'failed', error);
-      b.errors.push(`attempt ${attempt} on ${current(b)?.executorId ?? '?'}: ${error}`);
+      const a = liveAttempt(b, attempt);
+      if (!b || !a) return 'stale';
+      endOne(a, 'failed', error);
+      b.errors.push(`attempt ${attempt} on ${a.executorId}: ${error}`);
+      // A backup (or the original) still runs the batch: it may yet succeed.
+      if (live(b).length > 0) return 'continuing';
+      running--;
       const failedAttempts = b.attempts.filter((a) => a.outcome === 'failed').length;
       if (failedAttempts > opts.retries) {
         b.state = 'quarantined';
@@ -179,8 +253,11 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
     },
     requeue(index, attempt, reason) {
       const b = batches.get(index);
-      if (!b || b.state !== 'running' || current(b)?.attempt !== attempt) return false;
-      endAttempt(b, 'cancelled', reason);
+      const a = liveAttempt(b, attempt);
+      if (!b || !a) return false;
+      endOne(a, 'cancelled', reason);
+      if (live(b).length > 0) return true; // the other live attempt keeps the batch running
+      running--;
       b.state = 'queued';
       queued++;
       retryQueue.unshift(index);
@@ -190,9 +267,11 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       const stopped: Array<{ index: number; attempt: number; executorId: string }> = [];
       for (const b of batches.values()) {
         if (b.state === 'running') {
-          const a = current(b)!;
-          stopped.push({ index: b.index, attempt: a.attempt, executorId: a.executorId });
-          endAttempt(b, 'cancelled');
+          for (const a of live(b)) {
+            stopped.push({ index: b.index, attempt: a.attempt, executorId: a.executorId });
+            endOne(a, 'cancelled');
+          }
+          running--;
         }
         if (b.state === 'running' || b.state === 'queued') b.state = 'cancelled';
       }
@@ -221,7 +300,7 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       );
     },
     stats() {
-      return { planned: batches.size, queued, running, done, retried, quarantined };
+      return { planned: batches.size, queued, running, done, retried, quarantined, speculative };
     },
     allDone: () => done === batches.size,
     snapshot() {

@@ -7,7 +7,13 @@ import { inSpan, type MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { VerifiedAttempt } from './attempt-collector.js';
 import type { AttemptRunner } from './attempt-runner.js';
-import { createBatchTracker, type BatchEntry, type BatchFailureReport, type PlannedBatch } from './batch-tracker.js';
+import {
+  createBatchTracker,
+  type BatchEntry,
+  type BatchFailureReport,
+  type PlannedBatch,
+  type SpeculationPolicy,
+} from './batch-tracker.js';
 import { createGlobals } from './globals.js';
 import { createNotifier } from './notifier.js';
 import { createProgressTracker } from './progress.js';
@@ -71,6 +77,12 @@ export interface DriverDeps {
   metrics?: MeshMetrics;
   /** The caller's deadline: no attempt outlives it. */
   deadline?: Date;
+  /**
+   * Speculative execution (issue 6, item 4): a batch running longer than `multiple` × the median of the
+   * job's accepted batches (and at least `minAgeMs`) gets a backup attempt on another executor when a slot
+   * is free; the first verified attempt wins, the other is cancelled. @default off
+   */
+  speculation?: SpeculationPolicy;
 }
 
 export type DriverOutcome =
@@ -102,6 +114,10 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   const wake = createNotifier();
   const abort = new AbortController();
   const inlineBytes = new Map<number, Buffer>();
+  // One controller per live attempt (batch → attempt → controller), so a speculative race's loser can be
+  // cancelled alone; the job's abort cancels them all.
+  const attemptAborts = new Map<number, Map<number, AbortController>>();
+  const speculation = deps.speculation && deps.speculation.multiple > 0 ? deps.speculation : undefined;
   let aggregate: unknown;
   let inFlight = 0;
   let peakInFlight = 0;
@@ -112,6 +128,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
 
   const stop = (): void => {
     abort.abort();
+    for (const perBatch of attemptAborts.values()) for (const c of perBatch.values()) c.abort(abort.signal.reason);
     for (const b of tracker.cancelAll())
       deps.logger.debug({ batch: b.index, executor: b.executorId }, 'attempt stopped');
     wake.notify();
@@ -154,6 +171,11 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     attempt: number,
   ): Promise<void> {
     let holdSlotMs = 0;
+    const own = new AbortController();
+    let perBatch = attemptAborts.get(b.index);
+    if (!perBatch) attemptAborts.set(b.index, (perBatch = new Map()));
+    perBatch.set(attempt, own);
+    if (abort.signal.aborted) own.abort(abort.signal.reason);
     try {
       const streamed = inlineBytes.get(b.index);
       const inline =
@@ -173,7 +195,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         attemptAttributes(request.assignment, executor.id),
         async (span) => {
           const r = await runAttempt(deps.runner, request, {
-            signal: abort.signal,
+            signal: own.signal,
             heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
             includeRejects: job.includeRejects,
           });
@@ -187,7 +209,14 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         },
       );
       // Fencing: only the batch's current attempt may be accepted, and only once.
+      // A speculative race's loser that finished anyway is dropped here, never merged.
       if (!tracker.accept(b.index, attempt)) return;
+      // The winner: cancel the batch's other live attempt (its call), its output is never used.
+      for (const [other, c] of perBatch) {
+        if (other === attempt) continue;
+        c.abort(new Error(`batch ${b.index}: attempt ${attempt} finished first`));
+        deps.logger.debug({ jobId: job.jobId, batch: b.index, attempt: other }, 'speculative loser cancelled');
+      }
       deps.metrics?.batch('done');
       deps.metrics?.records({
         in: result.trailer.counts?.recordsIn,
@@ -202,7 +231,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       progress.addBatch(t.executorId || executor.id, t.counts, b.length);
       reorder.put(b.index, result);
     } catch (err) {
-      if (abort.signal.aborted) return;
+      // The job stopped, or this attempt lost a speculative race (the tracker already ended it as cancelled).
+      if (abort.signal.aborted || own.signal.aborted) return;
       const refused = err instanceof AttemptError && err.refused;
       const message = err instanceof Error ? err.message : String(err);
       // An executor that refused or could not be reached gets no new batch for a moment, so fresh
@@ -214,6 +244,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         return;
       }
       const outcome = tracker.fail(b.index, attempt, message);
+      if (outcome === 'stale') return;
       deps.metrics?.batch(outcome === 'retry' ? 'retried' : 'failed');
       deps.logger.warn(
         { jobId: job.jobId, batch: b.index, attempt, executor: executor.id, err: message, outcome },
@@ -229,6 +260,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         stop();
       }
     } finally {
+      perBatch.delete(attempt);
+      if (perBatch.size === 0 && attemptAborts.get(b.index) === perBatch) attemptAborts.delete(b.index);
       inFlight--;
       deps.metrics?.running(-1);
       const release = (): void => deps.ledger.release(executor.id);
@@ -260,6 +293,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   async function dispatch(source: BatchSource): Promise<void> {
     let starvedSince: number | undefined;
     let starvedTimer: NodeJS.Timeout | undefined;
+    let speculationTimer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
         const waiting = wake.wait();
@@ -294,6 +328,36 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           peakInFlight = Math.max(peakInFlight, inFlight);
           void attemptBatch(source, b, executor, attempt);
         }
+        if (speculation) {
+          // Free slots and nothing queued to use them: back up batches far slower than their peers.
+          if (tracker.stats().queued === 0) {
+            for (const b of tracker.slowBatches(speculation)) {
+              if (inFlight >= job.maxInstances) break;
+              const avoid = new Set([...tracker.triedOn(b.index), ...tracker.runningOn(b.index)]);
+              const executor = deps.ledger.pick(avoid);
+              if (!executor || avoid.has(executor.id)) continue;
+              const attempt = tracker.speculate(b.index, executor.id);
+              deps.ledger.acquire(executor.id);
+              inFlight++;
+              deps.metrics?.batch('started');
+              deps.metrics?.batch('speculative');
+              deps.metrics?.running(1);
+              peakInFlight = Math.max(peakInFlight, inFlight);
+              deps.logger.info(
+                { jobId: job.jobId, batch: b.index, attempt, executor: executor.id },
+                'speculative backup attempt started',
+              );
+              void attemptBatch(source, b, executor, attempt);
+            }
+          }
+          // A batch becomes slow by time passing alone: look again while batches run.
+          if (speculationTimer) clearTimeout(speculationTimer);
+          speculationTimer = undefined;
+          if (tracker.stats().running > 0) {
+            speculationTimer = setTimeout(() => wake.notify(), Math.max(25, speculation.minAgeMs / 4));
+            speculationTimer.unref();
+          }
+        }
         if (planningDone && tracker.allDone()) return;
         // No executor at all while work waits: give discovery a while, then fail the job as unavailable.
         const starved = deps.ledger.executors().length === 0 && tracker.stats().queued > 0;
@@ -313,6 +377,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       }
     } finally {
       if (starvedTimer) clearTimeout(starvedTimer);
+      if (speculationTimer) clearTimeout(speculationTimer);
     }
   }
 

@@ -61,6 +61,21 @@ export const coordinatorOptions = {
     default: 10 * 60_000,
     min: 100,
   }),
+  speculationMultiple: option.integer({
+    flag: '--speculation-multiple <n>',
+    env: 'FLOWMESH_SPECULATION_MULTIPLE',
+    description:
+      "a batch running longer than n × the median of its job's finished batches gets a backup attempt on another executor when a slot is free (0: off)",
+    default: 3,
+    min: 0,
+  }),
+  speculationMinAgeMs: option.integer({
+    flag: '--speculation-min-age-ms <ms>',
+    env: 'FLOWMESH_SPECULATION_MIN_AGE_MS',
+    description: 'a batch is never backed up before it has run this long',
+    default: 5_000,
+    min: 0,
+  }),
   noExecutorTimeoutMs: option.integer({
     flag: '--no-executor-timeout-ms <ms>',
     env: 'FLOWMESH_NO_EXECUTOR_TIMEOUT_MS',
@@ -144,6 +159,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   const options: CoordinatorOptions = {
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     noExecutorTimeoutMs: config.noExecutorTimeoutMs,
+    speculation: { multiple: config.speculationMultiple, minAgeMs: config.speculationMinAgeMs },
     localSlots: config.localSlots,
     recordEveryMs: config.recordEveryMs,
     reorderWindow: config.reorderWindow,

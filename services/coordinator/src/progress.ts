@@ -8,6 +8,8 @@ export interface BatchStats {
   running: number;
   done: number;
   retried: number;
+  /** Backup attempts started (speculative execution). */
+  speculative?: number;
 }
 
 export interface ProgressTracker {
@@ -63,7 +65,7 @@ export function createProgressTracker(jobId: string, now: () => number = Date.no
         batchesDone: stats.done,
         batchesRunning: stats.running,
         batchesRetried: stats.retried,
-        batchesSpeculative: 0,
+        batchesSpeculative: stats.speculative ?? 0,
         planningDone,
         bytesTotal,
         bytesDone,

@@ -23,6 +23,8 @@ import { createSlotLedger, type SlotLedger } from './slot-ledger.js';
 export interface CoordinatorOptions {
   heartbeatTimeoutMs: number;
   noExecutorTimeoutMs: number;
+  /** Speculative execution of slow batches (multiple 0: off). @default off */
+  speculation?: { multiple: number; minAgeMs: number };
   /** Batches run at once inside the coordinator in local mode. */
   localSlots: number;
   pluginDir?: string;
@@ -107,6 +109,8 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
       ...(ctx.options.reorderWindow > 0 ? { reorderWindow: ctx.options.reorderWindow } : {}),
       ...(io.deadline ? { deadline: io.deadline } : {}),
+      // Local batches share one process: a backup there would only compete with the slow one.
+      ...(!local && ctx.options.speculation ? { speculation: ctx.options.speculation } : {}),
     },
     {
       jobId,

@@ -17,7 +17,15 @@ describe('batch tracker', () => {
     const a1 = t.start(0, 'e1');
     assert.equal(t.accept(0, a1), true);
     assert.equal(t.accept(0, a1), false, 'a second accept of the same batch is refused');
-    assert.deepEqual(t.stats(), { planned: 1, queued: 0, running: 0, done: 1, retried: 0, quarantined: 0 });
+    assert.deepEqual(t.stats(), {
+      planned: 1,
+      queued: 0,
+      running: 0,
+      done: 1,
+      retried: 0,
+      quarantined: 0,
+      speculative: 0,
+    });
     assert.equal(t.allDone(), true);
   });
 
@@ -101,5 +109,63 @@ describe('batch tracker', () => {
     const t = createBatchTracker({ retries: 1, epoch: 1 });
     t.add(batch(0));
     assert.throws(() => t.add(batch(0)), /planned twice/);
+  });
+
+  it('backs up a slow batch: the first live attempt accepted wins, the other is cancelled, not failed', () => {
+    let clock = 0;
+    const t = createBatchTracker({ retries: 0, epoch: 1, now: () => clock });
+    for (const i of [0, 1, 2]) t.add(batch(i));
+    const policy = { multiple: 3, minAgeMs: 50 };
+    const a0 = t.start(0, 'e1');
+    const slow = t.start(1, 'e2');
+    assert.deepEqual(t.slowBatches(policy), [], 'no median yet');
+    clock = 20;
+    assert.equal(t.accept(0, a0), true); // median 20 ms → threshold max(50, 60) = 60
+    clock = 59;
+    assert.deepEqual(t.slowBatches(policy), []);
+    clock = 60;
+    assert.deepEqual(
+      t.slowBatches(policy).map((b) => b.index),
+      [1],
+    );
+    const backup = t.speculate(1, 'e1');
+    assert.equal(backup, 2);
+    assert.deepEqual([...t.runningOn(1)].sort(), ['e1', 'e2']);
+    assert.deepEqual(t.slowBatches(policy), [], 'one backup per batch');
+    assert.equal(t.isCurrent(1, slow), true, 'both attempts are live');
+    assert.equal(t.isCurrent(1, backup), true);
+    assert.equal(t.accept(1, backup), true, 'the backup finished first');
+    assert.equal(t.accept(1, slow), false, 'the loser is never accepted');
+    assert.equal(t.fail(1, slow, 'cancelled'), 'stale', 'nor counted as a failure');
+    const entry = t.get(1)!;
+    assert.deepEqual(
+      entry.attempts.map((a) => a.outcome),
+      ['cancelled', 'accepted'],
+    );
+    assert.equal(entry.accepted, backup);
+    assert.deepEqual(t.stats(), {
+      planned: 3,
+      queued: 1,
+      running: 0,
+      done: 2,
+      retried: 0,
+      quarantined: 0,
+      speculative: 1,
+    });
+  });
+
+  it('keeps a backed-up batch running while one of its attempts fails', () => {
+    let clock = 0;
+    const t = createBatchTracker({ retries: 0, epoch: 1, now: () => clock });
+    t.add(batch(0));
+    t.add(batch(1));
+    t.accept(0, t.start(0, 'e1'));
+    const slow = t.start(1, 'e2');
+    clock = 10_000;
+    const backup = t.speculate(1, 'e1');
+    assert.equal(t.fail(1, backup, 'broken'), 'continuing', 'the slow attempt may still succeed');
+    assert.equal(t.stats().running, 1);
+    assert.equal(t.accept(1, slow), true);
+    assert.equal(t.allDone(), true);
   });
 });

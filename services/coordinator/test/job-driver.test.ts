@@ -44,8 +44,8 @@ const job = (patch: Partial<DriverJob> = {}): DriverJob => ({
 });
 
 interface FakeOptions {
-  /** Milliseconds an attempt takes (by batch index). */
-  delay?: (index: number) => number;
+  /** Milliseconds an attempt takes (by batch index, attempt and executor). */
+  delay?: (index: number, attempt: number, executor: string) => number;
   /** Corrupt the trailer of this attempt. */
   corrupt?: (index: number, attempt: number, executor: string) => boolean;
 }
@@ -69,7 +69,7 @@ function fakeRunner(opts: FakeOptions = {}) {
     try {
       yield { msg: { $case: 'started', started: { executorId: req.executor.id } } } as ExecuteBatchResponse;
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, opts.delay?.(a.batchIndex) ?? 1);
+        const t = setTimeout(resolve, opts.delay?.(a.batchIndex, a.attempt, req.executor.id) ?? 1);
         signal.addEventListener(
           'abort',
           () => {
@@ -180,6 +180,52 @@ describe('job driver (in-process executors)', () => {
     assert.notEqual(tries[0]!.executor, tries[1]!.executor, 'the retry went to the other executor');
     assert.equal(d.progress(2).batchesRetried, 1);
     assert.equal(d.progress(2).counts?.recordsOut, 6, 'the refused attempt is not counted');
+  });
+
+  it('backs up a batch far slower than its peers on another executor; the backup wins, the slow one is cancelled', async () => {
+    // Batch 2's first attempt would take 10 s; every other attempt (its backup too) takes ~5 ms.
+    const fake = fakeRunner({ delay: (i, attempt) => (i === 2 && attempt === 1 ? 10_000 : 5) });
+    const d = createJobDriver(
+      { ...deps([ex('a', 1), ex('b', 1)], fake.run), speculation: { multiple: 3, minAgeMs: 50 } },
+      job({ maxInstances: 2, retries: 0 }),
+    );
+    const emitted: Array<{ index: number; executor: string; attempt: number }> = [];
+    const started = Date.now();
+    const outcome = await d.run(source(6), async (index, r) => {
+      emitted.push({ index, executor: r.trailer.executorId, attempt: r.trailer.attempt });
+    });
+    assert.equal(outcome.state, 'succeeded');
+    assert.ok(Date.now() - started < 5_000, 'the job did not wait for the slow attempt');
+    assert.deepEqual(
+      emitted.map((e) => e.index),
+      [0, 1, 2, 3, 4, 5],
+      'each batch exactly once, in order',
+    );
+    const tries = fake.seen.filter((s) => s.index === 2);
+    assert.equal(tries.length, 2, 'one backup attempt');
+    assert.notEqual(tries[0]!.executor, tries[1]!.executor, 'the backup ran on the other executor');
+    assert.equal(emitted[2]!.attempt, 2, 'the backup won');
+    assert.equal(emitted[2]!.executor, tries[1]!.executor);
+    assert.equal(fake.cancelled(), 1, 'the slow attempt was cancelled');
+    const p = d.progress(2);
+    assert.equal(p.batchesSpeculative, 1);
+    assert.equal(p.batchesRetried, 0, 'a cancelled loser is not a failure');
+    assert.equal(p.batchesDone, 6);
+    assert.equal(p.counts?.recordsOut, 6, 'exactly one output of the backed-up batch');
+    assert.equal(d.load().inFlight, 0);
+  });
+
+  it('starts no backup beyond maxInstances', async () => {
+    const fake = fakeRunner({ delay: (i, attempt) => (i === 1 && attempt === 1 ? 300 : 5) });
+    const d = createJobDriver(
+      { ...deps([ex('a', 2), ex('b', 2)], fake.run), speculation: { multiple: 3, minAgeMs: 20 } },
+      job({ maxInstances: 1 }),
+    );
+    const outcome = await d.run(source(4), async () => undefined);
+    assert.equal(outcome.state, 'succeeded');
+    assert.equal(fake.seen.length, 4, 'no backup: the only slot was busy');
+    assert.equal(fake.peak(), 1);
+    assert.equal(d.progress(2).batchesSpeculative, 0);
   });
 
   it('quarantines a batch after its retry budget and fails the job with a report', async () => {
