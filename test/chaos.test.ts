@@ -10,7 +10,8 @@ import { startChaosMesh, type ChaosMesh } from './chaos-mesh.js';
 import { BATCH_RECORDS, poisonPlan, runScenario, type ScenarioOutcome } from './chaos-scenarios.js';
 
 const SEEDS = [1, 2];
-const RECORDS = 40_000;
+// Long enough that every held fault outlasts its timeout before the job ends, even on quiet cores.
+const RECORDS = 80_000;
 const HEARTBEAT_TIMEOUT_MS = 1500;
 const FAULTS: FaultName[] = [
   'executor-sigkill',
