@@ -32,6 +32,20 @@ export interface DiscoveryFlags {
   namespace?: string;
 }
 
+type ProviderFlag = 'etcd' | 'consul' | 'file';
+
+/**
+ * A service's discovery from its raw flags (runtime's discoveryOptions), or undefined for `--discovery none`
+ * (a service that may run without registering). Only the discovery flags are read from `flags`.
+ */
+export function discoveryFromFlags(flags: DiscoveryFlags & { discovery?: ProviderFlag | undefined }): Discovery;
+export function discoveryFromFlags(flags: DiscoveryFlags): Discovery | undefined;
+export function discoveryFromFlags(flags: DiscoveryFlags): Discovery | undefined {
+  if (flags.discovery === 'none') return undefined;
+  const { discovery, etcd, consul, registryDir } = flags;
+  return createDiscovery(resolveDiscoveryOptions({ discovery, etcd, consul, registryDir }));
+}
+
 /** The default registry directory of the file provider, relative to the working directory. */
 export const DEFAULT_REGISTRY_DIR = '.flowmesh/registry';
 

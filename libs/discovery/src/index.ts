@@ -19,9 +19,10 @@ export {
   DiscoveryUnavailableError,
   InvalidNodeInfoError,
 } from './errors.js';
-export { isNodeKind, validateNodeInfo } from './node-info.js';
+export { isNodeKind, newNodeInfo, validateNodeInfo, type NewNodeInfo } from './node-info.js';
 export {
   createDiscovery,
+  discoveryFromFlags,
   resolveDiscoveryOptions,
   DEFAULT_REGISTRY_DIR,
   type DiscoveryFlags,

@@ -71,3 +71,23 @@ export function encodeNodeInfo(node: NodeInfo): string {
 export function sameNodeInfo(a: NodeInfo, b: NodeInfo): boolean {
   return encodeNodeInfo(a) === encodeNodeInfo(b);
 }
+
+/** What a service knows about itself when it registers; the rest starts idle. */
+export type NewNodeInfo = Pick<NodeInfo, 'id' | 'kind' | 'address' | 'version'> &
+  Partial<Pick<NodeInfo, 'slots' | 'fileRoots' | 'labels'>>;
+
+/** The record a service registers at start-up: no busy slots, no load, started now. */
+export function newNodeInfo(n: NewNodeInfo): NodeInfo {
+  return {
+    id: n.id,
+    kind: n.kind,
+    address: n.address,
+    slots: n.slots ?? 0,
+    slotsBusy: 0,
+    load: 0,
+    version: n.version,
+    fileRoots: n.fileRoots ?? [],
+    labels: n.labels ?? {},
+    startedAt: new Date().toISOString(),
+  };
+}

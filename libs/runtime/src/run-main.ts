@@ -9,6 +9,15 @@ export interface Stoppable {
   readonly logger?: Logger;
 }
 
+/**
+ * An idempotent stop for a composition root: every call returns the first call's promise, so a signal
+ * during a test's own stop (or two signals) never runs the ordered stop twice.
+ */
+export function stopOnce(stop: (reason: string) => Promise<void>): (reason?: string) => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return (reason = 'stop requested') => (stopping ??= stop(reason));
+}
+
 /** Installed by telemetry/register.ts when tracing is on: flushes spans before exit. */
 const TELEMETRY_SHUTDOWN = Symbol.for('flowmesh.telemetry.shutdown');
 

@@ -6,16 +6,19 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { CoordinatorServiceService } from '@flowmesh/contracts';
-import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
+import { discoveryFromFlags, newNodeInfo } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
 import {
   commonOptions,
   createLogger,
   createMeshMetrics,
   createServiceHost,
+  discoveryOptions,
+  hostOptionsOf,
   option,
   serviceCommand,
   serviceMeter,
+  stopOnce,
   UnavailableError,
 } from '@flowmesh/runtime';
 import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
@@ -35,18 +38,7 @@ export const coordinatorOptions = {
     env: 'FLOWMESH_CONFIG_STORE',
     description: 'config-store address (default: found through discovery)',
   }),
-  discovery: option.oneOf(['etcd', 'consul', 'file'] as const, {
-    flag: '--discovery <provider>',
-    env: 'FLOWMESH_DISCOVERY',
-    description: 'registry of the mesh (default: etcd when --etcd is given, else file)',
-  }),
-  etcd: option.string({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd endpoints, comma-separated' }),
-  consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
-  registryDir: option.string({
-    flag: '--registry-dir <dir>',
-    env: 'FLOWMESH_REGISTRY_DIR',
-    description: 'directory of the file registry (default .flowmesh/registry)',
-  }),
+  ...discoveryOptions(),
   heartbeatTimeoutMs: option.integer({
     flag: '--heartbeat-timeout-ms <ms>',
     env: 'FLOWMESH_HEARTBEAT_TIMEOUT_MS',
@@ -130,14 +122,7 @@ const toExecutorView = (n: NodeInfo): ExecutorView => ({
 
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator', { level: config.logLevel, base: { node: config.nodeId } });
-  const discovery: Discovery = createDiscovery(
-    resolveDiscoveryOptions({
-      discovery: config.discovery,
-      etcd: config.etcd,
-      consul: config.consul,
-      registryDir: config.registryDir,
-    }),
-  );
+  const discovery: Discovery = discoveryFromFlags(config);
   const ledger = createSlotLedger();
   const executors: DiscoveryView = discovery.watch('executor');
   const refresh = (): void => ledger.setExecutors(executors.nodes('executor').map(toExecutorView));
@@ -187,12 +172,8 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
 
   const host = createServiceHost({
     name: 'coordinator',
-    bind: config.bind,
+    ...hostOptionsOf(config),
     logger,
-    graceMs: config.graceMs,
-    clusterToken: config.clusterToken,
-    maxReceiveMessageBytes: config.maxMessageBytes,
-    maxSendMessageBytes: config.maxMessageBytes,
     services: [{ definition: CoordinatorServiceService, implementation: service, internal: true }],
   });
   const { address } = await host.start();
@@ -201,18 +182,14 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
 
   let registration: Registration | undefined;
   try {
-    registration = await discovery.register({
-      id: config.nodeId,
-      kind: 'coordinator',
-      address: config.advertise ?? address,
-      slots: 0,
-      slotsBusy: 0,
-      load: 0,
-      version: COORDINATOR_VERSION,
-      fileRoots: [],
-      labels: {},
-      startedAt: new Date().toISOString(),
-    });
+    registration = await discovery.register(
+      newNodeInfo({
+        id: config.nodeId,
+        kind: 'coordinator',
+        address: config.advertise ?? address,
+        version: COORDINATOR_VERSION,
+      }),
+    );
   } catch (err) {
     await host.stop('registration failed');
     throw err;
@@ -225,7 +202,6 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   });
   logger.info({ id: config.nodeId, address, executors: ledger.executors().length }, 'coordinator ready');
 
-  let stopping: Promise<void> | undefined;
   async function doStop(reason: string): Promise<void> {
     logger.info({ reason, runningJobs: registry.running() }, 'coordinator stopping');
     unwatchLoad();
@@ -241,10 +217,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     address,
     host,
     logger,
-    stop(reason = 'stop requested') {
-      stopping ??= doStop(reason);
-      return stopping;
-    },
+    stop: stopOnce(doStop),
   };
 }
 
