@@ -35,3 +35,12 @@ export { hostOptionsOf, type CommonHostOptions } from './config/host-options.js'
 export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
 export * from './metrics/index.js';
 export { inSpan, activeContext, withContext, traceFields, flushTelemetry, type Span, type Context as TraceContext } from './telemetry/spans.js';
+export {
+  decodeRecordsMessage,
+  receivedRecordsMessage,
+  encodeRecordsMessage,
+  wrapMessage,
+  unwrapMessage,
+  RECORDS_TAG,
+  WRAPPED_TAG,
+} from './wire/records-wire.js';

@@ -5,7 +5,6 @@
 // → close executor clients, config-store client and discovery.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { CoordinatorServiceService } from '@flowmesh/contracts';
 import { discoveryFromFlags, newNodeInfo } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
 import {
@@ -25,6 +24,7 @@ import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigPort } from './config-port.js';
 import { createCoordinatorService } from './coordinator-service.js';
 import { createJobRegistry } from './job-registry.js';
+import { coordinatorServiceDefinition } from './relay-codec.js';
 import { createRemoteRunner } from './remote-runner.js';
 import type { CoordinatorOptions } from './run-job.js';
 import { createSlotLedger, type ExecutorView } from './slot-ledger.js';
@@ -174,7 +174,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     name: 'coordinator',
     ...hostOptionsOf(config),
     logger,
-    services: [{ definition: CoordinatorServiceService, implementation: service, internal: true }],
+    services: [{ definition: coordinatorServiceDefinition, implementation: service, internal: true }],
   });
   const { address } = await host.start();
   await executors.ready;

@@ -1,10 +1,11 @@
 // Attempts on remote executors: one ExecuteBatch call per attempt, with the cluster token, a deadline,
-// and cancellation from the job's signal. Clients are cached per address and closed with the coordinator.
-import { ExecutorServiceClient } from '@flowmesh/contracts';
-import type { ExecuteBatchRequest, ExecuteBatchResponse } from '@flowmesh/contracts';
+// and cancellation from the job's signal. Clients are cached per address and closed with the coordinator;
+// their records chunks keep the received bytes, so the coordinator forwards them without re-encoding.
+import type { ExecuteBatchRequest, ExecuteBatchResponse, ExecutorServiceClient } from '@flowmesh/contracts';
 import { callOptions, createClient } from '@flowmesh/runtime';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { AttemptRunner } from './attempt-runner.js';
+import { RelayingExecutorClient } from './relay-codec.js';
 
 /** Inline bytes travel in messages of this size (below the 16 MiB message limit, cheap to copy). */
 const INLINE_CHUNK_BYTES = 1024 * 1024;
@@ -19,7 +20,7 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
   const clientFor = (address: string): ExecutorServiceClient => {
     let c = clients.get(address);
     if (!c) {
-      c = createClient(ExecutorServiceClient, address, { clusterToken: opts.clusterToken });
+      c = createClient(RelayingExecutorClient, address, { clusterToken: opts.clusterToken });
       clients.set(address, c);
     }
     return c;

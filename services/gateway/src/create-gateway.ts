@@ -1,7 +1,7 @@
 // The gateway's composition root: discovery view, config-store client, access control, coordinator
 // routing and the three public services on one service host; registered in discovery as a gateway.
 import { Metadata, status } from '@grpc/grpc-js';
-import { ClusterServiceService, ConfigStoreClient, FlowServiceService, JobServiceService } from '@flowmesh/contracts';
+import { ClusterServiceService, ConfigStoreClient, FlowServiceService } from '@flowmesh/contracts';
 import {
   createClient,
   createLogger,
@@ -20,6 +20,7 @@ import { bootstrapAdmin } from './bootstrap/admin-bootstrap.js';
 import { createClusterService } from './cluster/cluster-service.js';
 import { createCoordinatorDirectory } from './downstream/coordinator-directory.js';
 import { createStore, type Store } from './downstream/store.js';
+import { jobServiceDefinition } from './downstream/relay-codec.js';
 import { grpcCode } from './downstream/unary-call.js';
 import { createFlowService } from './flows/flow-service.js';
 import type { GatewayConfig } from './gateway-options.js';
@@ -115,7 +116,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     maxSendMessageBytes: config.maxMessageBytes,
     services: [
       {
-        definition: JobServiceService,
+        definition: jobServiceDefinition,
         implementation: createJobService({ store, guard, directory, picker, limiter, metrics }),
       },
       { definition: FlowServiceService, implementation: createFlowService({ store, guard }) },

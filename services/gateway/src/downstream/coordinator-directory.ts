@@ -1,9 +1,11 @@
 // Where coordinators are: discovery's live view plus one gRPC client per address (channels are reused
-// across jobs and closed when a coordinator leaves discovery or the gateway stops).
+// across jobs and closed when a coordinator leaves discovery or the gateway stops). Their records chunks
+// keep the received bytes, so results are relayed to callers without re-encoding (relay-codec.ts).
 import { Metadata } from '@grpc/grpc-js';
 import { createClient } from '@flowmesh/runtime';
-import { CoordinatorServiceClient } from '@flowmesh/contracts';
+import type { CoordinatorServiceClient } from '@flowmesh/contracts';
 import type { CoordinatorCandidate } from '../routing/coordinator-picker.js';
+import { RelayingCoordinatorClient } from './relay-codec.js';
 
 export interface CoordinatorDirectory {
   candidates(): CoordinatorCandidate[];
@@ -43,7 +45,7 @@ export function createCoordinatorDirectory(opts: DirectoryOptions): CoordinatorD
             clients.delete(addr);
           }
         }
-        c = createClient(CoordinatorServiceClient, address, {
+        c = createClient(RelayingCoordinatorClient, address, {
           clusterToken: opts.clusterToken,
           channelOptions: { 'grpc.max_receive_message_length': maxBytes, 'grpc.max_send_message_length': maxBytes },
         });
