@@ -4,15 +4,17 @@
 import { resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { ConfigStoreService } from '@flowmesh/contracts';
-import { createDiscovery, resolveDiscoveryOptions, type Discovery, type Registration } from '@flowmesh/discovery';
+import { discoveryFromFlags, newNodeInfo, type Registration } from '@flowmesh/discovery';
 import { checkFlowSource } from '@flowmesh/flow';
 import {
   ConfigError,
   createLogger,
   createMeshMetrics,
   createServiceHost,
+  hostOptionsOf,
   serviceCommand,
   serviceMeter,
+  stopOnce,
   type Logger,
   type ServiceHost,
 } from '@flowmesh/runtime';
@@ -84,12 +86,8 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
   const metrics = createMeshMetrics(serviceMeter('flowmesh-config-store'));
   const host = createServiceHost({
     name: 'config-store',
-    bind: config.bind,
+    ...hostOptionsOf(config),
     logger,
-    graceMs: config.graceMs,
-    clusterToken: config.clusterToken,
-    maxReceiveMessageBytes: config.maxMessageBytes,
-    maxSendMessageBytes: config.maxMessageBytes,
     services: [
       {
         definition: ConfigStoreService,
@@ -106,33 +104,21 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
     throw err;
   }
 
-  let discovery: Discovery | undefined;
+  const discovery = discoveryFromFlags(config);
   let registration: Registration | undefined;
-  if (config.discovery !== 'none') {
-    discovery = createDiscovery(
-      resolveDiscoveryOptions({
-        discovery: config.discovery,
-        etcd: config.etcd,
-        consul: config.consul,
-        registryDir: config.registryDir,
+  if (discovery) {
+    registration = await discovery.register(
+      newNodeInfo({
+        id: config.nodeId,
+        kind: 'config-store',
+        address: config.advertise ?? address,
+        version: CONFIG_STORE_VERSION,
+        labels: { backend: backend.kind },
       }),
     );
-    registration = await discovery.register({
-      id: config.nodeId,
-      kind: 'config-store',
-      address: config.advertise ?? address,
-      slots: 0,
-      slotsBusy: 0,
-      load: 0,
-      version: CONFIG_STORE_VERSION,
-      fileRoots: [],
-      labels: { backend: backend.kind },
-      startedAt: new Date().toISOString(),
-    });
   }
   logger.info({ id: config.nodeId, backend: backend.kind }, 'config-store ready');
 
-  let stopping: Promise<void> | undefined;
   async function doStop(reason: string): Promise<void> {
     await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
     await host.stop(reason);
@@ -144,10 +130,7 @@ export async function startConfigStore(config: ConfigStoreConfig): Promise<Runni
     host,
     backend,
     logger,
-    stop(reason = 'stop requested') {
-      stopping ??= doStop(reason);
-      return stopping;
-    },
+    stop: stopOnce(doStop),
   };
 }
 

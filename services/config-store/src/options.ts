@@ -1,8 +1,10 @@
 // Flags and environment of a config-store process.
-import { commonOptions, option, type ConfigOf } from '@flowmesh/runtime';
+import { commonOptions, option, optionalDiscoveryOptions, type ConfigOf } from '@flowmesh/runtime';
 
 export const configStoreOptions = {
   ...commonOptions('config-store'),
+  // Discovery flags stay raw; @flowmesh/discovery resolves and validates them. --etcd (below) serves both.
+  ...optionalDiscoveryOptions(),
   etcd: option.string({
     flag: '--etcd <urls>',
     env: 'FLOWMESH_ETCD',
@@ -31,18 +33,6 @@ export const configStoreOptions = {
     flag: '--plugin-dir <dir>',
     env: 'FLOWMESH_PLUGIN_DIR',
     description: 'plugin directory to check `plugin` steps against when flows are stored',
-  }),
-  // Discovery flags stay raw; @flowmesh/discovery resolves and validates them.
-  discovery: option.oneOf(['etcd', 'consul', 'file', 'none'] as const, {
-    flag: '--discovery <provider>',
-    env: 'FLOWMESH_DISCOVERY',
-    description: 'registry to register in; none: do not register (default: etcd when --etcd is given, else file)',
-  }),
-  consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
-  registryDir: option.string({
-    flag: '--registry-dir <dir>',
-    env: 'FLOWMESH_REGISTRY_DIR',
-    description: 'directory of the file registry (default .flowmesh/registry)',
   }),
 };
 

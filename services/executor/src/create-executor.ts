@@ -2,7 +2,7 @@
 // Lifecycle: RUNNING (accepts batches) → DRAINING (refuses new ones, finishes in-flight) → STOPPED.
 import type { ExecutorServiceServer, GetExecutorStatusResponse } from '@flowmesh/contracts';
 import { bidi, unary } from '@flowmesh/runtime';
-import type { MeshMetrics } from '@flowmesh/runtime';
+import type { Logger, MeshMetrics } from '@flowmesh/runtime';
 import { createBatchPool } from './batch-pool.js';
 import type { BatchPool } from './batch-pool.js';
 import { createExecuteBatch } from './execute-batch.js';
@@ -33,6 +33,8 @@ export interface ExecutorParts {
   chunkWindow?: number;
   /** Batch, record and slot metrics (createMeshMetrics over the service meter). @default none */
   metrics?: MeshMetrics;
+  /** Where per-batch start (debug) and failure (info) lines go. @default none */
+  logger?: Logger;
 }
 
 export interface Executor {
@@ -71,6 +73,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     faults: parts.faults ?? noFaults,
     accepting: () => state === 'RUNNING',
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
+    ...(parts.logger ? { logger: parts.logger } : {}),
     onBatchEnd: (outcome) => {
       if (outcome === 'ok') batchesDone++;
     },

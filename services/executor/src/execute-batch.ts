@@ -12,7 +12,8 @@ import {
   inSpan,
   write,
 } from '@flowmesh/runtime';
-import type { CallContext, MeshMetrics } from '@flowmesh/runtime';
+import type { CallContext, Logger, MeshMetrics } from '@flowmesh/runtime';
+import { batchLog } from './batch-log.js';
 import type { BatchPool } from './batch-pool.js';
 import type { Faults } from './faults.js';
 import type { Fencing } from './fencing.js';
@@ -47,6 +48,8 @@ export interface ExecuteBatchDeps {
   onBatchEnd(outcome: 'ok' | 'failed' | 'cancelled'): void;
   /** Batches and records of this executor (a no-op meter when metrics are off). */
   metrics?: MeshMetrics;
+  /** Per-batch lines: start at debug, failure at info (batch-log.ts). @default none */
+  logger?: Logger;
 }
 
 type Call = ServerDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
@@ -64,8 +67,10 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
     let releaseSlot: (() => void) | undefined;
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     const metrics = deps.metrics;
+    const log = batchLog(deps.logger, assign);
     try {
       releaseSlot = deps.slots.acquire();
+      log.started();
       metrics?.batch('started');
       metrics?.running(1);
       // One span per attempt, a child of the ExecuteBatch server span (the coordinator's attempt span is
@@ -85,6 +90,7 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
       metrics?.records({ in: trailer.counts?.recordsIn, out: trailer.counts?.recordsOut, rejected: trailer.counts?.recordsRejected });
     } catch (err) {
       if (ctx.signal.aborted) outcome = 'cancelled';
+      log.failed(err, outcome === 'cancelled');
       if (releaseSlot) metrics?.batch('failed');
       throw err;
     } finally {

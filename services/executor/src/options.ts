@@ -2,7 +2,7 @@
 // @flowmesh/runtime into a complete typed object (defaults documented on each option).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { commonOptions, option } from '@flowmesh/runtime';
+import { commonOptions, option, optionalDiscoveryOptions } from '@flowmesh/runtime';
 import type { ConfigOf, OptionSpec } from '@flowmesh/runtime';
 import { parseFileRootFlags } from './file-roots.js';
 
@@ -50,19 +50,7 @@ export function executorOptions() {
       env: 'FLOWMESH_CONFIG_STORE',
       description: 'config-store for file roots and reference tables (default: found through discovery)',
     }),
-    // Discovery flags stay raw here; @flowmesh/discovery resolves and validates them (resolveDiscoveryOptions).
-    discovery: option.oneOf(['etcd', 'consul', 'file', 'none'] as const, {
-      flag: '--discovery <provider>',
-      env: 'FLOWMESH_DISCOVERY',
-      description: 'registry to register in; none: do not register (default: etcd when --etcd is given, else file)',
-    }),
-    etcd: option.string({ flag: '--etcd <urls>', env: 'FLOWMESH_ETCD', description: 'etcd endpoints, comma-separated' }),
-    consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
-    registryDir: option.string({
-      flag: '--registry-dir <dir>',
-      env: 'FLOWMESH_REGISTRY_DIR',
-      description: 'directory of the file registry (default .flowmesh/registry)',
-    }),
+    ...optionalDiscoveryOptions(),
     faults: option.string({
       flag: '--faults <spec>',
       env: 'FLOWMESH_FAULTS',

@@ -1,9 +1,17 @@
 // Composition root of an executor process: options → parts → gRPC host → discovery registration.
 // Stop is ordered (moleculer-style): refuse new batches and deregister → NOT_SERVING → finish in-flight
 // batches within the grace → stop the server → end the worker threads → close discovery.
-import { createDiscovery, resolveDiscoveryOptions } from '@flowmesh/discovery';
-import type { Discovery, Registration } from '@flowmesh/discovery';
-import { ConfigError, createLogger, createMeshMetrics, createServiceHost, serviceMeter } from '@flowmesh/runtime';
+import { discoveryFromFlags, newNodeInfo } from '@flowmesh/discovery';
+import type { Registration } from '@flowmesh/discovery';
+import {
+  ConfigError,
+  createLogger,
+  createMeshMetrics,
+  createServiceHost,
+  hostOptionsOf,
+  serviceMeter,
+  stopOnce,
+} from '@flowmesh/runtime';
 import type { Logger, ServiceHost } from '@flowmesh/runtime';
 import { createConfigSource } from './config-source.js';
 import { createExecutor } from './create-executor.js';
@@ -33,17 +41,7 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     throw new ConfigError(`--faults (FLOWMESH_FAULTS): ${(err as Error).message}`);
   }
   if (faults.rules.length > 0) logger.warn({ faults: config.faults }, 'TEST FAULT INJECTION IS ON');
-  let discovery: Discovery | undefined;
-  if (config.discovery !== 'none') {
-    discovery = createDiscovery(
-      resolveDiscoveryOptions({
-        discovery: config.discovery,
-        etcd: config.etcd,
-        consul: config.consul,
-        registryDir: config.registryDir,
-      }),
-    );
-  }
+  const discovery = discoveryFromFlags(config);
   // A config-store from the flag, else the first one discovery knows when a batch first needs it.
   const configStores = discovery?.watch('config-store');
   const configSource = createConfigSource({
@@ -65,16 +63,13 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     pluginDir: resolvePluginDir(config.pluginDir),
     heartbeatMs: config.heartbeatMs,
     faults,
+    logger,
   });
   const host = createServiceHost({
     name: 'executor',
-    bind: config.bind,
+    ...hostOptionsOf(config),
     services: [{ ...executor.service, internal: true }],
     logger,
-    graceMs: config.graceMs,
-    clusterToken: config.clusterToken,
-    maxReceiveMessageBytes: config.maxMessageBytes,
-    maxSendMessageBytes: config.maxMessageBytes,
   });
   // Finish in-flight batches before the server drains calls (the host runs hooks after NOT_SERVING).
   host.onStop(() => executor.drain(config.graceMs));
@@ -82,18 +77,16 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
   const { address } = await host.start();
   let registration: Registration | undefined;
   if (discovery) {
-    registration = await discovery.register({
-      id: config.nodeId,
-      kind: 'executor',
-      address: config.advertise ?? address,
-      slots: config.slots,
-      slotsBusy: 0,
-      load: 0,
-      version: EXECUTOR_VERSION,
-      fileRoots: configSource.rootNames(),
-      labels: {},
-      startedAt: new Date().toISOString(),
-    });
+    registration = await discovery.register(
+      newNodeInfo({
+        id: config.nodeId,
+        kind: 'executor',
+        address: config.advertise ?? address,
+        slots: config.slots,
+        version: EXECUTOR_VERSION,
+        fileRoots: configSource.rootNames(),
+      }),
+    );
   }
   const reporter = registration
     ? createLoadReporter({
@@ -109,7 +102,6 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
   });
   logger.info({ id: config.nodeId, slots: config.slots, fileRoots: configSource.rootNames() }, 'executor ready');
 
-  let stopping: Promise<void> | undefined;
   async function doStop(reason: string): Promise<void> {
     logger.info({ reason, inFlight: executor.slots.busy() }, 'executor stopping');
     // Refuse new batches at once; coordinators that still see us get UNAVAILABLE "draining" and go elsewhere.
@@ -128,9 +120,6 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     executor,
     host,
     logger,
-    stop(reason = 'stop requested') {
-      stopping ??= doStop(reason);
-      return stopping;
-    },
+    stop: stopOnce(doStop),
   };
 }

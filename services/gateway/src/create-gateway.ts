@@ -7,12 +7,13 @@ import {
   createLogger,
   createMeshMetrics,
   createServiceHost,
+  hostOptionsOf,
   serviceMeter,
   UnavailableError,
   type Logger,
   type ServiceHost,
 } from '@flowmesh/runtime';
-import { createDiscovery, resolveDiscoveryOptions, type Registration } from '@flowmesh/discovery';
+import { discoveryFromFlags, newNodeInfo, type Registration } from '@flowmesh/discovery';
 import { createAuditLog } from './access/audit-log.js';
 import { createAuthenticator } from './access/authenticator.js';
 import { createGuard } from './access/guard.js';
@@ -45,14 +46,7 @@ const KEY_REFUSED = new Set<status>([
 
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const logger = createLogger('gateway', { level: config.logLevel, base: { node: config.nodeId } });
-  const discovery = createDiscovery(
-    resolveDiscoveryOptions({
-      discovery: config.discovery,
-      etcd: config.etcd,
-      consul: config.consul,
-      registryDir: config.registryDir,
-    }),
-  );
+  const discovery = discoveryFromFlags(config);
   const view = discovery.watch();
   await view.ready;
 
@@ -108,12 +102,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
 
   const host = createServiceHost({
     name: 'gateway',
-    bind: config.bind,
+    ...hostOptionsOf(config),
     logger,
-    graceMs: config.graceMs,
-    clusterToken: config.clusterToken,
-    maxReceiveMessageBytes: config.maxMessageBytes,
-    maxSendMessageBytes: config.maxMessageBytes,
     services: [
       {
         definition: jobServiceDefinition,
@@ -130,18 +120,9 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const advertised = config.advertise ?? address;
 
   const bootstrapped = bootstrapWhenStoreIsUp(store, config, logger, () => host.state === 'SERVING');
-  const registration: Registration = await discovery.register({
-    id: config.nodeId,
-    kind: 'gateway',
-    address: advertised,
-    slots: 0,
-    slotsBusy: 0,
-    load: 0,
-    version: '0.1.0',
-    fileRoots: [],
-    labels: {},
-    startedAt: new Date().toISOString(),
-  });
+  const registration: Registration = await discovery.register(
+    newNodeInfo({ id: config.nodeId, kind: 'gateway', address: advertised, version: '0.1.0' }),
+  );
   // Ordered stop: leave discovery first, then (after the drain) flush the audit log and close clients.
   host.onStop(() => registration.deregister());
 

@@ -1,5 +1,5 @@
 // The gateway's flags and environment variables (the common ones plus discovery, config-store and limits).
-import { commonOptions, option, type ConfigOf } from '@flowmesh/runtime';
+import { commonOptions, discoveryOptions, option, type ConfigOf } from '@flowmesh/runtime';
 
 export const gatewayOptions = {
   ...commonOptions('gateway'),
@@ -8,22 +8,7 @@ export const gatewayOptions = {
     env: 'FLOWMESH_CONFIG_STORE',
     description: 'config-store address (default: the first config-store in discovery)',
   }),
-  discovery: option.oneOf(['etcd', 'consul', 'file'] as const, {
-    flag: '--discovery <provider>',
-    env: 'FLOWMESH_DISCOVERY',
-    description: 'discovery provider (default: etcd when --etcd is given, else file)',
-  }),
-  etcd: option.string({
-    flag: '--etcd <urls>',
-    env: 'FLOWMESH_ETCD',
-    description: 'etcd client URLs, comma-separated',
-  }),
-  consul: option.string({ flag: '--consul <addr>', env: 'CONSUL_HTTP_ADDR', description: 'Consul agent address' }),
-  registryDir: option.string({
-    flag: '--registry-dir <dir>',
-    env: 'FLOWMESH_REGISTRY_DIR',
-    description: 'file discovery directory (default .flowmesh/registry)',
-  }),
+  ...discoveryOptions(),
   adminKey: option.string({
     flag: '--admin-key <key>',
     env: 'FLOWMESH_ADMIN_KEY',
