@@ -2,7 +2,7 @@
 // order. Bounded by admission: a batch may only be dispatched while fewer than `window` batches are
 // admitted and not yet emitted (input order: only batches with index < next + window), so a slow caller
 // or a slow head batch stops planning and dispatch instead of growing memory.
-import { EventEmitter } from 'node:events';
+import { createChangeSignal } from './change-signal.js';
 
 export type OutputOrder = 'input' | 'arrival';
 
@@ -38,8 +38,7 @@ export function createReorderBuffer<T>(opts: {
   const arrivals: number[] = [];
   let next = opts.firstIndex ?? 0;
   let emitted = 0;
-  const events = new EventEmitter();
-  events.setMaxListeners(0);
+  const changes = createChangeSignal();
 
   return {
     tryAdmit(index) {
@@ -53,7 +52,7 @@ export function createReorderBuffer<T>(opts: {
       if (ready.has(index)) throw new Error(`batch ${index} stored twice`);
       ready.set(index, item);
       arrivals.push(index);
-      events.emit('change');
+      changes.emit();
     },
     take(max = Infinity) {
       const out: Array<{ index: number; item: T }> = [];
@@ -73,27 +72,13 @@ export function createReorderBuffer<T>(opts: {
         }
       }
       emitted += out.length;
-      if (out.length > 0) events.emit('change');
+      if (out.length > 0) changes.emit();
       return out;
     },
     outstanding: () => admitted.size,
     held: () => ready.size,
     emitted: () => emitted,
-    onChange(listener) {
-      events.on('change', listener);
-      return () => events.off('change', listener);
-    },
-    changed(signal) {
-      return new Promise((resolve) => {
-        if (signal?.aborted) return resolve();
-        const done = (): void => {
-          events.off('change', done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        events.on('change', done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
-    },
+    onChange: changes.onChange,
+    changed: changes.changed,
   };
 }

@@ -1,7 +1,7 @@
 // Executor slots as this coordinator uses them, shared by all its jobs: at most one batch per slot,
 // least-loaded executor first, and a retry goes to an executor the batch has not failed on when one
 // exists (issue 4, item 3). Discovery's own busy figures lag, so we count our own dispatches.
-import { EventEmitter } from 'node:events';
+import { createChangeSignal } from './change-signal.js';
 
 export interface ExecutorView {
   id: string;
@@ -68,8 +68,7 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
   let members = new Map(initial.map((e) => [e.id, e]));
   const used = new Map<string, number>();
   let total = 0;
-  const events = new EventEmitter();
-  events.setMaxListeners(0);
+  const changes = createChangeSignal();
   const suspended = new Map<string, number>();
   const busy = (id: string): number => used.get(id) ?? 0;
   const available = (): ExecutorView[] => {
@@ -82,7 +81,7 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
   return {
     setExecutors(executors) {
       members = new Map(executors.map((e) => [e.id, e]));
-      events.emit('change');
+      changes.emit();
     },
     executors: () => [...members.values()],
     busy,
@@ -91,7 +90,7 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
     suspend(id, ms) {
       suspended.set(id, Date.now() + ms);
       // Wake waiters when it is back, so a batch waiting only for this executor is not stuck.
-      setTimeout(() => events.emit('change'), ms + 1).unref();
+      setTimeout(() => changes.emit(), ms + 1).unref();
     },
     acquire(id) {
       used.set(id, busy(id) + 1);
@@ -103,23 +102,9 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
       if (n === 1) used.delete(id);
       else used.set(id, n - 1);
       total--;
-      events.emit('change');
+      changes.emit();
     },
-    onChange(listener) {
-      events.on('change', listener);
-      return () => events.off('change', listener);
-    },
-    changed(signal) {
-      return new Promise((resolve) => {
-        if (signal?.aborted) return resolve();
-        const done = (): void => {
-          events.off('change', done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        events.on('change', done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
-    },
+    onChange: changes.onChange,
+    changed: changes.changed,
   };
 }
