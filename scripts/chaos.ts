@@ -73,6 +73,7 @@ for (const fault of faults) {
         console.log(
           `${verdict} ${o.name.padEnd(30)} ${(o.elapsedMs / 1000).toFixed(1)}s ${o.ordered ? 'input' : 'arrival'} order, ` +
             `${o.events.length} fault events, ${o.retried} retried, state ${o.state}` +
+            (o.rerun ? `, ${o.rerun.by} ran ${o.rerun.ran} of ${o.rerun.planned} batches` : '') +
             // A poison job fails: the batches it never emitted are absent by design, not lost.
             (c
               ? `; ${fault === 'poison' ? 'absent' : 'lost'} ${c.lost} dup ${c.duplicated} unexpected ${c.unexpected} out-of-order ${c.outOfOrder}`

@@ -46,6 +46,8 @@ export interface ScenarioOutcome {
   problems: string[];
   elapsedMs: number;
   retried: number;
+  /** coordinator-kill: batches the coordinator that finished the job ran itself, of all planned. */
+  rerun?: { ran: number; planned: number; by: string };
 }
 
 export function scenarioName(o: Pick<ScenarioOptions, 'fault' | 'seed' | 'progressAt'>): string {
@@ -303,6 +305,16 @@ async function coordinatorKill(
   } else if (finished.state !== JobState.JOB_STATE_SUCCEEDED) {
     outcome.problems.push(`job ${jobId} ended ${outcome.state}: ${finished.error}`);
   } else {
+    // Resumed, not restarted: the coordinator that finished the job ran only what the checkpoint lacked.
+    const ran = finished.executors.reduce((n, e) => n + e.batches, 0);
+    const planned = finished.progress?.batchesPlanned ?? 0;
+    outcome.rerun = { ran, planned, by: finished.coordinatorId };
+    const killed = mesh.coordinator(0).id;
+    if (finished.coordinatorId === killed)
+      outcome.problems.push(`job ${jobId} is recorded as finished by ${killed}, the coordinator that was killed`);
+    // Checkpoints are written at most every 500 ms: from half-way on, some batches must have been kept.
+    if (at >= 0.5 && !(ran < planned))
+      outcome.problems.push(`the job was run again from the start (${ran} of ${planned} batches), not resumed`);
     const output = await readFile(join(mesh.outDir, 'chaos', `${jobId}.jsonl`)).catch(() => undefined);
     if (!output) outcome.problems.push(`job ${jobId} SUCCEEDED but its output file is missing`);
     else {

@@ -1,9 +1,10 @@
 // The chaos suite, short form (issue 6, item 5; docs/guarantees.md): one mesh of real processes (etcd ×3,
-// config-store, coordinator, 3 executors behind TCP proxies); for each fault a few seeds, each a 40k-record
+// config-store, 2 coordinators, 3 executors behind TCP proxies); for each fault a few seeds, each a 40k-record
 // orders job run while the fault is injected on the seed's schedule. Every job must SUCCEED with 0 lost,
 // 0 duplicated, 0 unexpected and (input order asked on odd seeds) 0 out-of-order records — except the
 // poison batch, whose job must FAIL with a report while every other batch's output stays intact.
-// The long form (many seeds, coordinator kills): `npm run chaos` (scripts/chaos.ts).
+// The coordinator is also SIGKILLed mid-job: the other one must take the job over from its checkpoint.
+// The long form (many seeds): `npm run chaos` (scripts/chaos.ts).
 import assert from 'node:assert/strict';
 import type { FaultName } from '@flowmesh/testing';
 import { startChaosMesh, type ChaosMesh } from './chaos-mesh.js';
@@ -35,6 +36,7 @@ describe('chaos (short form): no record lost or duplicated whatever fails', func
     const batches = Math.ceil(RECORDS / BATCH_RECORDS);
     mesh = await startChaosMesh({
       records: RECORDS,
+      coordinators: 2,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       executorFaults: SEEDS.map((s) => poisonPlan(s, batches).spec),
     });
@@ -59,6 +61,26 @@ describe('chaos (short form): no record lost or duplicated whatever fails', func
         assert.deepEqual(o.problems, [], explain(o));
       });
     }
+  }
+
+  // A few kill points: the 10/50/90 % of the long form for seed 1, half-way for seed 2.
+  for (const [seed, progressAt] of [
+    [1, 0.1],
+    [1, 0.5],
+    [1, 0.9],
+    [2, 0.5],
+  ] as const) {
+    it(`coordinator-kill at ${progressAt * 100} %, seed ${seed}: another coordinator resumes the file-sink job, every record once, in order`, async () => {
+      const o = await runScenario(mesh, { fault: 'coordinator-kill', seed, progressAt }, HEARTBEAT_TIMEOUT_MS);
+      assert.ok(o.events.length > 0, `${o.name}: the coordinator was not killed`);
+      assert.equal(o.state, 'JOB_STATE_SUCCEEDED', explain(o));
+      assert.ok(o.check, explain(o));
+      assert.equal(o.check.lost, 0, explain(o));
+      assert.equal(o.check.duplicated, 0, explain(o));
+      assert.equal(o.check.unexpected, 0, explain(o));
+      assert.equal(o.check.outOfOrder, 0, explain(o));
+      assert.deepEqual(o.problems, [], explain(o));
+    });
   }
 
   for (const seed of SEEDS) {

@@ -74,6 +74,8 @@ export interface BatchTracker {
   get(index: number): BatchEntry | undefined;
   /** Queued batches in dispatch order: retries first, then lowest index. */
   nextQueued(): BatchEntry | undefined;
+  /** Marks a queued batch done without running it: it was done under an earlier epoch (a resumed job). */
+  skip(index: number): void;
   /** Starts a new attempt on `executorId`; returns its number. */
   start(index: number, executorId: string): number;
   /** True when this attempt is a live attempt of a running batch (results from it may be used). */
@@ -174,6 +176,15 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
         q.shift(); // cancelled or otherwise no longer queued
       }
       return undefined;
+    },
+    skip(index) {
+      const b = must(index);
+      if (b.state !== 'queued') throw new Error(`batch ${index} is ${b.state}, not queued`);
+      const at = freshQueue.indexOf(index);
+      if (at >= 0) freshQueue.splice(at, 1);
+      b.state = 'done';
+      queued--;
+      done++;
     },
     start(index, executorId) {
       const b = must(index);

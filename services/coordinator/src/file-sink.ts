@@ -1,7 +1,10 @@
 // A file sink: output (and rejects, as JSONL beside it) written to hidden temp files in the sink's root,
 // renamed into place only when the job succeeds, removed when it does not — a half-written output file
 // is never visible under its real name (issue 4, sink).
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+// Failover (issue 6): the temp files are named by the job's ownership epoch, so a deposed coordinator that
+// still writes never touches the new owner's files; the new owner copies the checkpointed prefix of the
+// old epoch's files (`restore`) and appends the batches it runs.
+import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decodeRecords, encodeCsv } from '@flowmesh/flow';
 import type { FileRef, Reject } from '@flowmesh/contracts';
@@ -17,6 +20,8 @@ export interface FileSinkOptions {
   format: 'jsonl' | 'csv';
   columns?: string[];
   jobId: string;
+  /** Ownership epoch of the job (names the temp files). @default 1 */
+  epoch?: number;
 }
 
 export interface FileSink {
@@ -27,6 +32,20 @@ export interface FileSink {
   commit(): Promise<{ output: FileRef; rejects: FileRef }>;
   /** Removes the temp files (idempotent). */
   abort(): Promise<void>;
+  /** Bytes written so far to the output and rejects temp files. */
+  lengths(): { output: number; rejects: number };
+  /** fsync of both temp files, so the lengths a checkpoint records survive a crash of the machine. */
+  sync(): Promise<void>;
+  /**
+   * Starts from the first `output`/`rejects` bytes of epoch `fromEpoch`'s temp files (what a checkpoint
+   * recorded as written for its done batches; anything after is a batch that was not done) and removes
+   * them. Call before any write.
+   */
+  restore(fromEpoch: number, output: number, rejects: number): Promise<void>;
+  /** Where commit puts the output and rejects. */
+  target(): { output: FileRef; rejects: FileRef };
+  /** True when the target already exists and no temp file of `epoch` does: a commit that already happened. */
+  committedBy(epoch: number): Promise<boolean>;
 }
 
 export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
@@ -35,10 +54,19 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
   if (!target) throw new InvalidArgumentError('sink.path', `"${opts.path}" leaves file root "${opts.rootName}"`);
   await mkdir(dirname(target), { recursive: true });
   const rejectsTarget = `${target}.rejects.jsonl`;
-  const tmp = join(dirname(target), `.${basename(target)}.${opts.jobId}.tmp`);
-  const rejectsTmp = join(dirname(target), `.${basename(rejectsTarget)}.${opts.jobId}.tmp`);
+  const tmpOf = (file: string, epoch: number): string =>
+    join(dirname(target), `.${basename(file)}.${opts.jobId}${epoch > 1 ? `.e${epoch}` : ''}.tmp`);
+  const epoch = opts.epoch ?? 1;
+  const tmp = tmpOf(target, epoch);
+  const rejectsTmp = tmpOf(rejectsTarget, epoch);
   const out: FileHandle = await open(tmp, 'w');
   const rej: FileHandle = await open(rejectsTmp, 'w');
+  const refs = () => ({
+    output: { root: opts.rootName, path: opts.path },
+    rejects: { root: opts.rootName, path: `${opts.path}.rejects.jsonl` },
+  });
+  let outBytes = 0;
+  let rejBytes = 0;
   let columns = opts.columns && opts.columns.length > 0 ? opts.columns : undefined;
   let headerWritten = false;
   let closed = false;
@@ -50,22 +78,60 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
   return {
     async writeRecords(jsonl) {
       if (opts.format === 'jsonl') {
-        await out.write(jsonl);
+        await writeAll(out, jsonl, outBytes);
+        outBytes += jsonl.length;
         return;
       }
       const { records } = decodeRecords('jsonl', jsonl);
       if (records.length === 0) return;
       columns ??= Object.keys(records[0]!);
-      await out.write(encodeCsv(records, columns, { header: !headerWritten }));
+      const csv = Buffer.from(encodeCsv(records, columns, { header: !headerWritten }));
+      await writeAll(out, csv, outBytes);
+      outBytes += csv.length;
       headerWritten = true;
     },
     async writeRejects(rejects) {
       if (rejects.length === 0) return;
-      await rej.write(
+      const text = Buffer.from(
         rejects
           .map((r) => `${JSON.stringify({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })}\n`)
           .join(''),
       );
+      await writeAll(rej, text, rejBytes);
+      rejBytes += text.length;
+    },
+    lengths: () => ({ output: outBytes, rejects: rejBytes }),
+    async sync() {
+      await Promise.all([out.sync(), rej.sync()]);
+    },
+    async restore(fromEpoch, output, rejects) {
+      for (const [from, fh, n] of [
+        [tmpOf(target, fromEpoch), out, output],
+        [tmpOf(rejectsTarget, fromEpoch), rej, rejects],
+      ] as const) {
+        if (n > 0) {
+          const src = await open(from, 'r');
+          try {
+            await copyRange(src, fh, n);
+          } finally {
+            await src.close();
+          }
+        }
+        // The old owner may still hold it open and write: unlinking leaves its writes in a file nobody reads.
+        if (fromEpoch !== epoch) await rm(from, { force: true });
+      }
+      outBytes = output;
+      rejBytes = rejects;
+      // A CSV sink wrote its header with the first batch: the restored prefix has it.
+      if (output > 0) headerWritten = true;
+    },
+    async committedBy(e) {
+      const exists = (f: string) =>
+        access(f).then(
+          () => true,
+          () => false,
+        );
+      return (await exists(target)) && !(await exists(tmpOf(target, e)));
     },
     async commit() {
       if (opts.format === 'csv' && !headerWritten && columns) await out.write(encodeCsv([], columns));
@@ -74,15 +140,33 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await close();
       await rename(rejectsTmp, rejectsTarget);
       await rename(tmp, target);
-      const rel = opts.path;
-      return {
-        output: { root: opts.rootName, path: rel },
-        rejects: { root: opts.rootName, path: `${rel}.rejects.jsonl` },
-      };
+      return refs();
     },
+    target: () => refs(),
     async abort() {
       await close();
       await Promise.allSettled([rm(tmp, { force: true }), rm(rejectsTmp, { force: true })]);
     },
   };
+}
+
+/** Positional writes: the file is only ever written at its end, and a partial write is continued. */
+async function writeAll(fh: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, at + done);
+    done += bytesWritten;
+  }
+}
+
+/** Copies the first `n` bytes of `src` to the start of `dst`; fails when `src` is shorter (a lost write). */
+async function copyRange(src: FileHandle, dst: FileHandle, n: number): Promise<void> {
+  const buf = Buffer.allocUnsafe(Math.min(n, 1 << 20));
+  let at = 0;
+  while (at < n) {
+    const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, n - at), at);
+    if (bytesRead === 0) throw new Error(`checkpointed sink file ended at ${at} bytes, expected ${n}`);
+    await writeAll(dst, buf.subarray(0, bytesRead), at);
+    at += bytesRead;
+  }
 }

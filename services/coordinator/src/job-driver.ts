@@ -2,7 +2,15 @@
 // them to free executor slots (at most maxInstances in flight), verifies every attempt, retries failures
 // on another executor within the budget, and hands accepted outputs to the job's output in order.
 // All per-batch state lives in the BatchTracker, so it can be checkpointed (issue 6).
-import type { BatchAssignment, DataFormat, FileRef, JobProgress, JobState, RecordEncoding } from '@flowmesh/contracts';
+import type {
+  BatchAssignment,
+  Counts,
+  DataFormat,
+  FileRef,
+  JobProgress,
+  JobState,
+  RecordEncoding,
+} from '@flowmesh/contracts';
 import { inSpan, type MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { VerifiedAttempt } from './attempt-collector.js';
@@ -40,8 +48,8 @@ export interface BatchSource {
   header(): Buffer;
 }
 
-/** Receives accepted batch outputs in emission order; awaiting it is the caller's backpressure. */
-export type BatchOutput = (index: number, result: VerifiedAttempt) => Promise<void>;
+/** Receives accepted batch outputs in emission order (with the source bytes the batch covers); awaiting it is the caller's backpressure. */
+export type BatchOutput = (index: number, result: VerifiedAttempt, bytesCovered: number) => Promise<void>;
 
 export interface DriverJob {
   jobId: string;
@@ -60,6 +68,20 @@ export interface DriverJob {
   globals: Record<string, unknown>;
   /** Merges two partial aggregates (the flow's own rule); absent when the flow has no aggregate. */
   mergeAggregates?: (a: unknown, b: unknown) => unknown;
+  /** A job taken over from another coordinator (issue 6): what its earlier epochs already did. */
+  resume?: ResumeState;
+}
+
+/**
+ * What a resumed job starts from. The planner is deterministic, so the same batches are planned again;
+ * those `done` names are counted as done without running or emitting them, the rest run.
+ */
+export interface ResumeState {
+  done(index: number): boolean;
+  counts: Counts;
+  bytesDone: number;
+  /** Partial aggregate of the done batches. */
+  aggregate?: unknown;
 }
 
 export interface DriverDeps {
@@ -108,7 +130,8 @@ const SUSPEND_MS = 2000;
 export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   const tracker = createBatchTracker({ retries: job.retries, epoch: job.epoch });
   const window = Math.max(1, deps.reorderWindow ?? job.maxInstances * 2);
-  const reorder = createReorderBuffer<VerifiedAttempt>({ order: job.order, window });
+  // null: a batch done under an earlier epoch (resumed job), emitted as nothing.
+  const reorder = createReorderBuffer<VerifiedAttempt | null>({ order: job.order, window });
   const progress = createProgressTracker(job.jobId);
   const globals = createGlobals(job.globals);
   const wake = createNotifier();
@@ -118,7 +141,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   // cancelled alone; the job's abort cancels them all.
   const attemptAborts = new Map<number, Map<number, AbortController>>();
   const speculation = deps.speculation && deps.speculation.multiple > 0 ? deps.speculation : undefined;
-  let aggregate: unknown;
+  let aggregate: unknown = job.resume?.aggregate;
   let inFlight = 0;
   let peakInFlight = 0;
   let planningDone = false;
@@ -277,7 +300,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       const [ready] = reorder.take(1);
       if (ready) {
         if (abort.signal.aborted) return;
-        await output(ready.index, ready.item);
+        if (ready.item) await output(ready.index, ready.item, tracker.get(ready.index)?.length ?? 0);
         continue;
       }
       if (abort.signal.aborted) return;
@@ -310,8 +333,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
             wake.notify();
             break;
           }
-          if (next.bytes) inlineBytes.set(next.index, next.bytes);
           tracker.add(next);
+          if (job.resume?.done(next.index)) {
+            tracker.skip(next.index);
+            reorder.put(next.index, null);
+            continue;
+          }
+          if (next.bytes) inlineBytes.set(next.index, next.bytes);
           deps.metrics?.batch('queued');
         }
         // Dispatch: at most maxInstances in flight, one batch per free slot, least-loaded first.
@@ -385,6 +413,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     async run(source, output) {
       const unsubscribe = [deps.ledger.onChange(() => wake.notify()), reorder.onChange(() => wake.notify())];
       progress.setBytesTotal(source.bytesTotal);
+      if (job.resume) progress.restore(job.resume.counts, job.resume.bytesDone);
       const emitter = emit(output).catch((err: unknown) => {
         // The caller went away or the sink failed: nothing more can be delivered, so the job stops.
         cancelReason ??= `output failed: ${(err as Error).message}`;

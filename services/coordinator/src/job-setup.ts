@@ -50,7 +50,7 @@ export async function prepareJob(
   config: ConfigPort,
   jobId: string,
   spec: JobSpec,
-  opts: { pluginDir?: string; input?: AsyncIterator<InputChunk | 'end'> },
+  opts: { pluginDir?: string; input?: AsyncIterator<InputChunk | 'end'>; epoch?: number },
 ): Promise<PreparedJob> {
   if (!spec.flow) throw new InvalidArgumentError('spec.flow', 'name the flow to run');
   const def = await config.getFlow(spec.flow, spec.flowRevision);
@@ -137,6 +137,7 @@ export async function prepareJob(
         format: flow.sink.format,
         ...(flow.sink.columns ? { columns: flow.sink.columns } : {}),
         jobId,
+        ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
       });
     }
   } catch (err) {

@@ -5,6 +5,7 @@
 // → close executor clients, config-store client and discovery.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { createConfigClient } from '@flowmesh/config';
 import { discoveryFromFlags, newNodeInfo } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
 import {
@@ -21,12 +22,14 @@ import {
   UnavailableError,
 } from '@flowmesh/runtime';
 import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
+import { createCheckpointStore } from './checkpoint-store.js';
 import { createConfigPort } from './config-port.js';
 import { createCoordinatorService } from './coordinator-service.js';
 import { createJobRegistry } from './job-registry.js';
+import { startTakeover } from './job-takeover.js';
 import { coordinatorServiceDefinition } from './relay-codec.js';
 import { createRemoteRunner } from './remote-runner.js';
-import type { CoordinatorOptions } from './run-job.js';
+import type { CoordinatorContext, CoordinatorOptions } from './run-job.js';
 import { createSlotLedger, type ExecutorView } from './slot-ledger.js';
 
 export const COORDINATOR_VERSION = '0.1.0';
@@ -96,6 +99,20 @@ export const coordinatorOptions = {
     default: 2000,
     min: 100,
   }),
+  checkpointEveryMs: option.integer({
+    flag: '--checkpoint-every-ms <ms>',
+    env: 'FLOWMESH_CHECKPOINT_EVERY_MS',
+    description: "at most one checkpoint write per job per this many ms while its batches complete",
+    default: 500,
+    min: 10,
+  }),
+  takeoverSweepMs: option.integer({
+    flag: '--takeover-sweep-ms <ms>',
+    env: 'FLOWMESH_TAKEOVER_SWEEP_MS',
+    description: 'look for jobs whose coordinator is gone at least this often (also whenever one leaves discovery)',
+    default: 3000,
+    min: 100,
+  }),
   pluginDir: option.string({
     flag: '--plugin-dir <dir>',
     env: 'FLOWMESH_PLUGIN_DIR',
@@ -148,6 +165,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     localSlots: config.localSlots,
     recordEveryMs: config.recordEveryMs,
     reorderWindow: config.reorderWindow,
+    checkpointEveryMs: config.checkpointEveryMs,
     ...(config.pluginDir ? { pluginDir: path.resolve(config.pluginDir) } : {}),
   };
   const metrics = createMeshMetrics(serviceMeter('flowmesh-coordinator'));
@@ -159,7 +177,14 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     executor: executors.nodes('executor').length,
     ...(configStores ? { 'config-store': configStores.nodes('config-store').length } : {}),
   }));
-  const service = createCoordinatorService({
+  // Checkpoints go through their own config-store client: compare-and-set writes, never retried blindly.
+  configStores ??= config.configStore ? undefined : discovery.watch('config-store');
+  const checkpointClient = createConfigClient({
+    address: config.configStore ?? (() => configStores?.nodes('config-store')[0]?.address),
+    clusterToken: config.clusterToken,
+  });
+  const coordinators: DiscoveryView = discovery.watch('coordinator');
+  const ctx: CoordinatorContext = {
     id: config.nodeId,
     config: config_,
     ledger,
@@ -168,7 +193,10 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     logger,
     options,
     metrics,
-  });
+    checkpoints: createCheckpointStore(checkpointClient),
+    owned: new Set(),
+  };
+  const service = createCoordinatorService(ctx);
 
   const host = createServiceHost({
     name: 'coordinator',
@@ -200,16 +228,27 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
       ?.update({ load: running })
       .catch((err: unknown) => logger.warn({ err }, 'could not update the discovery record'));
   });
+  // Jobs of coordinators that are gone (issue 6): adopted at start, when one leaves, and periodically.
+  await Promise.all([coordinators.ready, configStores?.ready]);
+  const takeover = startTakeover(ctx, {
+    liveCoordinators: () => new Set(coordinators.nodes('coordinator').map((n) => n.id)),
+    sweepEveryMs: config.takeoverSweepMs,
+  });
+  coordinators.on('remove', () => void takeover.sweep());
+  void takeover.sweep();
   logger.info({ id: config.nodeId, address, executors: ledger.executors().length }, 'coordinator ready');
 
   async function doStop(reason: string): Promise<void> {
     logger.info({ reason, runningJobs: registry.running() }, 'coordinator stopping');
     unwatchLoad();
+    takeover.close();
     await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
     await host.stop(reason);
     remote.close();
     config_.close();
     executors.close();
+    coordinators.close();
+    checkpointClient.close();
     configStores?.close();
     await discovery.close();
   }

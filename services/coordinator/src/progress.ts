@@ -16,6 +16,8 @@ export interface ProgressTracker {
   /** Adds an accepted batch's counts. */
   addBatch(executorId: string, counts: Counts | undefined, bytesCovered: number): void;
   setBytesTotal(bytes: number): void;
+  /** Starts from what earlier epochs of a resumed job already did (their counts and bytes). */
+  restore(counts: Counts, bytesDone: number): void;
   setPlanningDone(): void;
   counts(): Counts;
   shares(): ExecutorShare[];
@@ -47,6 +49,15 @@ export function createProgressTracker(jobId: string, now: () => number = Date.no
       share.batches++;
       share.records += c.recordsIn;
       shares.set(executorId, share);
+    },
+    restore(counts, covered) {
+      totals.recordsIn = counts.recordsIn;
+      totals.recordsOut = counts.recordsOut;
+      totals.recordsRejected = counts.recordsRejected;
+      totals.recordsFiltered = counts.recordsFiltered;
+      totals.bytesIn = counts.bytesIn;
+      totals.bytesOut = counts.bytesOut;
+      bytesDone = covered;
     },
     setBytesTotal(bytes) {
       bytesTotal = bytes;

@@ -11,6 +11,8 @@ import { AbortedError, CancelledError, inSpan, UnavailableError } from '@flowmes
 import type { MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { AttemptRunner } from './attempt-runner.js';
+import { DeposedError, type CheckpointStore, type StoredCheckpoint } from './checkpoint-store.js';
+import { createCheckpointWriter, initialCheckpoint, type CheckpointWriter } from './checkpoint-writer.js';
 import type { ConfigPort } from './config-port.js';
 import { createJobDriver, type BatchOutput, type DriverOutcome } from './job-driver.js';
 import { jobRecord, type JobRecordInput } from './job-record.js';
@@ -18,6 +20,7 @@ import type { JobHandle, JobRegistry } from './job-registry.js';
 import { prepareJob } from './job-setup.js';
 import { createLocalRunner } from './local-runner.js';
 import { createSerialSender } from './serial-sender.js';
+import { emptyCounts } from './progress.js';
 import { createSlotLedger, type SlotLedger } from './slot-ledger.js';
 
 export interface CoordinatorOptions {
@@ -32,6 +35,8 @@ export interface CoordinatorOptions {
   recordEveryMs: number;
   /** Reorder window in batches (0: twice maxInstances). */
   reorderWindow: number;
+  /** At most one checkpoint write per this many ms while batches complete. @default 500 */
+  checkpointEveryMs?: number;
 }
 
 export interface CoordinatorContext {
@@ -44,6 +49,10 @@ export interface CoordinatorContext {
   options: CoordinatorOptions;
   /** Job, batch and record metrics (issue 8). @default none */
   metrics?: MeshMetrics;
+  /** Checkpoints in config-store (issue 6): without them no job can be taken over. @default none */
+  checkpoints?: CheckpointStore;
+  /** Jobs whose checkpoint this coordinator owns (the takeover sweep leaves them alone). */
+  owned?: Set<string>;
 }
 
 export interface JobIo {
@@ -65,13 +74,25 @@ export interface StartedJob {
 
 const DEFAULT_PROGRESS_MS = 250;
 
-export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo): Promise<StartedJob> {
+/**
+ * Starts a job: a new one, or (`resume`) one taken over from a dead coordinator — the checkpoint this
+ * coordinator won by compare-and-set, naming it and the raised epoch.
+ */
+export async function startJob(
+  ctx: CoordinatorContext,
+  spec: JobSpec,
+  io: JobIo,
+  resume?: StoredCheckpoint,
+): Promise<StartedJob> {
   const jobId = spec.jobId || randomUUID();
   if (ctx.registry.get(jobId)) throw new AbortedError(`job ${jobId} is already running on this coordinator`);
-  const createdAt = new Date();
+  const cp = resume?.checkpoint;
+  const epoch = cp?.epoch ?? 1;
+  const createdAt = cp?.createdAt ?? new Date();
   const prepared = await prepareJob(ctx.config, jobId, spec, {
     ...(ctx.options.pluginDir !== undefined ? { pluginDir: ctx.options.pluginDir } : {}),
     ...(io.input ? { input: io.input } : {}),
+    epoch,
   });
   const { settings, spec: flow } = prepared;
   const log = ctx.logger.child({ jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision });
@@ -98,6 +119,51 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     throw err;
   }
   const aggregateSpec = flow.aggregate;
+  const merge = aggregateSpec
+    ? (a: unknown, b: unknown) => mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial)
+    : undefined;
+
+  // Failover (issue 6): a file-to-file job is checkpointed and can be taken over; its sink's temp files
+  // are named by the epoch. Streamed input cannot be read again, and a streamed result needs its caller.
+  const sink = prepared.sink;
+  const resumable = ctx.checkpoints !== undefined && sink !== undefined && prepared.source.file !== undefined;
+  let deposed: string | undefined;
+  let writer: CheckpointWriter | undefined;
+  let alreadyCommitted = false;
+  if (resumable) {
+    try {
+      if (cp && sink) {
+        // The old owner may have renamed the output into place and died before recording the job.
+        alreadyCommitted = cp.committing && (await sink.committedBy(Number(cp.sinkEpoch)));
+        if (!alreadyCommitted) await sink.restore(Number(cp.sinkEpoch), Number(cp.outputBytes), Number(cp.rejectsBytes));
+      }
+    } catch (err) {
+      await prepared.source.close?.();
+      await sink?.abort();
+      throw err;
+    }
+    const base = cp ?? initialCheckpoint({ jobId, owner: ctx.id, spec: { ...spec, jobId }, globals: prepared.globals, createdAt });
+    writer = createCheckpointWriter(
+      {
+        store: ctx.checkpoints!,
+        owner: ctx.id,
+        logger: log,
+        everyMs: ctx.options.checkpointEveryMs ?? 500,
+        ...(merge ? { mergeAggregates: merge } : {}),
+        syncSink: () => sink!.sync(),
+        sinkLengths: () => sink!.lengths(),
+        onDeposed: (reason) => {
+          deposed = reason;
+          driver.cancel(`taken over: ${reason}`);
+        },
+      },
+      base,
+      // A new job's first checkpoint is written beside its first batches, off the latency path.
+      resume ? resume.revision : ctx.checkpoints!.put(base, 0, ctx.id),
+    );
+    ctx.owned?.add(jobId);
+  }
+
   const driver = createJobDriver(
     {
       ledger,
@@ -114,7 +180,7 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     },
     {
       jobId,
-      epoch: 1,
+      epoch,
       flow: prepared.flowName,
       flowRevision: prepared.flowRevision,
       flowSource: prepared.flowSource,
@@ -125,11 +191,16 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       maxInstances: settings.maxInstances,
       order: settings.order,
       retries: settings.retries,
-      globals: prepared.globals,
-      ...(aggregateSpec
+      globals: cp?.globals ?? prepared.globals,
+      ...(merge ? { mergeAggregates: merge } : {}),
+      ...(cp && writer
         ? {
-            mergeAggregates: (a: unknown, b: unknown) =>
-              mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial),
+            resume: {
+              done: (index: number) => alreadyCommitted || writer!.isDone(index),
+              counts: cp.counts ?? emptyCounts(),
+              bytesDone: Number(cp.bytesDone),
+              aggregate: cp.aggregates,
+            },
           }
         : {}),
     },
@@ -167,6 +238,8 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
   try {
     ctx.registry.add(handle);
   } catch (err) {
+    writer?.close();
+    ctx.owned?.delete(jobId);
     await prepared.source.close?.();
     await prepared.sink?.abort();
     throw err;
@@ -221,14 +294,14 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       }
     }, progressMs);
 
-    const sink = prepared.sink;
-    const output: BatchOutput = async (index, result) => {
+    const output: BatchOutput = async (index, result, bytesCovered) => {
       if (sink) {
         for (const c of result.chunks)
           await sink.writeRecords(
             c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')),
           );
         await sink.writeRejects(result.rejects);
+        writer?.done(index, result, bytesCovered);
         return;
       }
       if (!sender) return; // detached job without a file sink: results are dropped (documented in job_service.proto)
@@ -260,8 +333,16 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
     } finally {
       clearInterval(tick);
       io.signal?.removeEventListener('abort', onCallerGone);
+      writer?.close();
       await prepared.source.close?.();
       ctx.registry.remove(jobId);
+      ctx.owned?.delete(jobId);
+    }
+    if (deposed !== undefined) {
+      // Another coordinator owns the job now: it records and commits it; this one only lets go.
+      log.warn({ reason: deposed }, 'job handed over');
+      finish(final);
+      throw new UnavailableError(`job ${jobId} was taken over by another coordinator: ${deposed}`);
     }
     handle.emit('end', final);
     finish(final);
@@ -300,14 +381,23 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
         });
         globals = status.globals;
         if (prepared.sink) {
-          const committed = await prepared.sink.commit();
+          // Fenced by the epoch: only the owner whose CAS still holds may rename the output into place.
+          await writer?.flush({ committing: true });
+          const committed = alreadyCommitted ? prepared.sink.target() : await prepared.sink.commit();
+          // Committed by the previous owner: only this epoch's empty temp files are left to remove.
+          if (alreadyCommitted) await prepared.sink.abort();
           files = { output: committed.output, rejectsOutput: committed.rejects };
         }
       } catch (err) {
+        if (err instanceof DeposedError || deposed !== undefined) {
+          deposed ??= err instanceof Error ? err.message : String(err);
+          return record({ state: JobState.JOB_STATE_RUNNING });
+        }
         outcome = { state: 'failed', error: `finishing the job failed: ${(err as Error).message}`, failures: [] };
         error = outcome.state === 'failed' ? outcome.error : error;
       }
     }
+    if (deposed !== undefined) return record({ state: JobState.JOB_STATE_RUNNING });
     if (outcome.state !== 'succeeded') await prepared.sink?.abort();
     const finalState =
       outcome.state === 'succeeded'
@@ -328,6 +418,8 @@ export async function startJob(ctx: CoordinatorContext, spec: JobSpec, io: JobIo
       ...files,
     });
     await putWithRetry(ctx.config, job, ctx.id, log);
+    // The record is the job's truth from now on: no coordinator may take it over any more.
+    await writer?.remove().catch((err: unknown) => log.warn({ err }, 'removing the checkpoint failed'));
     return job;
   }
 

@@ -38,6 +38,37 @@ describe('file sink', () => {
     assert.deepEqual((await readdir(join(root, 'a'))).sort(), ['b.jsonl', 'b.jsonl.rejects.jsonl']);
   });
 
+  it('takes over a checkpointed prefix of an earlier epoch, whatever that epoch wrote after it', async () => {
+    const old = await openFileSink(opts());
+    await old.writeRecords(Buffer.from('{"b":0}\n{"b":1}\n'));
+    await old.writeRejects([{ line: 3, reason: 'bad', step: 's', raw: 'r', batchIndex: 1 }]);
+    const at = old.lengths();
+    await old.sync();
+    // Written after the checkpoint: a batch the new owner runs again, so it must not survive.
+    await old.writeRecords(Buffer.from('{"b":2,"partial":'));
+    const sink = await openFileSink(opts({ epoch: 2 }));
+    await sink.restore(1, at.output, at.rejects);
+    // The deposed owner still writes to its own (now unlinked) file: nothing reaches the new one.
+    await old.writeRecords(Buffer.from('{"late":true}\n'));
+    await sink.writeRecords(Buffer.from('{"b":2}\n'));
+    assert.deepEqual(sink.lengths(), { output: 24, rejects: at.rejects });
+    assert.equal(await sink.committedBy(2), false);
+    await sink.commit();
+    assert.equal(await readFile(join(root, 'a/b.jsonl'), 'utf8'), '{"b":0}\n{"b":1}\n{"b":2}\n');
+    assert.match(await readFile(join(root, 'a/b.jsonl.rejects.jsonl'), 'utf8'), /"line":3/);
+    assert.equal(await sink.committedBy(2), true);
+    await old.abort();
+    assert.deepEqual((await readdir(join(root, 'a'))).sort(), ['b.jsonl', 'b.jsonl.rejects.jsonl']);
+  });
+
+  it('refuses to restore more bytes than the earlier epoch wrote (a lost write is not papered over)', async () => {
+    const old = await openFileSink(opts());
+    await old.writeRecords(Buffer.from('{"b":0}\n'));
+    const sink = await openFileSink(opts({ epoch: 2 }));
+    await assert.rejects(sink.restore(1, 100, 0), /ended at 8 bytes, expected 100/);
+    await Promise.all([old.abort(), sink.abort()]);
+  });
+
   it('leaves nothing behind when aborted', async () => {
     const sink = await openFileSink(opts());
     await sink.writeRecords(Buffer.from('{"x":1}\n'));

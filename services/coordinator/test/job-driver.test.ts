@@ -152,6 +152,37 @@ describe('job driver (in-process executors)', () => {
     assert.equal((d.globals() as { seen: number }).seen, 40);
   });
 
+  it('resumes a taken-over job: batches done under the earlier epoch are neither run nor emitted, counts carried', async () => {
+    const fake = fakeRunner();
+    const done = new Set([0, 1, 2, 5]);
+    const d = createJobDriver(
+      deps([ex('a', 2)], fake.run),
+      job({
+        epoch: 3,
+        globals: { seen: 4 },
+        resume: {
+          done: (i) => done.has(i),
+          counts: { recordsIn: 4, recordsOut: 4, recordsRejected: 0, recordsFiltered: 0, bytesIn: 40, bytesOut: 40 },
+          bytesDone: 40,
+        },
+      }),
+    );
+    const order: number[] = [];
+    const outcome = await d.run(source(8), async (index, _r, bytes) => {
+      assert.equal(bytes, 10);
+      order.push(index);
+    });
+    assert.deepEqual(outcome, { state: 'succeeded' });
+    assert.deepEqual(order, [3, 4, 6, 7], 'only the batches not done are emitted, in input order');
+    assert.deepEqual(fake.seen.map((s) => s.index).sort(), [3, 4, 6, 7], 'only they run');
+    assert.ok(fake.seen.every((s) => s.attempt === 1));
+    const p = d.progress(2);
+    assert.equal(p.batchesDone, 8);
+    assert.equal(p.counts?.recordsIn, 8, 'the earlier epochs\' counts plus the re-run batches');
+    assert.equal(p.bytesDone, 80);
+    assert.equal((d.globals() as { seen: number }).seen, 8);
+  });
+
   it('emits in arrival order when asked', async () => {
     const fake = fakeRunner({ delay: (i) => (i === 0 ? 40 : 1) });
     const d = createJobDriver(deps([ex('a', 4)], fake.run), job({ maxInstances: 4, order: 'arrival' }));

@@ -8,7 +8,8 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Job, Role, roleFromJSON, roleToJSON } from "./common.js";
+import { Counts, Job, Role, roleFromJSON, roleToJSON } from "./common.js";
+import { JobSpec } from "./job_service.js";
 
 /** The kinds of resources the configuration database holds. */
 export enum ResourceKind {
@@ -150,8 +151,33 @@ export interface JobCheckpoint {
   /** Bytes of the source covered by planned batches, and whether planning reached the end. */
   plannedUntil: number;
   planningDone: boolean;
+  /** Batches at or above done_below that are done (written to the sink): index and done only. */
   batches: CheckpointBatch[];
-  globals: { [key: string]: any } | undefined;
+  /** Globals as merged from the done batches only (plus init), so a resumed job does not count twice. */
+  globals:
+    | { [key: string]: any }
+    | undefined;
+  /** The job as submitted (the spec is re-prepared by the coordinator that takes the job over). */
+  spec:
+    | JobSpec
+    | undefined;
+  /** Every batch with a lower index is done. */
+  doneBelow: number;
+  /** Partial aggregates merged from the done batches, as { "value": partial }. */
+  aggregates:
+    | { [key: string]: any }
+    | undefined;
+  /** Counts and source bytes of the done batches. */
+  counts: Counts | undefined;
+  bytesDone: number;
+  /** File sink: bytes of output and rejects written for the done batches, in the temp files of sink_epoch. */
+  outputBytes: number;
+  rejectsBytes: number;
+  sinkEpoch: number;
+  /** Every batch is done and the owner is committing the sink (a takeover only finishes the commit). */
+  committing: boolean;
+  createdAt: Date | undefined;
+  submittedBy: string;
 }
 
 export interface CheckpointBatch {
@@ -907,6 +933,17 @@ function createBaseJobCheckpoint(): JobCheckpoint {
     planningDone: false,
     batches: [],
     globals: undefined,
+    spec: undefined,
+    doneBelow: 0,
+    aggregates: undefined,
+    counts: undefined,
+    bytesDone: 0,
+    outputBytes: 0,
+    rejectsBytes: 0,
+    sinkEpoch: 0,
+    committing: false,
+    createdAt: undefined,
+    submittedBy: "",
   };
 }
 
@@ -932,6 +969,39 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     }
     if (message.globals !== undefined) {
       Struct.encode(Struct.wrap(message.globals), writer.uint32(58).fork()).join();
+    }
+    if (message.spec !== undefined) {
+      JobSpec.encode(message.spec, writer.uint32(66).fork()).join();
+    }
+    if (message.doneBelow !== 0) {
+      writer.uint32(72).uint32(message.doneBelow);
+    }
+    if (message.aggregates !== undefined) {
+      Struct.encode(Struct.wrap(message.aggregates), writer.uint32(82).fork()).join();
+    }
+    if (message.counts !== undefined) {
+      Counts.encode(message.counts, writer.uint32(90).fork()).join();
+    }
+    if (message.bytesDone !== 0) {
+      writer.uint32(96).uint64(message.bytesDone);
+    }
+    if (message.outputBytes !== 0) {
+      writer.uint32(104).uint64(message.outputBytes);
+    }
+    if (message.rejectsBytes !== 0) {
+      writer.uint32(112).uint64(message.rejectsBytes);
+    }
+    if (message.sinkEpoch !== 0) {
+      writer.uint32(120).uint64(message.sinkEpoch);
+    }
+    if (message.committing !== false) {
+      writer.uint32(128).bool(message.committing);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(138).fork()).join();
+    }
+    if (message.submittedBy !== "") {
+      writer.uint32(146).string(message.submittedBy);
     }
     return writer;
   },
@@ -1005,6 +1075,94 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
             message.globals = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.spec = JobSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.doneBelow = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.aggregates = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.counts = Counts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.bytesDone = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.outputBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.rejectsBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.sinkEpoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.committing = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.submittedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1044,6 +1202,45 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
         ? object.batches.map((e: any) => CheckpointBatch.fromJSON(e))
         : [],
       globals: isObject(object.globals) ? object.globals : undefined,
+      spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined,
+      doneBelow: isSet(object.doneBelow)
+        ? globalThis.Number(object.doneBelow)
+        : isSet(object.done_below)
+        ? globalThis.Number(object.done_below)
+        : 0,
+      aggregates: isObject(object.aggregates) ? object.aggregates : undefined,
+      counts: isSet(object.counts) ? Counts.fromJSON(object.counts) : undefined,
+      bytesDone: isSet(object.bytesDone)
+        ? globalThis.Number(object.bytesDone)
+        : isSet(object.bytes_done)
+        ? globalThis.Number(object.bytes_done)
+        : 0,
+      outputBytes: isSet(object.outputBytes)
+        ? globalThis.Number(object.outputBytes)
+        : isSet(object.output_bytes)
+        ? globalThis.Number(object.output_bytes)
+        : 0,
+      rejectsBytes: isSet(object.rejectsBytes)
+        ? globalThis.Number(object.rejectsBytes)
+        : isSet(object.rejects_bytes)
+        ? globalThis.Number(object.rejects_bytes)
+        : 0,
+      sinkEpoch: isSet(object.sinkEpoch)
+        ? globalThis.Number(object.sinkEpoch)
+        : isSet(object.sink_epoch)
+        ? globalThis.Number(object.sink_epoch)
+        : 0,
+      committing: isSet(object.committing) ? globalThis.Boolean(object.committing) : false,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      submittedBy: isSet(object.submittedBy)
+        ? globalThis.String(object.submittedBy)
+        : isSet(object.submitted_by)
+        ? globalThis.String(object.submitted_by)
+        : "",
     };
   },
 
@@ -1070,6 +1267,39 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     if (message.globals !== undefined) {
       obj.globals = message.globals;
     }
+    if (message.spec !== undefined) {
+      obj.spec = JobSpec.toJSON(message.spec);
+    }
+    if (message.doneBelow !== 0) {
+      obj.doneBelow = Math.round(message.doneBelow);
+    }
+    if (message.aggregates !== undefined) {
+      obj.aggregates = message.aggregates;
+    }
+    if (message.counts !== undefined) {
+      obj.counts = Counts.toJSON(message.counts);
+    }
+    if (message.bytesDone !== 0) {
+      obj.bytesDone = Math.round(message.bytesDone);
+    }
+    if (message.outputBytes !== 0) {
+      obj.outputBytes = Math.round(message.outputBytes);
+    }
+    if (message.rejectsBytes !== 0) {
+      obj.rejectsBytes = Math.round(message.rejectsBytes);
+    }
+    if (message.sinkEpoch !== 0) {
+      obj.sinkEpoch = Math.round(message.sinkEpoch);
+    }
+    if (message.committing !== false) {
+      obj.committing = message.committing;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.submittedBy !== "") {
+      obj.submittedBy = message.submittedBy;
+    }
     return obj;
   },
 
@@ -1085,6 +1315,19 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     message.planningDone = object.planningDone ?? false;
     message.batches = object.batches?.map((e) => CheckpointBatch.fromPartial(e)) || [];
     message.globals = object.globals ?? undefined;
+    message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    message.doneBelow = object.doneBelow ?? 0;
+    message.aggregates = object.aggregates ?? undefined;
+    message.counts = (object.counts !== undefined && object.counts !== null)
+      ? Counts.fromPartial(object.counts)
+      : undefined;
+    message.bytesDone = object.bytesDone ?? 0;
+    message.outputBytes = object.outputBytes ?? 0;
+    message.rejectsBytes = object.rejectsBytes ?? 0;
+    message.sinkEpoch = object.sinkEpoch ?? 0;
+    message.committing = object.committing ?? false;
+    message.createdAt = object.createdAt ?? undefined;
+    message.submittedBy = object.submittedBy ?? "";
     return message;
   },
 };
