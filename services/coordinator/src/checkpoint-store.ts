@@ -59,9 +59,12 @@ export function createCheckpointStore(client: ConfigClient, timeoutMs = 5000): C
         return res.resource?.revision || res.revision;
       } catch (err) {
         if (lost(err))
-          throw new DeposedError(`checkpoint of job ${checkpoint.jobId} changed under us: another coordinator owns it`, {
-            cause: err,
-          });
+          throw new DeposedError(
+            `checkpoint of job ${checkpoint.jobId} changed under us: another coordinator owns it`,
+            {
+              cause: err,
+            },
+          );
         throw err;
       }
     },

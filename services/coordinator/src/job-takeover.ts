@@ -59,9 +59,7 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
     );
     try {
       const started = await startJob(ctx, cp.spec, {}, { checkpoint: next, revision });
-      started
-        .run()
-        .catch((err: unknown) => log.info({ jobId, err: (err as Error).message }, 'adopted job ended'));
+      started.run().catch((err: unknown) => log.info({ jobId, err: (err as Error).message }, 'adopted job ended'));
     } catch (err) {
       // The job cannot be set up again (its flow or input is gone): it fails, and nobody retries it.
       const message = `taking the job over failed: ${(err as Error).message}`;

@@ -102,7 +102,7 @@ export const coordinatorOptions = {
   checkpointEveryMs: option.integer({
     flag: '--checkpoint-every-ms <ms>',
     env: 'FLOWMESH_CHECKPOINT_EVERY_MS',
-    description: "at most one checkpoint write per job per this many ms while its batches complete",
+    description: 'at most one checkpoint write per job per this many ms while its batches complete',
     default: 500,
     min: 10,
   }),

@@ -135,14 +135,16 @@ export async function startJob(
       if (cp && sink) {
         // The old owner may have renamed the output into place and died before recording the job.
         alreadyCommitted = cp.committing && (await sink.committedBy(Number(cp.sinkEpoch)));
-        if (!alreadyCommitted) await sink.restore(Number(cp.sinkEpoch), Number(cp.outputBytes), Number(cp.rejectsBytes));
+        if (!alreadyCommitted)
+          await sink.restore(Number(cp.sinkEpoch), Number(cp.outputBytes), Number(cp.rejectsBytes));
       }
     } catch (err) {
       await prepared.source.close?.();
       await sink?.abort();
       throw err;
     }
-    const base = cp ?? initialCheckpoint({ jobId, owner: ctx.id, spec: { ...spec, jobId }, globals: prepared.globals, createdAt });
+    const base =
+      cp ?? initialCheckpoint({ jobId, owner: ctx.id, spec: { ...spec, jobId }, globals: prepared.globals, createdAt });
     writer = createCheckpointWriter(
       {
         store: ctx.checkpoints!,

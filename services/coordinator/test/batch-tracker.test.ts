@@ -171,10 +171,19 @@ describe('batch tracker', () => {
 
   it('skips a batch done under an earlier epoch: done without attempts, no duration for the speculation median', () => {
     const t = createBatchTracker({ retries: 1, epoch: 2 });
-    for (const index of [0, 1, 2]) t.add({ index, offset: index * 10, length: 10, firstLine: 1, firstRecord: 0, records: 1 });
+    for (const index of [0, 1, 2])
+      t.add({ index, offset: index * 10, length: 10, firstLine: 1, firstRecord: 0, records: 1 });
     t.skip(0);
     assert.equal(t.nextQueued()?.index, 1);
-    assert.deepEqual(t.stats(), { planned: 3, queued: 2, running: 0, done: 1, retried: 0, quarantined: 0, speculative: 0 });
+    assert.deepEqual(t.stats(), {
+      planned: 3,
+      queued: 2,
+      running: 0,
+      done: 1,
+      retried: 0,
+      quarantined: 0,
+      speculative: 0,
+    });
     assert.deepEqual(t.get(0)?.attempts, []);
     assert.throws(() => t.skip(0), /not queued/);
     assert.deepEqual(t.slowBatches({ multiple: 1, minAgeMs: 0 }), []);

@@ -23,7 +23,8 @@ function memoryStore() {
     },
     async put(checkpoint, expected) {
       const now = data.get(checkpoint.jobId);
-      if ((now?.revision ?? 0) !== expected) throw new DeposedError(`revision ${now?.revision ?? 0}, expected ${expected}`);
+      if ((now?.revision ?? 0) !== expected)
+        throw new DeposedError(`revision ${now?.revision ?? 0}, expected ${expected}`);
       data.set(checkpoint.jobId, { checkpoint: structuredClone(checkpoint), revision: ++rev });
       writes.push(structuredClone(checkpoint));
       if (state.loseAnswers > 0) {
@@ -128,14 +129,19 @@ describe('checkpoint writer', () => {
     await assert.rejects(w.flush(), DeposedError);
     assert.equal(deposed.length, 1);
     assert.match(deposed[0]!, /coordinator c2 owns job j1 at epoch 2/);
-    assert.equal(m.data.get('j1')!.checkpoint.coordinatorId, 'c2', 'the new owner\'s checkpoint is untouched');
+    assert.equal(m.data.get('j1')!.checkpoint.coordinatorId, 'c2', "the new owner's checkpoint is untouched");
     await w.remove();
     assert.equal(m.data.size, 1, 'a deposed owner removes nothing');
   });
 
   it('a resumed writer knows which batches earlier epochs did', () => {
     const m = memoryStore();
-    const cp = { ...base(), epoch: 2, doneBelow: 3, batches: [{ index: 5, done: true } as JobCheckpoint['batches'][0]] };
+    const cp = {
+      ...base(),
+      epoch: 2,
+      doneBelow: 3,
+      batches: [{ index: 5, done: true } as JobCheckpoint['batches'][0]],
+    };
     const w = createCheckpointWriter(
       { store: m.store, owner: 'c2', logger, everyMs: 10, onDeposed: () => undefined },
       cp,

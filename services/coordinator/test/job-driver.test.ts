@@ -178,7 +178,7 @@ describe('job driver (in-process executors)', () => {
     assert.ok(fake.seen.every((s) => s.attempt === 1));
     const p = d.progress(2);
     assert.equal(p.batchesDone, 8);
-    assert.equal(p.counts?.recordsIn, 8, 'the earlier epochs\' counts plus the re-run batches');
+    assert.equal(p.counts?.recordsIn, 8, "the earlier epochs' counts plus the re-run batches");
     assert.equal(p.bytesDone, 80);
     assert.equal((d.globals() as { seen: number }).seen, 8);
   });
