@@ -50,6 +50,8 @@ const result = (recordsIn: number, aggregate: number): VerifiedAttempt => ({
   } as unknown as BatchTrailer,
   chunks: [],
   rejects: [],
+  records: recordsIn,
+  bytes: 0,
 });
 
 const base = () =>
