@@ -14,13 +14,26 @@ import {
   Role,
 } from '@flowmesh/contracts';
 import * as contracts from '@flowmesh/contracts';
-import { createClient as createFlowmeshClient } from '@flowmesh/client';
+import { createClient as createFlowmeshClient, type FlowmeshClient } from '@flowmesh/client';
+import { newResource } from '@flowmesh/config';
 import { startService, tempDir, waitFor, type RunningService } from '@flowmesh/testing';
 import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { requiredRole, roleAllows, roleName } from '../services/gateway/src/access/role-table.js';
 
 const TOKEN = 'gateway-access-test-token';
 const ADMIN_KEY = 'gateway-access-test-admin-key-0123456789abcdef';
+
+/** A key acts for a user that must exist: create the user, then its key. */
+async function createUserKey(admin: FlowmeshClient, user: string, role: Role) {
+  await admin.putResource(
+    newResource({
+      kind: ResourceKind.RESOURCE_KIND_USER,
+      name: user,
+      spec: { $case: 'user', user: { role, disabled: false, description: '' } },
+    }),
+  );
+  return admin.createApiKey(user, role);
+}
 
 type Case = { method: string; request: Record<string, unknown>; label?: string };
 
@@ -150,7 +163,7 @@ describe('gateway access control (real gateway and config-store)', function () {
         what: 'the bootstrap admin key',
       });
       for (const role of [Role.ROLE_VIEWER, Role.ROLE_OPERATOR]) {
-        keys[roleName(role)] = (await admin.createApiKey(`acl-${roleName(role)}`, role)).secret;
+        keys[roleName(role)] = (await createUserKey(admin, `acl-${roleName(role)}`, role)).secret;
       }
     } finally {
       admin.close();
@@ -242,7 +255,7 @@ describe('gateway access control (real gateway and config-store)', function () {
   it('counts a revoked key as unknown once the cache expires', async () => {
     const admin = createFlowmeshClient(gateway.address, { apiKey: ADMIN_KEY });
     try {
-      const created = await admin.createApiKey('acl-revoked', Role.ROLE_VIEWER);
+      const created = await createUserKey(admin, 'acl-revoked', Role.ROLE_VIEWER);
       const viewer = createFlowmeshClient(gateway.address, { apiKey: created.secret });
       assert.equal((await viewer.whoAmI()).user, 'acl-revoked');
       const res = await admin.getResource(ResourceKind.RESOURCE_KIND_API_KEY, created.keyId);
@@ -259,6 +272,29 @@ describe('gateway access control (real gateway and config-store)', function () {
       );
       viewer.close();
     } finally {
+      admin.close();
+    }
+  });
+
+  it('refuses the key of a deleted user once the cache expires', async () => {
+    const admin = createFlowmeshClient(gateway.address, { apiKey: ADMIN_KEY });
+    const created = await createUserKey(admin, 'acl-deleted', Role.ROLE_VIEWER);
+    const viewer = createFlowmeshClient(gateway.address, { apiKey: created.secret });
+    try {
+      assert.equal((await viewer.whoAmI()).user, 'acl-deleted');
+      assert.equal(await admin.deleteResource(ResourceKind.RESOURCE_KIND_USER, 'acl-deleted'), true);
+      await waitFor(
+        () =>
+          viewer.whoAmI().then(
+            () => false,
+            (err: ServiceError) => err.code === status.UNAUTHENTICATED,
+          ),
+        { what: "the deleted user's key to be refused" },
+      );
+      // Refused for good, not for one call: the refusal is not a transient store failure.
+      await assert.rejects(viewer.whoAmI(), (err: ServiceError) => err.code === status.UNAUTHENTICATED);
+    } finally {
+      viewer.close();
       admin.close();
     }
   });

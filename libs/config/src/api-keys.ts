@@ -83,7 +83,8 @@ export async function verifyApiKey(backend: KvBackend, key: string): Promise<Ver
     await storeCall('user', () => backend.get(resourceKey(ResourceKind.RESOURCE_KIND_USER, spec.apiKey.user)))
   ).entry;
   const userSpec = user ? decodeRecord(user).resource.spec : undefined;
-  if (userSpec?.$case === 'user' && userSpec.user.disabled) throw new UnauthenticatedError(REFUSED);
+  // A key acts for its user: a deleted (or never created) user's keys stop working like a disabled one's.
+  if (userSpec?.$case !== 'user' || userSpec.user.disabled) throw new UnauthenticatedError(REFUSED);
   return { keyId: keyId!, user: spec.apiKey.user, role: spec.apiKey.role };
 }
 

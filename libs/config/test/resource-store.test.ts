@@ -17,6 +17,11 @@ const root = (name: string, path: string) =>
     $case: 'fileRoot',
     fileRoot: { path, writable: false, description: '' },
   });
+const user = (name: string, disabled = false) =>
+  res(ResourceKind.RESOURCE_KIND_USER, name, {
+    $case: 'user',
+    user: { role: Role.ROLE_OPERATOR, disabled, description: '' },
+  });
 const flow = (name: string, source: string) =>
   res(ResourceKind.RESOURCE_KIND_FLOW, name, { $case: 'flow', flow: { source, description: '', flowRevision: 0 } });
 
@@ -130,6 +135,7 @@ describe('config resources (embedded backend)', () => {
   });
 
   it('stores API keys hashed, verifies them, and never returns the secret', async () => {
+    await store.put(user('alice'));
     const created = await store.createApiKey({
       user: 'alice',
       role: Role.ROLE_OPERATOR,
@@ -160,6 +166,7 @@ describe('config resources (embedded backend)', () => {
   });
 
   it('accepts an operator-given bootstrap key once, idempotently', async () => {
+    await store.put(user('admin'));
     const secret = 'bootstrap-secret-from-the-environment-0123456789';
     const a = await store.createApiKey({
       user: 'admin',
@@ -181,6 +188,22 @@ describe('config resources (embedded backend)', () => {
       store.createApiKey({ user: 'admin', role: Role.ROLE_ADMIN, description: '', actor: 'x', secret: 'short' }),
       invalid('secret'),
     );
+  });
+
+  it('refuses a key whose user is disabled, deleted or was never created', async () => {
+    const keyOf = async (name: string) =>
+      (await store.createApiKey({ user: name, role: Role.ROLE_VIEWER, description: '', actor: 'admin', secret: '' }))
+        .secret;
+    await store.put(user('carol'));
+    const carol = await keyOf('carol');
+    assert.equal((await store.verifyApiKey(carol)).user, 'carol');
+    const disabled = await store.put(user('carol', true));
+    await assert.rejects(store.verifyApiKey(carol), UnauthenticatedError);
+    await store.put({ ...user('carol'), revision: disabled.revision });
+    assert.equal((await store.verifyApiKey(carol)).user, 'carol');
+    await store.delete(ResourceKind.RESOURCE_KIND_USER, 'carol');
+    await assert.rejects(store.verifyApiKey(carol), UnauthenticatedError);
+    await assert.rejects(store.verifyApiKey(await keyOf('nobody')), UnauthenticatedError);
   });
 
   it('appends audit entries with gap-free sequence numbers, never overwritten', async () => {

@@ -148,6 +148,12 @@ describe('config-store service: two instances over a 3-member etcd', () => {
     await new Promise<void>((resolve) =>
       stream.on('data', (r: WatchResponse) => (watched.push(r), r.created && resolve())),
     );
+    await a.put(
+      res(ResourceKind.RESOURCE_KIND_USER, 'alice', {
+        $case: 'user',
+        user: { role: Role.ROLE_OPERATOR, disabled: false, description: '' },
+      }),
+    );
     const created = await a.createApiKey({ user: 'alice', role: Role.ROLE_OPERATOR, description: 'ci' });
     const secretPart = created.secret.slice(`fmk_${created.keyId}_`.length);
     assert.ok(secretPart.length >= 40);
