@@ -49,6 +49,8 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
   throughput: [
     { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' },
     { label: 'declarative', flowFile: 'examples/orders/orders.flow.yaml' },
+    // The scale-out path (target 6): executors write output parts, the coordinator handles metadata.
+    { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
   ],
   latency: { file: small, runs: 200 },
   controlPlane: { file: tiny, batchRecords: 10 },
@@ -56,23 +58,41 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
 const meshPlugin = mesh.plugin as Throughput;
 const meshDecl = mesh.declarative as Throughput;
 
+// Scale-out curve: 1, 2 and 4 executors (one slot each) on the same input, results streamed back and
+// written by the executors to a file sink. On 2 cores the curve is capped at ~2× (see bench/README.md).
 const scale: Record<string, Throughput> = {};
+const scaleFile: Record<string, Throughput> = {};
 if (!flag('--skip-scale')) {
   for (const n of [1, 2, 4]) {
     log(`scale-out: ${n} executor(s)`);
-    const r = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: n, dataFile: main, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
+    const r = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: n, dataFile: main, throughput: [
+      { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' },
+      { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
+    ] })]);
     scale[`${n}`] = r.plugin as Throughput;
+    scaleFile[`${n}`] = r.fileSink as Throughput;
   }
 }
 
+// Memory (target 5): peak RSS of every process for a job 10× larger, each run in a fresh mesh (VmHWM is
+// per process lifetime), with memory.Usage() sampled in every process; then a slow, stalling consumer.
 let memory: Record<string, unknown> | undefined;
 if (flag('--memory')) {
   const big = dataFile(records * 10);
+  const plugin = [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }];
   log(`memory: ${records} vs ${records * 10} records`);
-  const a = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
-  const b = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: big, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }] })]);
-  const growth = (name: string) => round((b.peakRssBytes[name] ?? NaN) / (a.peakRssBytes[name] ?? NaN), 3);
-  memory = { small: a.peakRssBytes, large: b.peakRssBytes, coordinatorGrowth: growth('coordinator-1'), executorGrowth: growth('executor-1') };
+  const a = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, throughput: plugin, memoryProbe: true })]);
+  const b = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: big, throughput: plugin, memoryProbe: true })]);
+  const growth: Record<string, number> = {};
+  for (const name of Object.keys(a.peakRssBytes)) growth[name] = round((b.peakRssBytes[name] ?? NaN) / (a.peakRssBytes[name] ?? NaN), 3);
+  log('memory: slow consumer (reads at 4 MB/s, stops reading for 10 s)');
+  const slow = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, slowConsumer: { file: dataFile(100_000), bytesPerSecond: 4_000_000, stallAfterBytes: 2_000_000, stallMs: 10_000 } })]);
+  memory = {
+    small: a.peakRssBytes, large: b.peakRssBytes, growth,
+    coordinatorGrowth: growth['coordinator-1'], executorGrowth: Math.max(growth['executor-1'] ?? NaN, growth['executor-2'] ?? NaN),
+    smallMemoryMb: (a.plugin as { memoryMb?: unknown }).memoryMb, largeMemoryMb: (b.plugin as { memoryMb?: unknown }).memoryMb,
+    slowConsumer: slow.slowConsumer,
+  };
 }
 
 const result = {
@@ -88,6 +108,7 @@ const result = {
     poolVsSingle: round(pool.recordsPerSecond / single.recordsPerSecond, 3),
   },
   scale,
+  scaleFileSink: scaleFile,
   memory,
 };
 const outDir = join(repoRoot, 'bench/results');
@@ -98,7 +119,9 @@ const bars = [
   { label: 'worker pool, 2 threads', value: pool.recordsPerSecond },
   { label: 'mesh, 2 executors (plugin)', value: meshPlugin.recordsPerSecond },
   { label: 'mesh, 2 executors (declarative)', value: meshDecl.recordsPerSecond },
-  ...Object.entries(scale).map(([n, r]) => ({ label: `mesh, ${n} executor(s), scale-out`, value: r.recordsPerSecond })),
+  { label: 'mesh, 2 executors (file sink)', value: (mesh.fileSink as Throughput).recordsPerSecond },
+  ...Object.entries(scale).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), streamed`, value: r.recordsPerSecond })),
+  ...Object.entries(scaleFile).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), file sink`, value: r.recordsPerSecond })),
 ];
 writeFileSync(join(outDir, 'throughput.svg'), barChartSvg(`Orders transform, ${records.toLocaleString('en-US')} records`, 'records/s', bars));
 
@@ -113,7 +136,7 @@ line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (tar
 line('latency 1,000-record job', JSON.stringify(mesh.latency));
 line('control plane', JSON.stringify(mesh.controlPlane));
 // CPU per record / per batch: the steady figures on a shared machine (records/s move with the load).
-for (const label of ['plugin', 'declarative']) {
+for (const label of ['plugin', 'declarative', 'fileSink']) {
   const r = mesh[label] as { cpuUsPerRecord?: Record<string, number>; loadAverage?: number } | undefined;
   if (r?.cpuUsPerRecord) line(`CPU µs/record, ${label}`, `${JSON.stringify(r.cpuUsPerRecord)}  (load ${r.loadAverage})`);
 }
@@ -123,6 +146,11 @@ if (cp?.cpuUsPerBatch) {
   line('coordinator batches per core-second', `${cp.coordinatorBatchesPerCoreSecond} (what one coordinator core can feed)`);
 }
 line('peak RSS (bytes)', JSON.stringify(mesh.peakRssBytes));
-for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, r.recordsPerSecond);
+type Batched = Throughput & { batches?: number; cpuUsPerBatch?: Record<string, number>; coordinatorBatchesPerCoreSecond?: number; executorBatchesPerSecond?: number; executorsPerCoordinatorCore?: number };
+const fileSink = mesh.fileSink as Batched;
+line('mesh file sink (2 executors), rec/s', fileSink.recordsPerSecond);
+line('file sink: coordinator CPU µs/batch', `${fileSink.cpuUsPerBatch?.['coordinator-1']} (${fileSink.batches} batches; streamed: ${(mesh.plugin as Batched).cpuUsPerBatch?.['coordinator-1']})`);
+line('file sink: executors one coord. core feeds', `${fileSink.executorsPerCoordinatorCore} (${fileSink.coordinatorBatchesPerCoreSecond} batches/core-s ÷ ${fileSink.executorBatchesPerSecond} batches/s per executor)`);
+for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, `${r.recordsPerSecond} streamed, ${scaleFile[n]?.recordsPerSecond} file sink`);
 if (memory) line('memory growth 1× → 10×', JSON.stringify(memory));
 console.log(`results: bench/results/latest.json, chart: bench/results/throughput.svg`);

@@ -1,7 +1,7 @@
 // Mesh stage: starts a local mesh (gateway + coordinator + N executors as separate processes, embedded
 // config store), stores the file root, reference table and flows, then runs the scenarios it is given and
 // prints one JSON result line. Usage: mesh.ts '<json options>'.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,10 +19,24 @@ interface Options {
   throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number }>;
   latency?: { file: string; runs: number };
   controlPlane?: { file: string; batchRecords: number };
+  /** Sample process.memoryUsage() of every mesh process (bench/lib/memory-probe.mjs) and report it per scenario. */
+  memoryProbe?: boolean;
+  /**
+   * A client that reads slowly: at most `bytesPerSecond` of records, and after `stallAfterBytes` it stops
+   * reading for `stallMs` (backpressure must stop the mesh, not fill its memory).
+   */
+  slowConsumer?: { file: string; bytesPerSecond: number; stallAfterBytes: number; stallMs: number };
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
 const dataDir = await mkdtemp(join(tmpdir(), 'flowmesh-bench-'));
+const memoryDir = join(dataDir, 'memory');
+if (opts.memoryProbe || opts.slowConsumer) {
+  // Inherited by the mesh's children through startMesh's environment; this process is already running.
+  mkdirSync(memoryDir, { recursive: true });
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(repoRoot, 'bench/lib/memory-probe.mjs')}`.trim();
+  process.env.FLOWMESH_BENCH_MEMORY_DIR = memoryDir;
+}
 const mesh = await startMesh({ dataDir, executors: opts.executors, slots: opts.slots ?? 1, fileRoots: { data: dirname(opts.dataFile) }, pluginDir, timeoutMs: 120_000 });
 const client: FlowmeshClient = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
 const results: Record<string, unknown> = { executors: opts.executors };
@@ -63,7 +77,35 @@ function peakRss(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }) {
+interface MemorySample { t: number; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+/** Every process's memory samples (from the probe's files) between two times, by child name. */
+function memorySamples(from: number, to: number): Record<string, MemorySample[]> {
+  const out: Record<string, MemorySample[]> = {};
+  if (!opts.memoryProbe && !opts.slowConsumer) return out;
+  const files = new Set(readdirSync(memoryDir));
+  for (const c of mesh.children) {
+    if (!files.has(`${c.pid}.jsonl`)) continue;
+    out[c.name] = readFileSync(join(memoryDir, `${c.pid}.jsonl`), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as MemorySample)
+      .filter((m) => m.t >= from && m.t <= to);
+  }
+  return out;
+}
+const MB = 1024 * 1024;
+/** Per process: memory at the window's start and the peaks inside it (MB), to tell heap from buffers. */
+function memorySummary(from: number, to: number) {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, samples] of Object.entries(memorySamples(from, to))) {
+    if (samples.length === 0) continue;
+    const peak = (k: keyof MemorySample) => round(Math.max(...samples.map((m) => m[k])) / MB, 1);
+    out[name] = { rssStart: round(samples[0]!.rss / MB, 1), rssPeak: peak('rss'), rssEnd: round(samples[samples.length - 1]!.rss / MB, 1), heapUsedPeak: peak('heapUsed'), heapTotalPeak: peak('heapTotal'), externalPeak: peak('external'), arrayBuffersPeak: peak('arrayBuffers'), samples: samples.length };
+  }
+  return out;
+}
+
+async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }, pace?: (bytes: number) => Promise<void>) {
   const started = process.hrtime.bigint();
   let records = 0;
   let bytes = 0;
@@ -72,12 +114,16 @@ async function runToEnd(flow: string, vars: Record<string, string>, distribute?:
     if (ev.$case === 'records') {
       records += ev.records.recordCount;
       bytes += ev.records.data.length;
+      if (pace) await pace(bytes);
     } else if (ev.$case === 'summary') {
       summary = ev.summary.job;
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, records, bytes, job: summary as { progress?: { counts?: { recordsIn?: number }; batchesDone?: number }; executors?: unknown[] } | undefined };
+  const job = summary as { progress?: { counts?: { recordsIn?: number; bytesOut?: number }; batchesDone?: number }; executors?: unknown[]; output?: { path?: string }; rejectsOutput?: { path?: string } } | undefined;
+  // A file sink's output (hundreds of MB at 1M records) is measured, not kept.
+  for (const f of [job?.output?.path, job?.rejectsOutput?.path]) if (f) await rm(join(dirname(opts.dataFile), f), { force: true });
+  return { seconds, records, bytes, job };
 }
 
 try {
@@ -105,12 +151,24 @@ try {
     await client.putFlow(name, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
     const cpu0 = cpuSample();
     const load = loadAverage();
+    const t0 = Date.now();
     const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances });
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
+    const cpu1 = cpuSample();
+    const batches = r.job?.progress?.batchesDone ?? 0;
+    const cpuUsPerBatch = cpuPer(cpu0, cpu1, batches);
+    // Scale-out arithmetic (target 6): batches one coordinator core can take per second, over the batches
+    // one executor process finished per second of this run = executors one coordinator core could feed.
+    const coordinatorBatchesPerCoreSecond = round(1e6 / (cpuUsPerBatch['coordinator-1'] ?? NaN), 0);
+    const executorBatchesPerSecond = round(batches / r.seconds / opts.executors, 3);
     results[t.label] = {
-      seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records, bytesOut: r.bytes, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
+      seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records || (r.job?.progress?.counts as { recordsOut?: number } | undefined)?.recordsOut, bytesOut: r.bytes || r.job?.progress?.counts?.bytesOut,
+      streamedToClient: r.bytes > 0, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
       // The steady figure on a shared machine: CPU µs per input record, per process.
-      cpuUsPerRecord: cpuPer(cpu0, cpuSample(), recordsIn), loadAverage: load,
+      cpuUsPerRecord: cpuPer(cpu0, cpu1, recordsIn), loadAverage: load,
+      batches, cpuUsPerBatch, coordinatorBatchesPerCoreSecond, executorBatchesPerSecond,
+      executorsPerCoordinatorCore: round(coordinatorBatchesPerCoreSecond / executorBatchesPerSecond, 0),
+      ...(opts.memoryProbe ? { memoryMb: memorySummary(t0, Date.now()) } : {}),
     };
   }
   if (opts.latency) {
@@ -144,6 +202,34 @@ try {
       // What one coordinator core could feed: batches/s it sustains on one core, if it did nothing else.
       coordinatorBatchesPerCoreSecond: round(1e6 / coordinatorUs, 0),
       loadAverage: load,
+    };
+  }
+  if (opts.slowConsumer) {
+    const sc = opts.slowConsumer;
+    await client.putFlow('bench-slow', readFileSync(join(repoRoot, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
+    const load = loadAverage();
+    const t0 = Date.now();
+    let stalled = false;
+    let stallStart = 0;
+    let stallEnd = 0;
+    const pace = async (bytes: number): Promise<void> => {
+      if (!stalled && bytes >= sc.stallAfterBytes) {
+        // Stop reading altogether: every buffer between the executors and this client fills, then the mesh must stop.
+        stalled = true;
+        stallStart = Date.now();
+        await new Promise((r) => setTimeout(r, sc.stallMs));
+        stallEnd = Date.now();
+      }
+      const ahead = bytes / sc.bytesPerSecond - (Date.now() - t0 - (stallEnd - stallStart)) / 1000;
+      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead * 1000));
+    };
+    const r = await runToEnd('bench-slow', { input: sc.file.split('/').pop() ?? '' }, undefined, pace);
+    const t1 = Date.now();
+    results.slowConsumer = {
+      seconds: round(r.seconds, 3), bytesOut: r.bytes, recordsOut: r.records, bytesPerSecond: sc.bytesPerSecond, stallMs: sc.stallMs, loadAverage: load,
+      // Whole run, and the stall alone: RSS that does not climb while nobody reads is the backpressure proof.
+      memoryMb: memorySummary(t0, t1),
+      stallMemoryMb: memorySummary(stallStart, stallEnd),
     };
   }
   const rss: Record<string, number> = {};

@@ -2,7 +2,7 @@
 // accepted: fencing fields, chunk sequence, chunk and record counts, and a CRC-32 recomputed over the
 // chunk payloads in order. Any mismatch fails the attempt (a retry), never a partial acceptance.
 import { crc32 } from 'node:zlib';
-import type { BatchTrailer, RecordChunk, Reject, RejectChunk } from '@flowmesh/contracts';
+import type { BatchTrailer, FileRef, RecordChunk, Reject, RejectChunk } from '@flowmesh/contracts';
 
 /** Incremental checksum over chunk payloads; the executor computes the same over what it sent. */
 export interface Checksum {
@@ -54,7 +54,13 @@ export interface AttemptCollector {
 
 export function createAttemptCollector(
   id: AttemptIdentity,
-  opts: { includeRejects: boolean; checksum?: () => Checksum; checksumAlgorithms?: string[] },
+  opts: {
+    includeRejects: boolean;
+    checksum?: () => Checksum;
+    checksumAlgorithms?: string[];
+    /** The output part the attempt was told to write (file sinks): records then never come back on the call. */
+    outputPart?: FileRef;
+  },
 ): AttemptCollector {
   const sum = (opts.checksum ?? createCrc32)();
   const accepted = opts.checksumAlgorithms ?? ['', 'crc32'];
@@ -93,10 +99,22 @@ export function createAttemptCollector(
       if (!accepted.includes(trailer.checksumAlgorithm.toLowerCase())) {
         return fail(`unsupported checksum algorithm ${trailer.checksumAlgorithm}`);
       }
+      const part = opts.outputPart;
+      if (part || trailer.outputPart) {
+        // The records went to the part file: its chunk count and checksum describe the file, whose size the
+        // sink checks against counts.bytes_out before using it. Only the part that was assigned is accepted.
+        if (!part || trailer.outputPart?.root !== part.root || trailer.outputPart.path !== part.path)
+          return fail(`output part ${JSON.stringify(trailer.outputPart ?? null)} was not the one assigned`);
+        if (chunks.length > 0) return fail(`${chunks.length} record chunks received for an output part`);
+        const rejectedPart = trailer.counts?.recordsRejected ?? 0;
+        if (opts.includeRejects && rejects.length !== rejectedPart)
+          return fail(`${rejects.length} rejects received, trailer says ${rejectedPart}`);
+        return { ok: true, result: { trailer, chunks, rejects, records: trailer.counts?.recordsOut ?? 0, bytes: 0 } };
+      }
       if (trailer.chunks !== chunks.length)
         return fail(`${chunks.length} chunks received, trailer says ${trailer.chunks}`);
       const out = trailer.counts?.recordsOut ?? 0;
-      if (!trailer.outputPart && out !== records) return fail(`${records} records received, trailer says ${out}`);
+      if (out !== records) return fail(`${records} records received, trailer says ${out}`);
       const rejected = trailer.counts?.recordsRejected ?? 0;
       if (opts.includeRejects && rejects.length !== rejected) {
         return fail(`${rejects.length} rejects received, trailer says ${rejected}`);

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { decodeRecords, encodeCsv } from '@flowmesh/flow';
 import type { FileRef, Reject } from '@flowmesh/contracts';
 import { FailedPreconditionError, InvalidArgumentError } from '@flowmesh/runtime';
+import { createOutputParts, type OutputParts } from './output-parts.js';
 import { pathUnderRootForWrite } from './root-paths.js';
 
 export interface FileSinkOptions {
@@ -46,6 +47,8 @@ export interface FileSink {
   target(): { output: FileRef; rejects: FileRef };
   /** True when the target already exists and no temp file of `epoch` does: a commit that already happened. */
   committedBy(epoch: number): Promise<boolean>;
+  /** JSONL sinks: where executors may write batch outputs themselves (issue 7, scale-out path). */
+  parts?: OutputParts;
 }
 
 export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
@@ -69,6 +72,10 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
   let rejBytes = 0;
   let columns = opts.columns && opts.columns.length > 0 ? opts.columns : undefined;
   let headerWritten = false;
+  const parts =
+    opts.format === 'jsonl'
+      ? createOutputParts({ rootName: opts.rootName, target, path: opts.path, jobId: opts.jobId, epoch })
+      : undefined;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -76,6 +83,7 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
     await Promise.allSettled([out.close(), rej.close()]);
   };
   return {
+    ...(parts ? { parts } : {}),
     async writeRecords(jsonl) {
       if (opts.format === 'jsonl') {
         await writeAll(out, jsonl, outBytes);
@@ -140,12 +148,13 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await close();
       await rename(rejectsTmp, rejectsTarget);
       await rename(tmp, target);
+      await parts?.removeAll();
       return refs();
     },
     target: () => refs(),
     async abort() {
       await close();
-      await Promise.allSettled([rm(tmp, { force: true }), rm(rejectsTmp, { force: true })]);
+      await Promise.allSettled([rm(tmp, { force: true }), rm(rejectsTmp, { force: true }), parts?.removeOwn()]);
     },
   };
 }

@@ -68,6 +68,8 @@ export interface DriverJob {
   globals: Record<string, unknown>;
   /** Merges two partial aggregates (the flow's own rule); absent when the flow has no aggregate. */
   mergeAggregates?: (a: unknown, b: unknown) => unknown;
+  /** File sinks: the part an attempt on `executor` writes its output to, or undefined to stream it back. */
+  outputPart?: (at: { index: number; attempt: number; epoch: number }, executor: ExecutorView) => FileRef | undefined;
   /** A job taken over from another coordinator (issue 6): what its earlier epochs already did. */
   resume?: ResumeState;
 }
@@ -163,6 +165,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     attempt: number,
     inline: boolean,
     length: number,
+    executor: ExecutorView,
   ): BatchAssignment => ({
     jobId: job.jobId,
     batchIndex: b.index,
@@ -181,7 +184,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     header: source.header(),
     inline,
     globals: globals.snapshot(),
-    outputPart: undefined,
+    outputPart: job.outputPart?.({ index: b.index, attempt, epoch: job.epoch }, executor),
     encoding: job.encoding,
     includeRejects: job.includeRejects,
     chunkBytes: 0,
@@ -208,7 +211,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           : await source.read(b.offset, b.length));
       const request = {
         executor,
-        assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length),
+        assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length, executor),
         inline,
         ...(deps.deadline ? { deadline: deps.deadline } : {}),
       };

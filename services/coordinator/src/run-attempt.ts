@@ -35,7 +35,7 @@ export async function runAttempt(
   const a = request.assignment;
   const collector = createAttemptCollector(
     { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch },
-    { includeRejects: opts.includeRejects },
+    { includeRejects: opts.includeRejects, ...(a.outputPart ? { outputPart: a.outputPart } : {}) },
   );
   // One controller per attempt, aborted by the job or the watchdog. (AbortSignal.any on the long-lived job
   // signal costs a weak reference per attempt — measurable at thousands of tiny batches per second.)

@@ -190,6 +190,13 @@ export async function startJob(
       format: prepared.format,
       encoding: prepared.sink ? 0 : spec.encoding,
       includeRejects: spec.includeRejects || prepared.sink !== undefined,
+      // Executors that see the sink's root write their output parts there; only counts come back.
+      ...(prepared.sink?.parts
+        ? {
+            outputPart: (at: { index: number; attempt: number; epoch: number }, executor: { fileRoots: string[] }) =>
+              executor.fileRoots.includes(prepared.sink!.parts!.root) ? prepared.sink!.parts!.partFor(at) : undefined,
+          }
+        : {}),
       maxInstances: settings.maxInstances,
       order: settings.order,
       retries: settings.retries,
@@ -296,8 +303,14 @@ export async function startJob(
       }
     }, progressMs);
 
+    let partsAppended = 0;
     const output: BatchOutput = async (index, result, bytesCovered) => {
       if (sink) {
+        const part = result.trailer.outputPart;
+        if (part && sink.parts) {
+          await sink.parts.append(part, result.trailer.counts?.bytesOut ?? 0, (b) => sink.writeRecords(b));
+          partsAppended++;
+        }
         for (const c of result.chunks)
           await sink.writeRecords(
             c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')),
@@ -348,7 +361,10 @@ export async function startJob(
     }
     handle.emit('end', final);
     finish(final);
-    log.info({ state: JobState[final.state], counts: final.progress?.counts }, 'job ended');
+    log.info(
+      { state: JobState[final.state], counts: final.progress?.counts, ...(sink ? { partsAppended } : {}) },
+      'job ended',
+    );
     if (outcome.state === 'succeeded') {
       if (sender) await sender.send({ msg: { $case: 'summary', summary: { job: final } } });
       return final;

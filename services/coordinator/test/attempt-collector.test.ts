@@ -95,4 +95,43 @@ describe('attempt collector (trailer verification)', () => {
     const v = c.verify(trailerFor([chunks[1]!, chunks[0]!]));
     assert.equal(v.ok, false);
   });
+
+  describe('with an output part (file sink: records written by the executor)', () => {
+    const part = { root: 'out', path: '.x.jsonl.j1.parts/b4-a2.jsonl' };
+    const partTrailer = (patch: Partial<BatchTrailer> = {}): BatchTrailer =>
+      trailerFor([], {
+        chunks: 2,
+        checksum: 'abcdef01',
+        outputPart: part,
+        counts: { ...trailerFor(chunks).counts!, recordsRejected: 0, bytesOut: 24 },
+        ...patch,
+      });
+
+    it('accepts the assigned part with its counts and no streamed records', () => {
+      const c = createAttemptCollector(id, { includeRejects: true, outputPart: part });
+      const v = c.verify(partTrailer());
+      assert.ok(v.ok);
+      assert.equal(v.result.records, 3);
+      assert.equal(v.result.chunks.length, 0);
+      assert.deepEqual(v.result.trailer.outputPart, part);
+    });
+
+    it('fails a part that was not the one assigned, or one nobody asked for', () => {
+      const other = createAttemptCollector(id, { includeRejects: true, outputPart: part });
+      assert.equal(other.verify(partTrailer({ outputPart: { root: 'out', path: 'elsewhere.jsonl' } })).ok, false);
+      const unasked = createAttemptCollector(id, { includeRejects: true });
+      assert.equal(unasked.verify(partTrailer()).ok, false);
+    });
+
+    it('fails when records were streamed for a part, or rejects do not match', () => {
+      const streamed = createAttemptCollector(id, { includeRejects: true, outputPart: part });
+      streamed.onRecords(chunks[0]!);
+      assert.equal(streamed.verify(partTrailer()).ok, false);
+      const rejects = createAttemptCollector(id, { includeRejects: true, outputPart: part });
+      assert.equal(
+        rejects.verify(partTrailer({ counts: { ...trailerFor(chunks).counts!, recordsRejected: 1 } })).ok,
+        false,
+      );
+    });
+  });
 });

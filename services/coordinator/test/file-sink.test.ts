@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFileSink } from '../src/file-sink.js';
@@ -74,6 +74,39 @@ describe('file sink', () => {
     await sink.writeRecords(Buffer.from('{"x":1}\n'));
     await sink.abort();
     assert.deepEqual(await readdir(join(root, 'a')), []);
+  });
+
+  it('appends executor-written output parts in the order given, checks their size, and cleans them up', async () => {
+    const sink = await openFileSink(opts());
+    const parts = sink.parts!;
+    assert.equal(parts.root, 'out');
+    const p0 = parts.partFor({ index: 0, attempt: 1, epoch: 1 });
+    const p1 = parts.partFor({ index: 1, attempt: 2, epoch: 1 });
+    assert.match(p0.path, /^a\/\.b\.jsonl\.j1\.parts\//, 'hidden beside the target, relative to the root');
+    // What an executor does: write the part under its own view of the root.
+    await mkdir(join(root, 'a', '.b.jsonl.j1.parts'), { recursive: true });
+    await writeFile(join(root, p0.path), '{"x":1}\n');
+    await writeFile(join(root, p1.path), '{"x":2}\n{"x":3}\n');
+    await writeFile(join(root, parts.partFor({ index: 1, attempt: 1, epoch: 1 }).path), 'a losing attempt\n');
+    await parts.append(p0, 8, (b) => sink.writeRecords(b));
+    await assert.rejects(
+      parts.append(p1, 8, (b) => sink.writeRecords(b)),
+      /holds 16 bytes, the executor reported 8/,
+    );
+    await parts.append(p1, 16, (b) => sink.writeRecords(b));
+    await assert.rejects(
+      parts.append({ root: 'out', path: 'elsewhere/x.jsonl' }, 1, async () => {}),
+      /not one of this job's parts/,
+    );
+    await sink.commit();
+    assert.equal(await readFile(join(root, 'a/b.jsonl'), 'utf8'), '{"x":1}\n{"x":2}\n{"x":3}\n');
+    assert.deepEqual((await readdir(join(root, 'a'))).sort(), ['b.jsonl', 'b.jsonl.rejects.jsonl'], 'parts removed');
+  });
+
+  it('offers no output parts for a CSV sink (records are re-encoded here)', async () => {
+    const sink = await openFileSink(opts({ path: 'c.csv', format: 'csv', columns: ['x'] }));
+    assert.equal(sink.parts, undefined);
+    await sink.abort();
   });
 
   it('writes CSV with a header from the configured columns', async () => {
