@@ -7,6 +7,13 @@ import { status } from '@grpc/grpc-js';
 import { type ResourceKind, WatchEventType, type Resource, type WatchResponse } from '@flowmesh/contracts';
 import type { ConfigClient } from './config-client.js';
 
+/**
+ * gRPC metadata a gateway sends with a job (RunJob, SubmitJob): the store revision of the last flow or
+ * file-root change it made. A coordinator serving those kinds from a cache waits until its copy has
+ * reached that revision, so a job started right after a change through the same gateway sees it.
+ */
+export const CONFIG_REVISION_HEADER = 'x-flowmesh-config-revision';
+
 export interface ConfigCacheOptions {
   /** Longest pause between reconnect attempts. @default 2000 */
   maxBackoffMs?: number;
@@ -22,6 +29,12 @@ export interface ConfigCache extends EventEmitter {
   readonly ready: Promise<void>;
   /** Highest store revision applied. Never decreases. */
   readonly revision: number;
+  /**
+   * True while the watch stream is established (after its `created` response, until it breaks): only then
+   * is the copy known to follow the store. Readers that must not serve stale data fall back to the store
+   * while it is false.
+   */
+  readonly live: boolean;
   get(kind: ResourceKind, name: string): Resource | undefined;
   list(kind: ResourceKind): Resource[];
   /** Resolves once the cache has applied `revision` (e.g. the revision a write returned). */
@@ -41,6 +54,7 @@ export function createConfigCache(
   const emitter = new EventEmitter() as ConfigCache;
   const controller = new AbortController();
   let revision = 0;
+  let live = false;
   let closed = false;
   let resolveReady!: () => void;
   let rejectReady!: (err: unknown) => void;
@@ -105,11 +119,20 @@ export function createConfigCache(
     return new Promise<void>((resolve, reject) => {
       const call = client.watch({ kinds, startRevision: from }, { signal: controller.signal });
       call.on('data', (res: WatchResponse) => {
-        if (res.created) resolveReady();
         apply(res);
+        if (res.created) {
+          live = true;
+          resolveReady();
+        }
       });
-      call.on('error', reject);
-      call.on('end', resolve);
+      call.on('error', (err: unknown) => {
+        live = false;
+        reject(err);
+      });
+      call.on('end', () => {
+        live = false;
+        resolve();
+      });
     });
   }
 
@@ -139,6 +162,7 @@ export function createConfigCache(
   Object.defineProperties(emitter, {
     ready: { get: () => ready },
     revision: { get: () => revision },
+    live: { get: () => live && !closed },
   });
   emitter.get = (kind, name) => data.get(kind)?.get(name);
   emitter.list = (kind) => [...(data.get(kind)?.values() ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));

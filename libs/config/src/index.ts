@@ -21,6 +21,7 @@ export {
   type CallOpts,
 } from './config-client.js';
 export {
+  CONFIG_REVISION_HEADER,
   createConfigCache,
   type ConfigCache,
   type ConfigCacheOptions,

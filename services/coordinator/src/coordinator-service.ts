@@ -22,7 +22,15 @@ import {
 } from '@flowmesh/runtime';
 import type { CallContext } from '@flowmesh/runtime';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { CONFIG_REVISION_HEADER } from '@flowmesh/config';
 import { startJob, type CoordinatorContext } from './run-job.js';
+
+/** A change made through the gateway just before this job must be seen by it (see CONFIG_REVISION_HEADER). */
+function requireConfigRevision(ctx: CoordinatorContext, cctx: CallContext): void {
+  const value = cctx.metadata.get(CONFIG_REVISION_HEADER)[0];
+  const revision = typeof value === 'string' ? Number(value) : NaN;
+  if (Number.isSafeInteger(revision) && revision > 0) ctx.config.requireRevision(revision);
+}
 
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
@@ -37,6 +45,7 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
         const first = await messages.next();
         const msg = first.done ? undefined : first.value.request?.msg;
         if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
+        requireConfigRevision(ctx, cctx);
         const send = (response: RunJobResponse): Promise<void> => write(call, { response });
         const started = await startJob(ctx, msg.start, {
           send,
@@ -51,8 +60,9 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
       },
     ),
 
-    submitJob: unary(async (req) => {
+    submitJob: unary(async (req, cctx) => {
       if (!req.spec) throw new InvalidArgumentError('spec', 'required');
+      requireConfigRevision(ctx, cctx);
       // A client-chosen id makes submission idempotent: the same id answers with the job it already names.
       const id = req.spec.jobId;
       if (id) {

@@ -40,6 +40,23 @@ export interface PreparedJob {
   sink?: FileSink;
 }
 
+/** Parsed flows by name and revision: parsing and validating the YAML costs 2–5 ms, and every job needs it. */
+const MAX_PARSED_FLOWS = 64;
+const parsedFlows = new Map<string, { source: string; spec: FlowSpec }>();
+
+/** The flow parsed from `source`; a revision parses once (the spec is never mutated: compile and settings copy). */
+function parseFlowCached(name: string, flowRevision: number, source: string): FlowSpec {
+  const key = `${name}@${flowRevision}`;
+  const hit = parsedFlows.get(key);
+  // The source is compared too: a flow deleted and created again starts its revisions over.
+  if (hit && hit.source === source) return hit.spec;
+  const spec = parseFlow(source);
+  parsedFlows.delete(key);
+  parsedFlows.set(key, { source, spec });
+  while (parsedFlows.size > MAX_PARSED_FLOWS) parsedFlows.delete(parsedFlows.keys().next().value as string);
+  return spec;
+}
+
 const FORMATS = {
   csv: DataFormat.DATA_FORMAT_CSV,
   jsonl: DataFormat.DATA_FORMAT_JSONL,
@@ -56,7 +73,7 @@ export async function prepareJob(
   const def = await config.getFlow(spec.flow, spec.flowRevision);
   let flow: FlowSpec;
   try {
-    flow = parseFlow(def.source);
+    flow = parseFlowCached(spec.flow, def.flowRevision, def.source);
   } catch (err) {
     if (err instanceof FlowValidationError) {
       throw new FailedPreconditionError(`flow ${spec.flow}@${def.flowRevision} is not valid: ${err.message}`);

@@ -13,6 +13,7 @@ import {
   type Logger,
   type ServiceHost,
 } from '@flowmesh/runtime';
+import { CONFIG_REVISION_HEADER } from '@flowmesh/config';
 import { discoveryFromFlags, newNodeInfo, type Registration } from '@flowmesh/discovery';
 import { createAuditLog } from './access/audit-log.js';
 import { createAuthenticator } from './access/authenticator.js';
@@ -28,6 +29,7 @@ import type { GatewayConfig } from './gateway-options.js';
 import { createJobService } from './jobs/job-service.js';
 import { createJobLimiter } from './limits/job-limiter.js';
 import { createCoordinatorPicker } from './routing/coordinator-picker.js';
+import { trackConfigRevision } from './routing/config-revision.js';
 
 export interface Gateway {
   readonly address: string;
@@ -62,7 +64,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     return client;
   };
   // The cluster token travels through createClient's interceptor; nothing to add per call.
-  const store = createStore(storeClient, { metadata: () => new Metadata() });
+  const configRevision = trackConfigRevision(createStore(storeClient, { metadata: () => new Metadata() }));
+  const store = configRevision.store;
 
   const audit = createAuditLog({
     append: async (entry) => {
@@ -86,7 +89,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   });
   const guard = createGuard(auth, audit);
   const picker = createCoordinatorPicker();
-  const directory = createCoordinatorDirectory({
+  const coordinators = createCoordinatorDirectory({
     clusterToken: config.clusterToken,
     maxMessageBytes: config.maxMessageBytes,
     source: {
@@ -96,6 +99,16 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
           .map((n) => ({ id: n.id, address: n.address, load: n.load, health: n.labels?.['health'] })),
     },
   });
+  // Every call to a coordinator carries the last flow/root change made here, so the next job sees it.
+  const directory = {
+    ...coordinators,
+    metadata() {
+      const md = coordinators.metadata();
+      const revision = configRevision.revision();
+      if (revision > 0) md.set(CONFIG_REVISION_HEADER, String(revision));
+      return md;
+    },
+  };
   const limiter = createJobLimiter({ perKey: config.maxJobsPerKey, total: config.maxJobs });
   const metrics = createMeshMetrics(serviceMeter('flowmesh-gateway'));
   metrics.observeMembership(() => countByKind(view.nodes()));

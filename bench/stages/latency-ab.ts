@@ -1,0 +1,142 @@
+// Latency A/B in one run (issue 7, target 3): two meshes at once, one from another checkout (`base`, e.g.
+// a `git archive` of an older commit with node_modules beside it) and one from this checkout, with
+// 1,000-record jobs alternating between them, so both see the same machine load. Prints one JSON line:
+// p50/p99/max wall ms and CPU µs per job of every process, for each side.
+// Usage: node --import tsx bench/stages/latency-ab.ts '{"base":"/tmp/base","file":"/tmp/flowmesh-bench-data/orders-1000.csv","runs":100}'
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
+import { percentile, round } from '../lib/stats.js';
+
+interface Options {
+  base: string;
+  file: string;
+  runs: number;
+  executors?: number;
+}
+interface MeshLike {
+  gateway: string;
+  adminKey: string;
+  children: Array<{ name: string; pid: number }>;
+  stop(): Promise<void>;
+}
+type StartMesh = (o: Record<string, unknown>) => Promise<MeshLike>;
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
+const here = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const sides = [
+  { label: 'base', root: opts.base },
+  { label: 'new', root: here },
+];
+
+const TICK_US = 10_000;
+function cpu(children: MeshLike['children']): Record<string, number> {
+  const s: Record<string, number> = {};
+  for (const c of children) {
+    const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    s[c.name] = (Number(f[11]) + Number(f[12])) * TICK_US;
+  }
+  return s;
+}
+
+const dirs: string[] = [];
+const running: Array<{
+  label: string;
+  mesh: MeshLike;
+  client: FlowmeshClient;
+  times: number[];
+  cpu0: Record<string, number>;
+}> = [];
+try {
+  for (const side of sides) {
+    const { startMesh } = (await import(join(side.root, 'libs/cli/src/client/mesh-launcher.ts'))) as {
+      startMesh: StartMesh;
+    };
+    const dataDir = await mkdtemp(join(tmpdir(), `flowmesh-ab-${side.label}-`));
+    dirs.push(dataDir);
+    const mesh = await startMesh({
+      dataDir,
+      executors: opts.executors ?? 2,
+      slots: 1,
+      fileRoots: { data: dirname(opts.file) },
+      pluginDir: join(side.root, 'examples/orders/plugins'),
+      timeoutMs: 120_000,
+    });
+    const client = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
+    running.push({ label: side.label, mesh, client, times: [], cpu0: {} });
+    for (let tries = 0; ; tries++) {
+      try {
+        await client.putResource({
+          kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
+          name: 'data',
+          revision: 0,
+          createRevision: 0,
+          version: 0,
+          updatedAt: undefined,
+          updatedBy: '',
+          spec: {
+            $case: 'fileRoot',
+            fileRoot: { path: dirname(opts.file), writable: false, description: 'benchmark data' },
+          },
+        });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 16 || tries >= 120) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    await client.putFlow('bench-latency', readFileSync(join(here, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
+  }
+  const input = opts.file.split('/').pop() ?? '';
+  const job = async (client: FlowmeshClient): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    let summary = false;
+    for await (const ev of client.runJob({
+      flow: 'bench-latency',
+      vars: { input },
+      encoding: RecordEncoding.RECORD_ENCODING_JSONL,
+    })) {
+      if (ev.$case === 'summary') summary = true;
+    }
+    if (!summary) throw new Error('no summary');
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  // Warm-up (first jobs compile, connect and fill caches), then alternate.
+  for (const r of running) for (let i = 0; i < 5; i++) await job(r.client);
+  for (const r of running) r.cpu0 = cpu(r.mesh.children);
+  const load0 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  for (let i = 0; i < opts.runs; i++) {
+    for (const r of i % 2 === 0 ? running : [...running].reverse()) r.times.push(await job(r.client));
+  }
+  const load1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  const out: Record<string, unknown> = { runs: opts.runs, loadAverage: [load0, load1] };
+  for (const r of running) {
+    const after = cpu(r.mesh.children);
+    const perJob: Record<string, number> = {};
+    let total = 0;
+    for (const [name, v] of Object.entries(after)) {
+      const d = v - (r.cpu0[name] ?? 0);
+      total += d;
+      perJob[name] = round(d / opts.runs / 1000, 1);
+    }
+    perJob.total = round(total / opts.runs / 1000, 1);
+    const t = [...r.times].sort((a, b) => a - b);
+    out[r.label] = {
+      p50Ms: round(percentile(t, 50)),
+      p99Ms: round(percentile(t, 99)),
+      maxMs: round(t[t.length - 1] ?? NaN),
+      cpuMsPerJob: perJob,
+    };
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+} finally {
+  for (const r of running) {
+    r.client.close();
+    await r.mesh.stop();
+  }
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+}
