@@ -27,6 +27,7 @@ import {
   write,
   type CallContext,
 } from '@flowmesh/runtime';
+import { listJobPage } from '@flowmesh/config/job-listing';
 import type { Guard } from '../access/guard.js';
 import type { Store } from '../downstream/store.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
@@ -162,16 +163,14 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
     listJobs: unary(async (req: ListJobsRequest, ctx): Promise<ListJobsResponse> => {
       await deps.guard.check(ctx.method, ctx.metadata, req, ctx.peer);
       if (req.pageSize > 1000) throw new InvalidArgumentError('page_size', 'at most 1000');
-      const res = await deps.store.list(
-        { kind: ResourceKind.RESOURCE_KIND_JOB, prefix: '', pageSize: req.pageSize || 50, pageToken: req.pageToken },
-        ctx,
+      // Filters apply before paging: a page is full unless it is the last (job-listing.ts).
+      return listJobPage(
+        (page) => deps.store.list({ kind: ResourceKind.RESOURCE_KIND_JOB, prefix: '', ...page }, ctx),
+        {
+          ...req,
+          pageSize: req.pageSize || 50,
+        },
       );
-      // Filters apply within the page: a short page with a next token means "keep paging".
-      const jobs = res.resources
-        .map((r) => (r.spec?.$case === 'job' ? r.spec.job : undefined))
-        .filter((j): j is Job => !!j)
-        .filter((j) => (req.state ? j.state === req.state : true) && (req.flow ? j.flow === req.flow : true));
-      return { jobs, nextPageToken: res.nextPageToken };
     }),
 
     cancelJob: unary(async (req: CancelJobRequest, ctx): Promise<CancelJobResponse> => {
