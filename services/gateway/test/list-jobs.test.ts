@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Job, JobServiceService, JobState, Role, type ListJobsRequest } from '@flowmesh/contracts';
+import { Job, JobServiceService, JobState, Role, type ListJobsRequest, type ListRequest } from '@flowmesh/contracts';
 import { createResourceStore, jobResource, type ResourceStore } from '@flowmesh/config';
 import { createEmbeddedBackend, type KvBackend } from '@flowmesh/store';
 import { createLogger, createServiceHost, type ServiceHost } from '@flowmesh/runtime';
@@ -43,7 +43,7 @@ describe('gateway ListJobs paging with filters', function () {
     for (let i = 0; i < JOBS; i++) {
       await resources.put(jobResource(Job.fromPartial({ id: id(i), flow: flowOf(i), state: stateOf(i) })));
     }
-    const store = { list: (req: { kind: number }) => resources.list(req.kind, req) } as unknown as Store;
+    const store = { list: (req: ListRequest) => resources.list(req.kind, req) } as unknown as Store;
     host = createServiceHost({
       name: 'gateway-test',
       bind: '127.0.0.1:0',
