@@ -53,7 +53,7 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
     { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
   ],
   latency: { file: small, runs: 200 },
-  controlPlane: { file: tiny, batchRecords: 10 },
+  controlPlane: { file: tiny, batchRecords: 10, fileSink: true },
 })]);
 const meshPlugin = mesh.plugin as Throughput;
 const meshDecl = mesh.declarative as Throughput;
@@ -135,6 +135,7 @@ line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));
 line('control plane', JSON.stringify(mesh.controlPlane));
+line('control plane, file sink', JSON.stringify(mesh.controlPlaneFileSink));
 // CPU per record / per batch: the steady figures on a shared machine (records/s move with the load).
 for (const label of ['plugin', 'declarative', 'fileSink']) {
   const r = mesh[label] as { cpuUsPerRecord?: Record<string, number>; loadAverage?: number } | undefined;

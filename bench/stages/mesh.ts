@@ -18,7 +18,7 @@ interface Options {
   /** Throughput runs: a flow file under examples/ or bench/flows and a label. */
   throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number }>;
   latency?: { file: string; runs: number };
-  controlPlane?: { file: string; batchRecords: number };
+  controlPlane?: { file: string; batchRecords: number; fileSink?: boolean };
   /** Sample process.memoryUsage() of every mesh process (bench/lib/memory-probe.mjs) and report it per scenario. */
   memoryProbe?: boolean;
   /**
@@ -188,21 +188,27 @@ try {
     };
   }
   if (opts.controlPlane) {
-    await client.putFlow('bench-control', readFileSync(join(repoRoot, 'bench/flows/passthrough.yaml'), 'utf8'));
-    const input = opts.controlPlane.file.split('/').pop() ?? '';
-    const cpu0 = cpuSample();
-    const load = loadAverage();
-    const r = await runToEnd('bench-control', { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
-    const batches = r.job?.progress?.batchesDone ?? 0;
-    const cpuUsPerBatch = cpuPer(cpu0, cpuSample(), batches);
-    const coordinatorUs = cpuUsPerBatch['coordinator-1'] ?? NaN;
-    results.controlPlane = {
-      batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1),
-      cpuUsPerBatch,
-      // What one coordinator core could feed: batches/s it sustains on one core, if it did nothing else.
-      coordinatorBatchesPerCoreSecond: round(1e6 / coordinatorUs, 0),
-      loadAverage: load,
-    };
+    // Tiny batches, no step: the per-batch cost of dispatch. With `fileSink`, the same again with a JSONL
+    // file sink, where executors write each batch as a part and the coordinator only appends it (target 6).
+    const variants: Array<[string, string]> = [['controlPlane', 'bench/flows/passthrough.yaml']];
+    if (opts.controlPlane.fileSink) variants.push(['controlPlaneFileSink', 'bench/flows/passthrough-file.yaml']);
+    for (const [label, flowFile] of variants) {
+      await client.putFlow(`bench-${label}`, readFileSync(join(repoRoot, flowFile), 'utf8'));
+      const input = opts.controlPlane.file.split('/').pop() ?? '';
+      const cpu0 = cpuSample();
+      const load = loadAverage();
+      const r = await runToEnd(`bench-${label}`, { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
+      const batches = r.job?.progress?.batchesDone ?? 0;
+      const cpuUsPerBatch = cpuPer(cpu0, cpuSample(), batches);
+      const coordinatorUs = cpuUsPerBatch['coordinator-1'] ?? NaN;
+      results[label] = {
+        batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1),
+        cpuUsPerBatch,
+        // What one coordinator core could feed: batches/s it sustains on one core, if it did nothing else.
+        coordinatorBatchesPerCoreSecond: round(1e6 / coordinatorUs, 0),
+        loadAverage: load,
+      };
+    }
   }
   if (opts.slowConsumer) {
     const sc = opts.slowConsumer;
