@@ -24,6 +24,7 @@ import {
 import type { ConfigOf, Logger, ServiceHost } from '@flowmesh/runtime';
 import { createCheckpointStore } from './checkpoint-store.js';
 import { createConfigPort } from './config-port.js';
+import { createLoadPublisher } from './load-publisher.js';
 import { createCoordinatorService } from './coordinator-service.js';
 import { createJobRegistry } from './job-registry.js';
 import { startTakeover } from './job-takeover.js';
@@ -222,12 +223,12 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     await host.stop('registration failed');
     throw err;
   }
-  // Load for the gateway's choice: running jobs (lower is better).
-  const unwatchLoad = registry.onChange((running) => {
-    registration
-      ?.update({ load: running })
-      .catch((err: unknown) => logger.warn({ err }, 'could not update the discovery record'));
+  // Load for the gateway's choice: running jobs (lower is better), coalesced (not a registry write per job).
+  const load = createLoadPublisher({
+    publish: (running) => registration?.update({ load: running }) ?? Promise.resolve(),
+    onError: (err) => logger.warn({ err }, 'could not update the discovery record'),
   });
+  const unwatchLoad = registry.onChange((running) => load.set(running));
   // Jobs of coordinators that are gone (issue 6): adopted at start, when one leaves, and periodically.
   await Promise.all([coordinators.ready, configStores?.ready]);
   const takeover = startTakeover(ctx, {
@@ -241,6 +242,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   async function doStop(reason: string): Promise<void> {
     logger.info({ reason, runningJobs: registry.running() }, 'coordinator stopping');
     unwatchLoad();
+    load.close();
     takeover.close();
     await registration?.deregister().catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
     await host.stop(reason);
