@@ -1,11 +1,11 @@
 // runBatch: one batch of source bytes through the microflow. Decodes with the io codecs, runs the steps
-// record by record (stages split at async steps), encodes output as JSONL chunks of ~chunkBytes,
+// record by record as they are decoded (stages split at async steps), encodes output as JSONL chunks of ~chunkBytes,
 // and returns what the batch trailer carries: counts, rejects with source lines, the CRC-32 of the chunk
 // payloads in order, counter deltas, cache sets and partial aggregates.
 import { createChecksum } from '../io/checksum.js';
-import { decodeRecords } from '../io/decode-records.js';
+import { createRecordReader } from '../io/decode-records.js';
 import { createJsonlEncoder, type EncodedChunk } from '../io/encode-jsonl.js';
-import type { FlowRecord, RecordFormat } from '../io/types.js';
+import type { DecodeError, FlowRecord, RecordFormat } from '../io/types.js';
 import { counterDeltasOf, DROP, newBatchState, REJECT, type SyncStep } from '../steps/step-runtime.js';
 import { accumulate, createAccumulator, toPartial, type AggregatePartial } from './aggregates.js';
 import type { CompiledFlow } from './compile-flow.js';
@@ -68,19 +68,22 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   const { signal, onChunk } = opts;
   signal?.throwIfAborted();
   const csv = compiled.spec.source.csv;
-  const decoded = decodeRecords(input.format, input.bytes, {
+  const reader = createRecordReader(input.format, input.bytes, {
     ...(input.format === 'csv' && input.header ? { fields: compiled.headerFields(input.header) } : {}),
     delimiter: csv.delimiter,
     quote: csv.quote,
     firstLine: input.firstLine,
   });
   const batchIndex = input.batchIndex;
-  const counts: BatchCounts = { in: decoded.records.length + decoded.errors.length, out: 0, rejected: 0, filtered: 0 };
+  const counts: BatchCounts = { in: 0, out: 0, rejected: 0, filtered: 0 };
   const rejects: Reject[] = [];
-  for (const e of decoded.errors) {
+  let decodeErrors = 0;
+  const onDecodeError = (e: DecodeError): void => {
+    counts.in++;
+    counts.rejected++;
+    decodeErrors++;
     rejects.push({ line: e.line, reason: e.reason, step: 'decode', raw: e.raw.length > RAW_LIMIT ? e.raw.slice(0, RAW_LIMIT) : e.raw, batchIndex });
-  }
-  counts.rejected = decoded.errors.length;
+  };
 
   const state = newBatchState(input.vars, input.globals);
   const encoder = createJsonlEncoder(opts.chunkBytes ?? 256 * 1024);
@@ -131,10 +134,34 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
     if (out) { out.push(rec); outLines!.push(line); } else emit(rec);
   };
 
-  let records = decoded.records;
-  let lines = decoded.lines;
   const stages = compiled.stages;
-  for (let s = 0; s < stages.length; s++) {
+  let records: FlowRecord[] = [];
+  let lines: number[] = [];
+  let s = 0;
+  const first = stages[0]!;
+  if (first.kind === 'sync') {
+    // The first (usually only) stage runs on each record as it is decoded: it is encoded while still young,
+    // instead of a whole batch of records surviving into the old generation first.
+    const steps = first.steps;
+    const single = stages.length === 1;
+    const out: FlowRecord[] | null = single ? null : records;
+    const outLines: number[] | null = single ? null : lines;
+    const onRecord = (record: FlowRecord, line: number): boolean => {
+      if ((counts.in++ & (ABORT_CHECK_EVERY - 1)) === 0) signal?.throwIfAborted();
+      runSync(steps, 0, record, line, out, outLines);
+      return pending.length > 0; // pause: hand the chunk over (and wait for the credit) before going on
+    };
+    while (reader.read(onRecord, onDecodeError)) await deliver();
+    if (pending.length > 0) await deliver();
+    s = 1;
+  } else {
+    reader.read((record, line) => {
+      counts.in++;
+      records.push(record);
+      lines.push(line);
+    }, onDecodeError);
+  }
+  for (; s < stages.length; s++) {
     const stage = stages[s]!;
     const last = s === stages.length - 1;
     const nextRecords: FlowRecord[] | null = last ? null : [];
@@ -165,8 +192,9 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   if (rest) pending.push(rest);
   await deliver();
 
-  // Decode errors were collected before step rejects: report them all in source order.
-  if (decoded.errors.length > 0 && rejects.length > decoded.errors.length) rejects.sort((a, b) => a.line - b.line);
+  // Decode errors and step rejects (of later stages too): report them all in source order. The sort is
+  // stable, so the rejects of one record's outputs keep their order.
+  if (decodeErrors > 0 && rejects.length > decodeErrors) rejects.sort((a, b) => a.line - b.line);
   return {
     counts,
     rejects,

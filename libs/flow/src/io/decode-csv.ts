@@ -11,17 +11,12 @@
 // How it stays fast: a record's end is found by counting quotes line by line (parity, like the planner);
 // the record's text is then split natively (`String#split`) and only pieces that start with a quote are
 // re-joined (a quoted field may hold delimiters) and unescaped. Rows without quotes are a single split.
-import type { DecodeError, FlowRecord } from './types.js';
+import type { ErrorVisit, RecordVisit, ScanCursor } from './decode-lines.js';
+import type { FlowRecord } from './types.js';
 
 export interface CsvDialect {
   delimiter: string;
   quote: string;
-}
-
-export interface CsvDecodeState {
-  records: FlowRecord[];
-  lines: number[];
-  errors: DecodeError[];
 }
 
 const CR = 13;
@@ -198,35 +193,45 @@ export function countLf(s: string, from: number, to: number): number {
   return count;
 }
 
-/** Decodes CSV records keyed by `fields`; rows with another field count become errors. */
-export function decodeCsvInto(
+/**
+ * Decodes CSV records keyed by `fields` from the cursor, in source order, until `onRecord` returns true
+ * (paused: returns true, the cursor is after that record) or the input ends (returns false). Rows with another
+ * field count go to `onError`.
+ */
+export function readCsv(
   s: string,
-  start: number,
-  firstLine: number,
+  cursor: ScanCursor,
   fields: string[],
   dialect: CsvDialect,
-  out: CsvDecodeState,
-): void {
+  onRecord: RecordVisit,
+  onError: ErrorVisit,
+): boolean {
   const width = fields.length;
   const makeRecord = createRecordFactory(fields);
-  const { records, lines, errors } = out;
-  scanCsvRecords(
+  let pausedLine = 0;
+  let pausedStart = -1;
+  const pos = scanCsvRecords(
     s,
-    start,
-    firstLine,
+    cursor.pos,
+    cursor.line,
     dialect,
     (values, line, recStart, recEnd) => {
       if (values.length !== width) {
-        errors.push({ line, reason: `expected ${width} fields, found ${values.length}`, raw: s.slice(recStart, recEnd) });
+        onError({ line, reason: `expected ${width} fields, found ${values.length}`, raw: s.slice(recStart, recEnd) });
         return;
       }
-      records.push(makeRecord(values));
-      lines.push(line);
+      if (onRecord(makeRecord(values), line) !== true) return;
+      pausedLine = line;
+      pausedStart = recStart;
+      return true;
     },
-    (reason, line, raw) => {
-      errors.push({ line, reason, raw });
-    },
+    (reason, line, raw) => onError({ line, reason, raw }),
   );
+  cursor.pos = pos;
+  if (pausedStart < 0) return false;
+  // The record may span lines (quoted newlines): the next one starts after all of them.
+  cursor.line = pausedLine + countLf(s, pausedStart, pos);
+  return pos < s.length;
 }
 
 const factories = new Map<string, (values: string[]) => FlowRecord>();

@@ -1,50 +1,67 @@
 // JSONL and plain-lines decoding of one batch string. Empty lines (also "\r") are skipped, as the planner
 // does when it counts records, so `records + errors` equals the planned record count.
-import type { DecodeResult, FlowRecord } from './types.js';
+// Resumable (a cursor and a pause), so runBatch can run each record through the steps as it is decoded.
+import type { DecodeError, FlowRecord } from './types.js';
 
 const CR = 13;
 
-/** Calls `visit(start, end, line)` for every non-empty line of `s` from `start` (end excludes "\r\n"). */
-function forEachLine(s: string, start: number, firstLine: number, visit: (from: number, to: number, line: number) => void): void {
+/** Where a resumable scan goes on: the next position and its 1-based source line. */
+export interface ScanCursor {
+  pos: number;
+  line: number;
+}
+
+/** Called per record; returning true pauses the scan after this record. */
+export type RecordVisit = (record: FlowRecord, line: number) => boolean | void;
+export type ErrorVisit = (error: DecodeError) => void;
+
+/**
+ * Calls `visit(start, end, line)` for every non-empty line of `s` from the cursor (end excludes "\r\n") until
+ * one returns true. Returns true when paused (the cursor is after that line), false at the end of `s`.
+ */
+function scanLines(s: string, cursor: ScanCursor, visit: (from: number, to: number, line: number) => boolean | void): boolean {
   const n = s.length;
-  let pos = start;
-  let line = firstLine;
+  let pos = cursor.pos;
+  let line = cursor.line;
   while (pos < n) {
     let nl = s.indexOf('\n', pos);
     if (nl < 0) nl = n;
     const end = nl > pos && s.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-    if (end > pos) visit(pos, end, line);
+    const at = line;
+    const from = pos;
     pos = nl + 1;
     line++;
+    if (end > from && visit(from, end, at) === true) {
+      cursor.pos = pos;
+      cursor.line = line;
+      return pos < n;
+    }
   }
+  cursor.pos = n;
+  cursor.line = line;
+  return false;
 }
 
 /** One JSON value per line; a line that does not parse to an object becomes an error with its reason. */
-export function decodeJsonlInto(s: string, start: number, firstLine: number, out: DecodeResult): void {
-  const { records, lines, errors } = out;
-  forEachLine(s, start, firstLine, (from, to, line) => {
+export function readJsonl(s: string, cursor: ScanCursor, onRecord: RecordVisit, onError: ErrorVisit): boolean {
+  return scanLines(s, cursor, (from, to, line) => {
     const text = s.slice(from, to);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      errors.push({ line, reason: `invalid JSON: ${(err as Error).message}`, raw: text });
+      onError({ line, reason: `invalid JSON: ${(err as Error).message}`, raw: text });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      errors.push({ line, reason: 'JSON line is not an object', raw: text });
+      onError({ line, reason: 'JSON line is not an object', raw: text });
       return;
     }
-    records.push(value as FlowRecord);
-    lines.push(line);
+    return onRecord(value as FlowRecord, line);
   });
 }
 
 /** Every non-empty line becomes `{ line: text }`. */
-export function decodeLinesInto(s: string, start: number, firstLine: number, out: DecodeResult): void {
-  const { records, lines } = out;
-  forEachLine(s, start, firstLine, (from, to, line) => {
-    records.push({ line: s.slice(from, to) });
-    lines.push(line);
-  });
+export function readPlainLines(s: string, cursor: ScanCursor, onRecord: RecordVisit): boolean {
+  return scanLines(s, cursor, (from, to, line) => onRecord({ line: s.slice(from, to) }, line));
 }

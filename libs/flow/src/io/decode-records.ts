@@ -1,46 +1,72 @@
-// decodeRecords: one batch of bytes → records, their source lines, and per-record errors.
+// decodeRecords / createRecordReader: one batch of bytes → records, their source lines, and per-record errors.
 // The Buffer is decoded to a string once per batch (the fast path); parsing works on that string.
-import { countLf, decodeCsvInto, scanCsvRecords } from './decode-csv.js';
-import { decodeJsonlInto, decodeLinesInto } from './decode-lines.js';
+// The reader hands out records as they are decoded (runBatch runs each through the steps and encodes it at
+// once, so a batch's records never all live together: measured ~30% less CPU per record on the orders data,
+// most of it garbage collection of 4 MiB batches, bench/README.md); decodeRecords collects them in arrays.
+import { countLf, readCsv, scanCsvRecords } from './decode-csv.js';
+import { readJsonl, readPlainLines, type ErrorVisit, type RecordVisit, type ScanCursor } from './decode-lines.js';
 import { resolveDialect } from './dialect.js';
 import type { DecodeOptions, DecodeResult, RecordFormat } from './types.js';
 
 const BOM = 0xfeff;
 
-export function decodeRecords(format: RecordFormat, bytes: Buffer | string, opts: DecodeOptions = {}): DecodeResult {
+export type { RecordVisit, ErrorVisit } from './decode-lines.js';
+
+export interface RecordReader {
+  /** CSV: the header fields in effect (the given ones, or the input's first record). */
+  readonly fields: string[] | undefined;
+  /**
+   * Visits the next records in source order: `onRecord` for each record (returning true pauses right after it),
+   * `onError` for each record that does not decode. Returns true when paused with input left, false at the end.
+   */
+  read(onRecord: RecordVisit, onError: ErrorVisit): boolean;
+}
+
+export function createRecordReader(format: RecordFormat, bytes: Buffer | string, opts: DecodeOptions = {}): RecordReader {
   const s = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   // A UTF-8 BOM can only lead the file; strip it wherever the input starts with one.
-  const start = s.length > 0 && s.charCodeAt(0) === BOM ? 1 : 0;
-  const firstLine = opts.firstLine ?? 1;
-  const out: DecodeResult = { records: [], lines: [], errors: [] };
+  const cursor: ScanCursor = { pos: s.length > 0 && s.charCodeAt(0) === BOM ? 1 : 0, line: opts.firstLine ?? 1 };
   switch (format) {
     case 'jsonl':
-      decodeJsonlInto(s, start, firstLine, out);
-      return out;
+      return { fields: undefined, read: (onRecord, onError) => readJsonl(s, cursor, onRecord, onError) };
     case 'lines':
-      decodeLinesInto(s, start, firstLine, out);
-      return out;
+      return { fields: undefined, read: (onRecord) => readPlainLines(s, cursor, onRecord) };
     case 'csv': {
       const dialect = resolveDialect(opts);
       let fields = opts.fields;
-      let from = start;
-      let line = firstLine;
       if (fields === undefined) {
         // No header given: the first record of the input is the header (whole-file decode, local runs).
         let header: string[] | undefined;
-        from = scanCsvRecords(s, start, firstLine, dialect, (values) => {
+        const from = scanCsvRecords(s, cursor.pos, cursor.line, dialect, (values) => {
           header = values;
           return true;
         }, () => undefined);
-        if (header === undefined) return { ...out, fields: [] };
-        line = firstLine + countLf(s, start, from);
+        if (header === undefined) return { fields: [], read: () => false };
+        cursor.line += countLf(s, cursor.pos, from);
+        cursor.pos = from;
         fields = header;
       }
-      decodeCsvInto(s, from, line, fields, dialect, out);
-      out.fields = fields;
-      return out;
+      const csvFields = fields;
+      return { fields: csvFields, read: (onRecord, onError) => readCsv(s, cursor, csvFields, dialect, onRecord, onError) };
     }
     default:
       throw new TypeError(`unknown record format: ${String(format)}`);
   }
+}
+
+export function decodeRecords(format: RecordFormat, bytes: Buffer | string, opts: DecodeOptions = {}): DecodeResult {
+  const reader = createRecordReader(format, bytes, opts);
+  const out: DecodeResult = { records: [], lines: [], errors: [] };
+  const { records, lines, errors } = out;
+  reader.read(
+    (record, line) => {
+      records.push(record);
+      lines.push(line);
+    },
+    (error) => {
+      errors.push(error);
+    },
+  );
+  if (reader.fields !== undefined) out.fields = reader.fields;
+  return out;
 }

@@ -2,10 +2,15 @@
 // Measured on 50k orders records (CPU time, same run; test/io-throughput.test.ts prints it every run):
 // JSON.stringify + Buffer#write of each record into a preallocated chunk ~2.7 µs/record, against ~3.4 for
 // one string per chunk encoded once, ~3.8 for join, and ~5.2 for a generated per-shape serializer
-// (JSON.stringify alone ~2.1). So: JSON.stringify, written straight into the chunk Buffer.
+// (JSON.stringify alone ~2.1). So: JSON.stringify, written straight into the chunk Buffer — and the newline
+// as a byte of its own: `json + '\n'` makes a rope that Buffer#write must flatten (copy) first.
 import type { FlowRecord } from './types.js';
 
 export interface EncodedChunk {
+  /**
+   * The chunk's bytes: a view from offset 0 of an ArrayBuffer that nothing else uses and the encoder never
+   * touches again, so a receiver may transfer `bytes.buffer` to another thread instead of copying the bytes.
+   */
   bytes: Buffer;
   records: number;
 }
@@ -20,17 +25,25 @@ export interface JsonlEncoder {
 
 /** Room beyond chunkBytes so the record that crosses the target still fits without a second check. */
 const SLACK = 64 * 1024;
+const LF = 10;
+
+/** One record's JSON text. A record whose toJSON yields undefined is written as `undefined`, as before. */
+function jsonOf(record: FlowRecord): string {
+  const json: unknown = JSON.stringify(record);
+  return typeof json === 'string' ? json : String(json);
+}
 
 /** @param chunkBytes target chunk size: a chunk closes at the first record that reaches it. @default 256 KiB */
 export function createJsonlEncoder(chunkBytes = 256 * 1024): JsonlEncoder {
   if (!(chunkBytes >= 1)) throw new RangeError('chunkBytes must be at least 1');
-  let buf = Buffer.allocUnsafe(chunkBytes + SLACK);
+  // allocUnsafeSlow: never a slice of Node's shared pool, so each chunk owns its ArrayBuffer (see EncodedChunk).
+  let buf = Buffer.allocUnsafeSlow(chunkBytes + SLACK);
   let used = 0;
   let count = 0;
 
   const take = (): EncodedChunk => {
     const chunk = { bytes: buf.subarray(0, used), records: count };
-    buf = Buffer.allocUnsafe(chunkBytes + SLACK);
+    buf = Buffer.allocUnsafeSlow(chunkBytes + SLACK);
     used = 0;
     count = 0;
     return chunk;
@@ -38,20 +51,22 @@ export function createJsonlEncoder(chunkBytes = 256 * 1024): JsonlEncoder {
 
   return {
     write(record) {
-      const line = JSON.stringify(record) + '\n';
-      // UTF-8 needs at most 3 bytes per UTF-16 unit: if even that fits, write without measuring.
-      if (line.length * 3 > buf.length - used) {
-        const size = Buffer.byteLength(line, 'utf8');
+      const json = jsonOf(record);
+      // UTF-8 needs at most 3 bytes per UTF-16 unit (+1 for the newline): if even that fits, write without measuring.
+      if (json.length * 3 + 1 > buf.length - used) {
+        const size = Buffer.byteLength(json, 'utf8') + 1;
         if (size > buf.length - used) {
           // The record does not fit: hand out what is there, then give the record a buffer of its own size.
           const ready = count > 0 ? take() : undefined;
-          if (size > buf.length) buf = Buffer.allocUnsafe(size);
-          used = buf.write(line, 0, 'utf8');
+          if (size > buf.length) buf = Buffer.allocUnsafeSlow(size);
+          used = buf.write(json, 0);
+          buf[used++] = LF;
           count = 1;
           return ready ?? (used >= chunkBytes ? take() : undefined);
         }
       }
-      used += buf.write(line, used, 'utf8');
+      used += buf.write(json, used);
+      buf[used++] = LF;
       count++;
       return used >= chunkBytes ? take() : undefined;
     },
@@ -64,9 +79,27 @@ export function createJsonlEncoder(chunkBytes = 256 * 1024): JsonlEncoder {
   };
 }
 
-/** Encodes all records at once (small outputs, tests, local runs). */
+/** Encodes all records at once (small outputs, tests, local runs, the pool baseline) into one Buffer. */
 export function encodeJsonl(records: Iterable<FlowRecord>): Buffer {
-  let text = '';
-  for (const record of records) text += JSON.stringify(record) + '\n';
-  return Buffer.from(text, 'utf8');
+  let buf = Buffer.allocUnsafeSlow(64 * 1024);
+  let used = 0;
+  for (const record of records) {
+    const json = jsonOf(record);
+    const worst = json.length * 3 + 1;
+    if (worst > buf.length - used) {
+      const size = Buffer.byteLength(json, 'utf8') + 1;
+      if (size > buf.length - used) {
+        // Grow geometrically: amortized one copy per byte, where a string rope costs a flatten and a re-encode.
+        const grown = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, used + size));
+        buf.copy(grown, 0, 0, used);
+        buf = grown;
+      }
+    }
+    used += buf.write(json, used);
+    buf[used++] = LF;
+  }
+  // An exact-size copy: callers keep or post the result, and a structured clone copies the whole ArrayBuffer.
+  const out = Buffer.allocUnsafe(used);
+  buf.copy(out, 0, 0, used);
+  return out;
 }

@@ -1,6 +1,7 @@
 // Public io API of @flowmesh/flow: codecs, batch planning, encoding, checksums, the orders generator.
 export type { RecordFormat, FlowRecord, DecodeError, DecodeResult, DecodeOptions, BatchRange } from './types.js';
-export { decodeRecords } from './decode-records.js';
+export { decodeRecords, createRecordReader } from './decode-records.js';
+export type { RecordReader, RecordVisit, ErrorVisit } from './decode-records.js';
 export { readHeader } from './read-header.js';
 export type { HeaderInfo, ReadHeaderOptions } from './read-header.js';
 export { parseHeader } from './parse-header.js';
