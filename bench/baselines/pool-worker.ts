@@ -1,6 +1,6 @@
 // Worker of the thread-pool baseline: reads one byte range, decodes, transforms, encodes JSON lines.
 import { open } from 'node:fs/promises';
-import { decodeRecords, encodeJsonl } from '@flowmesh/flow';
+import { createJsonlEncoder, createRecordReader, type FlowRecord } from '@flowmesh/flow';
 import { applyTransform, loadTransform, type Transform } from '../lib/plugin.js';
 
 let transform: Transform | undefined;
@@ -22,13 +22,32 @@ export default async function run(task: PoolTask): Promise<{ recordsIn: number; 
   } finally {
     await fh.close();
   }
-  const decoded = decodeRecords('csv', bytes, { fields: task.fields, firstLine: task.firstLine });
-  const out: Record<string, unknown>[] = [];
-  let rejected = decoded.errors.length;
+  // The same decode → transform → encode as an executor's runBatch, record by record (the record reader
+  // and the JSONL chunk encoder of @flowmesh/flow), so the comparison stays fair.
+  const reader = createRecordReader('csv', bytes, { fields: task.fields, firstLine: task.firstLine });
+  const encoder = createJsonlEncoder();
+  const chunks: Buffer[] = [];
+  let recordsIn = 0;
+  let recordsOut = 0;
+  let rejected = 0;
   const ctx = { vars: {}, globals: {} };
-  for (const record of decoded.records) {
-    if (!applyTransform(transform, record, ctx, (r) => out.push(r))) rejected++;
-  }
-  const output = encodeJsonl(out);
-  return { recordsIn: decoded.records.length + decoded.errors.length, recordsOut: out.length, rejected, output };
+  const emit = (r: FlowRecord) => {
+    recordsOut++;
+    const chunk = encoder.write(r);
+    if (chunk) chunks.push(chunk.bytes);
+  };
+  reader.read(
+    (record) => {
+      recordsIn++;
+      if (!applyTransform(transform!, record, ctx, emit)) rejected++;
+    },
+    () => {
+      recordsIn++;
+      rejected++;
+    },
+  );
+  const rest = encoder.flush();
+  if (rest) chunks.push(rest.bytes);
+  const output = Buffer.concat(chunks);
+  return { recordsIn, recordsOut, rejected, output };
 }

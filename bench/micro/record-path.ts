@@ -38,6 +38,7 @@ const flag = (name: string): string | undefined => {
 };
 const rounds = Number(flag('--rounds') ?? 7);
 const only = flag('--only');
+const flowsOnly = args.includes('--flows-only') ? (args.splice(args.indexOf('--flows-only'), 1), true) : false;
 const file = args[0] ?? '/tmp/flowmesh-bench-data/orders-100000.csv';
 const active = impls.filter((i) => only === undefined || i.name === only);
 
@@ -139,7 +140,7 @@ async function runFlow(name: string, flow: CompiledFlow): Promise<void> {
 console.log(`${file}: ${totalRecords} records in ${batches.length} batches, ${rounds} rounds, node ${process.version}`);
 for (let r = 0; r < rounds; r++) {
   // Alternate which implementation goes first so neither always runs on a warmer heap.
-  for (const impl of r % 2 === 0 ? active : [...active].reverse()) runImpl(impl);
+  if (!flowsOnly) for (const impl of r % 2 === 0 ? active : [...active].reverse()) runImpl(impl);
   for (const [name, flow] of flows) await runFlow(name, flow);
 }
 

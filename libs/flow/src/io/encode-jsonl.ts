@@ -15,6 +15,17 @@ export interface EncodedChunk {
   records: number;
 }
 
+/** ArrayBuffers of chunks handed out: only those may be transferred by whoever receives the chunk. */
+const ownedBuffers = new WeakSet<ArrayBufferLike>();
+
+/**
+ * True when `bytes` is a chunk of a JSONL encoder (offset 0 of an ArrayBuffer nothing else uses), so its
+ * ArrayBuffer can be transferred to another thread. False for anything else, e.g. a slice of Node's pool.
+ */
+export function isOwnedChunk(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && ownedBuffers.has(bytes.buffer);
+}
+
 export interface JsonlEncoder {
   /** Appends one record; returns a chunk when ~chunkBytes have accumulated (it may not include this record). */
   write(record: FlowRecord): EncodedChunk | undefined;
@@ -43,6 +54,7 @@ export function createJsonlEncoder(chunkBytes = 256 * 1024): JsonlEncoder {
 
   const take = (): EncodedChunk => {
     const chunk = { bytes: buf.subarray(0, used), records: count };
+    ownedBuffers.add(buf.buffer);
     buf = Buffer.allocUnsafeSlow(chunkBytes + SLACK);
     used = 0;
     count = 0;

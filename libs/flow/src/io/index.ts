@@ -9,7 +9,7 @@ export { planBatches } from './plan-batches.js';
 export type { PlanOptions } from './plan-batches.js';
 export { createStreamBatcher } from './stream-batcher.js';
 export type { StreamBatch, StreamBatcher, StreamBatcherOptions } from './stream-batcher.js';
-export { createJsonlEncoder, encodeJsonl } from './encode-jsonl.js';
+export { createJsonlEncoder, encodeJsonl, isOwnedChunk } from './encode-jsonl.js';
 export type { EncodedChunk, JsonlEncoder } from './encode-jsonl.js';
 export { encodeCsv } from './encode-csv.js';
 export type { EncodeCsvOptions } from './encode-csv.js';

@@ -2,7 +2,7 @@
 // (flow, revision, source hash), so a thread compiles each flow revision once however many batches it runs.
 import { createHash } from 'node:crypto';
 import type { MessagePort } from 'node:worker_threads';
-import { compileFlow, parseFlow, runBatch } from '@flowmesh/flow';
+import { compileFlow, isOwnedChunk, parseFlow, runBatch } from '@flowmesh/flow';
 import type { CompiledFlow, ReferenceTableData } from '@flowmesh/flow';
 import type { BatchTask, BatchTaskResult, MainToWorker, WorkerToMain } from './protocol.js';
 
@@ -104,12 +104,10 @@ function createLink(port: MessagePort, window: number, abortFlag: Int32Array) {
     signal: abort.signal,
     async sendChunk(chunk: Buffer, records: number): Promise<void> {
       abort.signal.throwIfAborted();
-      // Transfer only an ArrayBuffer that holds exactly this chunk: transferring a pooled or larger buffer
-      // would detach memory still in use here, and cloning a view clones its whole backing buffer.
-      const own =
-        chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer
-          ? new Uint8Array(chunk.buffer)
-          : new Uint8Array(chunk);
+      // runBatch's chunks own their ArrayBuffer (isOwnedChunk): transfer it, with the encoder's slack, rather
+      // than copy ~256 KiB per chunk. Anything else is copied: transferring a pooled or larger buffer would
+      // detach memory still in use here, and cloning a view clones its whole backing buffer.
+      const own = isOwnedChunk(chunk) ? new Uint8Array(chunk.buffer, 0, chunk.byteLength) : new Uint8Array(chunk);
       credits--;
       post({ type: 'chunk', data: own, records }, [own.buffer as ArrayBuffer]);
       while (credits <= 0 && !abort.signal.aborted) {
