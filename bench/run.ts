@@ -85,8 +85,10 @@ if (flag('--memory')) {
   const b = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: big, throughput: plugin, memoryProbe: true })]);
   const growth: Record<string, number> = {};
   for (const name of Object.keys(a.peakRssBytes)) growth[name] = round((b.peakRssBytes[name] ?? NaN) / (a.peakRssBytes[name] ?? NaN), 3);
-  log('memory: slow consumer (reads at 4 MB/s, stops reading for 10 s)');
-  const slow = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, slowConsumer: { file: dataFile(100_000), bytesPerSecond: 4_000_000, stallAfterBytes: 2_000_000, stallMs: 10_000 } })]);
+  // The whole output (~250 MB at 1M records) is far larger than every buffer on the way, so a mesh that
+  // did not apply backpressure would show it; reading at 8 MB/s (about half the mesh's rate here) takes ~30 s.
+  log('memory: slow consumer (reads at 8 MB/s, stops reading for 15 s)');
+  const slow = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, slowConsumer: { file: main, bytesPerSecond: 8_000_000, stallAfterBytes: 2_000_000, stallMs: 15_000 } })]);
   memory = {
     small: a.peakRssBytes, large: b.peakRssBytes, growth,
     coordinatorGrowth: growth['coordinator-1'], executorGrowth: Math.max(growth['executor-1'] ?? NaN, growth['executor-2'] ?? NaN),

@@ -97,6 +97,12 @@ export interface DriverDeps {
   reorderWindow?: number;
   /** Queued batches planned ahead of dispatch. @default maxInstances */
   lookahead?: number;
+  /**
+   * Record bytes of accepted outputs held for a slow caller beyond which no new batch starts, except the
+   * one an in-order caller waits for. The window alone bounds batches, not bytes: 16 batches of 4 MiB input
+   * hold ~180 MB of JSONL for a stalled caller (issue 7, target 5). @default 64 MiB
+   */
+  heldBytesLimit?: number;
   /** Batch and record metrics (issue 8). @default none */
   metrics?: MeshMetrics;
   /** The caller's deadline: no attempt outlives it. */
@@ -126,6 +132,8 @@ export interface JobDriver {
 
 /** Refused attempts hold their slot this long, so a full executor is not hammered in a loop. */
 const REFUSED_BACKOFF_MS = 100;
+/** See DriverDeps.heldBytesLimit. */
+const DEFAULT_HELD_BYTES_LIMIT = 64 * 1024 * 1024;
 /** An unreachable executor is skipped this long. */
 const SUSPEND_MS = 2000;
 
@@ -150,6 +158,11 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
   let failure: { error: string } | undefined;
   let cancelReason: string | undefined;
   const lookahead = Math.max(1, deps.lookahead ?? job.maxInstances);
+  const heldBytesLimit = deps.heldBytesLimit ?? DEFAULT_HELD_BYTES_LIMIT;
+  // Record bytes of accepted outputs not yet taken for the caller (parts written by executors count 0).
+  let heldBytes = 0;
+  // Input order: the batch the caller waits for (everything before it was taken).
+  let headIndex = 0;
 
   const stop = (): void => {
     abort.abort();
@@ -255,6 +268,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       if (job.mergeAggregates && t.aggregates)
         aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
       progress.addBatch(t.executorId || executor.id, t.counts, b.length);
+      heldBytes += result.bytes;
       reorder.put(b.index, result);
     } catch (err) {
       // The job stopped, or this attempt lost a speculative race (the tracker already ended it as cancelled).
@@ -302,6 +316,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       const waiting = wake.wait();
       const [ready] = reorder.take(1);
       if (ready) {
+        heldBytes -= ready.item?.bytes ?? 0;
+        headIndex = ready.index + 1;
         if (abort.signal.aborted) return;
         if (ready.item) await output(ready.index, ready.item, tracker.get(ready.index)?.length ?? 0);
         continue;
@@ -347,8 +363,15 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         }
         // Dispatch: at most maxInstances in flight, one batch per free slot, least-loaded first.
         while (inFlight < job.maxInstances) {
-          const b = tracker.nextQueued();
+          let b = tracker.nextQueued();
           if (!b || !reorder.tryAdmit(b.index)) break;
+          if (heldBytes >= heldBytesLimit) {
+            // The caller is behind: start nothing that would only add to what it has not read — except the
+            // batch an in-order caller waits for (held outputs cannot go out before it: no deadlock).
+            const head = job.order === 'input' ? tracker.get(headIndex) : undefined;
+            if (!head || head.state !== 'queued') break;
+            b = head;
+          }
           const executor = deps.ledger.pick(tracker.triedOn(b.index));
           if (!executor) break;
           const attempt = tracker.start(b.index, executor.id);

@@ -304,6 +304,55 @@ describe('job driver (in-process executors)', () => {
     assert.equal((await running).state, 'succeeded');
   });
 
+  it('starts no new batch while the output held for a stuck caller exceeds the byte limit', async () => {
+    const fake = fakeRunner();
+    // A window of 100 batches would admit them all: only the byte limit (3 outputs of ~13 bytes) holds them.
+    const d = createJobDriver(
+      { ...deps([ex('a', 4)], fake.run), reorderWindow: 100, heldBytesLimit: 36 },
+      job({ maxInstances: 4 }),
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const emitted: number[] = [];
+    const running = d.run(source(30), async (i) => {
+      emitted.push(i);
+      if (i === 0) await gate;
+    });
+    // Settled: nothing in flight while batches are queued (only the limit leaves a batch queued with a free slot).
+    await waitFor(
+      () => {
+        const l = d.load();
+        return l.inFlight === 0 && l.queued > 0;
+      },
+      { what: 'dispatch to stop while the caller is stuck', timeoutMs: 5000 },
+    );
+    const done = d.progress(2).batchesDone;
+    // Batch 0 (taken by the caller), ≤ 3 held up to the limit, and at most the 4 that were already in flight.
+    assert.ok(done <= 8, `${done} batches done while the caller read nothing`);
+    release();
+    assert.equal((await running).state, 'succeeded');
+    assert.deepEqual(emitted, [...Array(30).keys()]);
+  });
+
+  it('still runs the batch an in-order caller waits for when the held output is over the limit', async () => {
+    // Batch 1 fails its first attempt: batches after it are held (over the limit) until its retry runs.
+    const fake = fakeRunner({ corrupt: (i, attempt) => i === 1 && attempt === 1, delay: (i) => (i === 1 ? 20 : 1) });
+    const d = createJobDriver(
+      { ...deps([ex('a', 2), ex('b', 2)], fake.run), reorderWindow: 100, heldBytesLimit: 20 },
+      job({ maxInstances: 4 }),
+    );
+    const emitted: number[] = [];
+    const outcome = await d.run(source(20), async (i) => {
+      emitted.push(i);
+    });
+    assert.equal(outcome.state, 'succeeded');
+    assert.deepEqual(emitted, [...Array(20).keys()]);
+    assert.ok(
+      fake.seen.some((s) => s.index === 1 && s.attempt === 2),
+      'batch 1 was retried',
+    );
+  });
+
   it('ends a job without batches (empty input)', async () => {
     const d = createJobDriver(deps([ex('a', 1)], fakeRunner().run), job());
     assert.deepEqual(await d.run(source(0), async () => undefined), { state: 'succeeded' });
