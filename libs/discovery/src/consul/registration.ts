@@ -1,9 +1,8 @@
 // A node's Consul service with a TTL check that the node passes every TTL/3. If a pass fails (agent restarted,
 // service reaped, agent unreachable) the registration is marked lost and the next tick registers it again.
-import { EventEmitter } from 'node:events';
 import { DiscoveryClosedError, DiscoveryUnavailableError } from '../errors.js';
-import { validateNodeInfo } from '../node-info.js';
-import type { NodeInfo, Registration, RegistrationState } from '../types.js';
+import { RegistrationBase, type NodePatch } from '../registration-base.js';
+import type { NodeInfo } from '../types.js';
 import { serviceId, serviceName, splitAddress, toMeta, type ConsulClient } from './client.js';
 
 export interface ConsulRegistrationOptions {
@@ -11,35 +10,18 @@ export interface ConsulRegistrationOptions {
   namespace: string;
   ttlSeconds: number;
   callTimeoutMs: number;
-  onClosed: (r: ConsulRegistration) => void;
+  onClosed: () => void;
 }
 
-export class ConsulRegistration extends EventEmitter implements Registration {
-  private current: NodeInfo;
-  private innerState: RegistrationState = 'lost';
-  private error: Error | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-  private writes: Promise<unknown> = Promise.resolve();
-
+export class ConsulRegistration extends RegistrationBase {
   constructor(
     node: NodeInfo,
     private readonly opts: ConsulRegistrationOptions,
   ) {
-    super();
-    this.current = validateNodeInfo(node);
+    super(node, opts.onClosed);
     toMeta(this.current); // fail early on fields Consul cannot hold
   }
 
-  get node(): NodeInfo {
-    return this.current;
-  }
-  get state(): RegistrationState {
-    return this.innerState;
-  }
-  get lastError(): Error | undefined {
-    return this.error;
-  }
   private get id(): string {
     return serviceId(this.opts.namespace, this.current);
   }
@@ -77,7 +59,7 @@ export class ConsulRegistration extends EventEmitter implements Registration {
   }
 
   private tick(): Promise<void> {
-    const next = this.writes.then(async () => {
+    return this.serialised(async () => {
       if (this.closed) return;
       try {
         if (this.innerState === 'lost') await this.registerService();
@@ -88,20 +70,18 @@ export class ConsulRegistration extends EventEmitter implements Registration {
           } as never);
         if (!this.closed) this.setState('registered');
       } catch (err) {
-        this.error = err instanceof Error ? err : new Error(String(err));
+        this.recordError(err);
         if (!this.closed) this.setState('lost');
       }
     });
-    this.writes = next;
-    return next;
   }
 
-  async update(patch: Partial<Omit<NodeInfo, 'id' | 'kind'>>): Promise<void> {
+  async update(patch: NodePatch): Promise<void> {
     if (this.closed) throw new DiscoveryClosedError(`${this.id} is deregistered`);
-    const next = validateNodeInfo({ ...this.current, ...patch, id: this.current.id, kind: this.current.kind });
+    const next = this.patched(patch);
     toMeta(next);
     this.current = next;
-    const write = this.writes.then(async () => {
+    return this.serialised(async () => {
       if (this.closed) return;
       try {
         // Registering again with the same id replaces the service definition (and its meta) in place.
@@ -111,28 +91,13 @@ export class ConsulRegistration extends EventEmitter implements Registration {
         throw new DiscoveryUnavailableError(`cannot update ${this.id} in Consul`, { cause: err });
       }
     });
-    this.writes = write.catch(() => undefined);
-    return write;
   }
 
-  async deregister(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.timer);
-    this.setState('deregistered');
-    this.opts.onClosed(this);
-    await this.writes;
+  protected removal(): () => Promise<void> {
     // If the agent is unreachable the check goes critical after the TTL and watchers drop the node.
-    await this.opts.consul.agent.service
-      .deregister({ id: this.id, timeout: this.opts.callTimeoutMs } as never)
-      .catch((err: unknown) => {
-        this.error = err instanceof Error ? err : new Error(String(err));
-      });
-  }
-
-  private setState(state: RegistrationState): void {
-    if (this.innerState === state) return;
-    this.innerState = state;
-    this.emit('state', state);
+    return () =>
+      this.opts.consul.agent.service
+        .deregister({ id: this.id, timeout: this.opts.callTimeoutMs } as never)
+        .catch((err: unknown) => this.recordError(err));
   }
 }

@@ -1,7 +1,7 @@
 // Discovery over etcd leases (the default when the mesh has an etcd cluster).
-import { DiscoveryClosedError, DiscoveryConfigError } from '../errors.js';
-import type { Discovery, EtcdDiscoveryOptions, NodeInfo, NodeKindName, Registration } from '../types.js';
-import type { LocalView } from '../view.js';
+import { DiscoveryConfigError } from '../errors.js';
+import { createProviderDiscovery } from '../provider-discovery.js';
+import type { Discovery, EtcdDiscoveryOptions } from '../types.js';
 import { createEtcdClient } from './client.js';
 import { checkNamespace } from './keys.js';
 import { EtcdRegistration } from './registration.js';
@@ -17,32 +17,10 @@ export function createEtcdDiscovery(opts: EtcdDiscoveryOptions): Discovery {
     throw new DiscoveryConfigError('ttlSeconds: an etcd lease TTL is a whole number of seconds >= 1');
   }
   const client = createEtcdClient({ endpoints: opts.endpoints, callTimeoutMs: opts.callTimeoutMs ?? 2000 });
-  const registrations = new Set<EtcdRegistration>();
-  const views = new Set<LocalView>();
-  let closing: Promise<void> | undefined;
-
-  return {
+  return createProviderDiscovery({
     provider: 'etcd',
-    async register(node: NodeInfo): Promise<Registration> {
-      if (closing) throw new DiscoveryClosedError('discovery is closed');
-      const r = new EtcdRegistration(node, { client, namespace, ttlSeconds, onClosed: (x) => registrations.delete(x) });
-      await r.start();
-      registrations.add(r);
-      return r;
-    },
-    watch(kind?: NodeKindName) {
-      if (closing) throw new DiscoveryClosedError('discovery is closed');
-      const view = watchEtcd(client, namespace, kind, (v) => views.delete(v));
-      views.add(view);
-      return view;
-    },
-    close() {
-      closing ??= (async () => {
-        await Promise.all([...registrations].map((r) => r.deregister()));
-        for (const v of [...views]) v.close();
-        client.close();
-      })();
-      return closing;
-    },
-  };
+    newRegistration: (node, onClosed) => new EtcdRegistration(node, { client, namespace, ttlSeconds, onClosed }),
+    newView: (kind, onClosed) => watchEtcd(client, namespace, kind, onClosed),
+    closeClient: () => client.close(),
+  });
 }

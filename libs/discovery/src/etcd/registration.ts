@@ -2,50 +2,33 @@
 // fail past its TTL (or etcd says the lease expired); we then grant a new lease and write the entry again,
 // with bounded backoff, until deregistered. A watchdog declares the lease lost after one TTL without a
 // successful keepalive instead of etcd3's 2 × TTL, so a node comes back sooner after an outage.
-import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease } from 'etcd3';
 import { backoffDelay, pause } from '../backoff.js';
 import { DiscoveryClosedError, DiscoveryUnavailableError } from '../errors.js';
-import { encodeNodeInfo, validateNodeInfo } from '../node-info.js';
-import type { NodeInfo, Registration, RegistrationState } from '../types.js';
+import { encodeNodeInfo } from '../node-info.js';
+import { RegistrationBase, type NodePatch } from '../registration-base.js';
+import type { NodeInfo } from '../types.js';
 import { nodeKey } from './keys.js';
 
 export interface EtcdRegistrationOptions {
   client: Etcd3;
   namespace: string;
   ttlSeconds: number;
-  onClosed: (r: EtcdRegistration) => void;
+  onClosed: () => void;
 }
 
-export class EtcdRegistration extends EventEmitter implements Registration {
-  private current: NodeInfo;
+export class EtcdRegistration extends RegistrationBase {
   private lease: Lease | undefined;
   private lastKeepalive = 0;
-  private innerState: RegistrationState = 'lost';
-  private error: Error | undefined;
-  private readonly stopping = new AbortController();
-  private watchdog: NodeJS.Timeout | undefined;
   private recovering: Promise<void> | undefined;
-  /** Serialises writes so an older update never lands after a newer one. */
-  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     node: NodeInfo,
     private readonly opts: EtcdRegistrationOptions,
   ) {
-    super();
-    this.current = validateNodeInfo(node);
+    super(node, opts.onClosed);
   }
 
-  get node(): NodeInfo {
-    return this.current;
-  }
-  get state(): RegistrationState {
-    return this.innerState;
-  }
-  get lastError(): Error | undefined {
-    return this.error;
-  }
   private get key(): string {
     return nodeKey(this.opts.namespace, this.current);
   }
@@ -60,12 +43,13 @@ export class EtcdRegistration extends EventEmitter implements Registration {
     }
     this.setState('registered');
     const ttlMs = this.opts.ttlSeconds * 1000;
-    this.watchdog = setInterval(() => {
+    // The timer is the watchdog here: the lease's own keepalives are the heartbeat.
+    this.timer = setInterval(() => {
       if (this.innerState === 'registered' && Date.now() - this.lastKeepalive > ttlMs) {
         this.onLost(this.lease, new DiscoveryUnavailableError(`no keepalive for ${ttlMs} ms`));
       }
     }, ttlMs / 4);
-    this.watchdog.unref();
+    this.timer.unref();
   }
 
   /** Grants a fresh lease and writes the current entry under it. */
@@ -105,15 +89,15 @@ export class EtcdRegistration extends EventEmitter implements Registration {
         this.setState('registered');
         return;
       } catch (err) {
-        this.error = err instanceof Error ? err : new Error(String(err));
+        this.recordError(err);
       }
     }
   }
 
-  update(patch: Partial<Omit<NodeInfo, 'id' | 'kind'>>): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.reject(new DiscoveryClosedError(`${this.key} is deregistered`));
-    this.current = validateNodeInfo({ ...this.current, ...patch, id: this.current.id, kind: this.current.kind });
-    const write = this.writes.then(async () => {
+  update(patch: NodePatch): Promise<void> {
+    if (this.closed) return Promise.reject(new DiscoveryClosedError(`${this.key} is deregistered`));
+    this.current = this.patched(patch);
+    return this.serialised(async () => {
       // While lost, the re-registration writes the newest entry; nothing to do here.
       if (this.innerState !== 'registered' || !this.lease) return;
       try {
@@ -122,28 +106,17 @@ export class EtcdRegistration extends EventEmitter implements Registration {
         throw new DiscoveryUnavailableError(`cannot update ${this.key} in etcd`, { cause: err });
       }
     });
-    this.writes = write.catch(() => undefined);
-    return write;
   }
 
-  async deregister(): Promise<void> {
-    if (this.stopping.signal.aborted) return;
-    this.stopping.abort();
-    clearInterval(this.watchdog);
+  protected removal(): () => Promise<void> {
+    // The lease of the moment deregister begins (a recovery that attaches later revokes its own).
     const lease = this.lease;
-    this.setState('deregistered');
-    this.opts.onClosed(this);
-    await this.writes;
     // Revoking deletes the key at once; if etcd is unreachable the key expires with the lease's TTL.
-    await lease?.revoke().catch((err: unknown) => {
-      this.error = err instanceof Error ? err : new Error(String(err));
-      lease.release();
-    });
-  }
-
-  private setState(state: RegistrationState): void {
-    if (this.innerState === state) return;
-    this.innerState = state;
-    this.emit('state', state);
+    return async () => {
+      await lease?.revoke().catch((err: unknown) => {
+        this.recordError(err);
+        lease.release();
+      });
+    };
   }
 }

@@ -1,7 +1,7 @@
 // Discovery through a registry directory: the single-machine default, no etcd needed.
-import { DiscoveryClosedError, DiscoveryConfigError } from '../errors.js';
-import type { Discovery, FileDiscoveryOptions, NodeInfo, NodeKindName, Registration } from '../types.js';
-import type { LocalView } from '../view.js';
+import { DiscoveryConfigError } from '../errors.js';
+import { createProviderDiscovery } from '../provider-discovery.js';
+import type { Discovery, FileDiscoveryOptions } from '../types.js';
 import { FileRegistration } from './registration.js';
 import { watchFiles } from './watch.js';
 
@@ -11,31 +11,9 @@ export function createFileDiscovery(opts: FileDiscoveryOptions): Discovery {
   const ttlSeconds = opts.ttlSeconds ?? 5;
   if (!(ttlSeconds > 0)) throw new DiscoveryConfigError('ttlSeconds: must be > 0');
   const pollMs = opts.pollMs ?? 200;
-  const registrations = new Set<FileRegistration>();
-  const views = new Set<LocalView>();
-  let closing: Promise<void> | undefined;
-
-  return {
+  return createProviderDiscovery({
     provider: 'file',
-    async register(node: NodeInfo): Promise<Registration> {
-      if (closing) throw new DiscoveryClosedError('discovery is closed');
-      const r = new FileRegistration(node, opts.dir, ttlSeconds, (x) => registrations.delete(x));
-      await r.start();
-      registrations.add(r);
-      return r;
-    },
-    watch(kind?: NodeKindName) {
-      if (closing) throw new DiscoveryClosedError('discovery is closed');
-      const view = watchFiles(opts.dir, kind, pollMs, (v) => views.delete(v));
-      views.add(view);
-      return view;
-    },
-    close() {
-      closing ??= (async () => {
-        await Promise.all([...registrations].map((r) => r.deregister()));
-        for (const v of [...views]) v.close();
-      })();
-      return closing;
-    },
-  };
+    newRegistration: (node, onClosed) => new FileRegistration(node, opts.dir, ttlSeconds, onClosed),
+    newView: (kind, onClosed) => watchFiles(opts.dir, kind, pollMs, onClosed),
+  });
 }
