@@ -40,6 +40,7 @@ export {
   receivedRecordsMessage,
   encodeRecordsMessage,
   wrapMessage,
+  wrapReceived,
   unwrapMessage,
   RECORDS_TAG,
   WRAPPED_TAG,

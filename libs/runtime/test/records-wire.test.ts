@@ -15,6 +15,7 @@ import {
   receivedRecordsMessage,
   unwrapMessage,
   wrapMessage,
+  wrapReceived,
 } from '@flowmesh/runtime';
 
 /** Deterministic PRNG (mulberry32), so a failing case can be reproduced from its index. */
@@ -165,5 +166,43 @@ describe('records wire codec', () => {
     assert.equal(unwrapMessage(Buffer.concat([wrapMessage(Buffer.from([1])), Buffer.from([0x10, 1])])), undefined);
     assert.equal(unwrapMessage(Buffer.from([0x12, 0])), undefined);
     assert.equal(unwrapMessage(Buffer.from([0x0a, 3, 0])), undefined);
+  });
+});
+
+describe('wrapReceived', () => {
+  /** A message as grpc-js hands it to a deserializer: a view from byte 5 of a buffer of its own. */
+  const received = (n: number): Buffer => {
+    const framed = Buffer.allocUnsafe(5 + n);
+    framed.fill(0x61);
+    return framed.subarray(5);
+  };
+
+  it('writes the wrapper header in the frame-header bytes before a received message (no copy)', () => {
+    for (const n of [4096, 70_000, 300_000, 2 ** 21]) {
+      const message = received(n);
+      const out = wrapReceived(message);
+      assert.equal(out.buffer, message.buffer, `${n} bytes: no copy`);
+      assert.deepEqual(out, wrapMessage(Buffer.from(message)));
+      assert.deepEqual(unwrapMessage(out), message);
+    }
+  });
+
+  it('copies when the bytes before the view may belong to someone else', () => {
+    const small = received(100); // below Buffer.poolSize / 2: a slice of the shared pool
+    const big = Buffer.alloc(100_000);
+    for (const message of [small, big.subarray(5, 50_000), big.subarray(10), Buffer.alloc(10_000)]) {
+      const before = Buffer.from(big.buffer, 0, 5).toString('hex');
+      const around = Buffer.from(message.buffer, Math.max(0, message.byteOffset - 5), Math.min(5, message.byteOffset));
+      const aroundBefore = Buffer.from(around).toString('hex');
+      const out = wrapReceived(message);
+      const overlaps =
+        out.buffer === message.buffer &&
+        out.byteOffset < message.byteOffset + message.length &&
+        message.byteOffset - 5 < out.byteOffset + out.length;
+      assert.equal(overlaps, false, 'a fresh buffer');
+      assert.equal(around.toString('hex'), aroundBefore, 'the bytes before the view are untouched');
+      assert.deepEqual(out, wrapMessage(message));
+      assert.equal(Buffer.from(big.buffer, 0, 5).toString('hex'), before, 'nothing outside the view is written');
+    }
   });
 });

@@ -3,9 +3,10 @@
 // generated codec copied each chunk's payload on decode and 3–4 more times on encode, and those large
 // short-lived buffers were the coordinator's biggest cost after the collector itself (CPU profiles in
 // bench/README.md). Here a records message from an executor is read with `data` as a view of the received
-// bytes, and forwarded as `0x0a len <those bytes>`, one copy — the records field is number 2 in both
-// ExecuteBatchResponse and RunJobResponse. A chunk whose fields changed on the way (another job id, say)
-// is encoded afresh; every other message uses the generated code.
+// bytes, and forwarded as `0x0a len <those bytes>` — the records field is number 2 in both
+// ExecuteBatchResponse and RunJobResponse — with the wrapper header written in the free bytes before them
+// (no copy; see wrapReceived), so grpc-js's own framing copy is the only one. A chunk whose fields changed
+// on the way (another job id, say) is encoded afresh; every other message uses the generated code.
 import {
   CoordinatorServiceRunJobResponse,
   CoordinatorServiceService,
@@ -15,7 +16,13 @@ import {
   ExecutorServiceService,
   type RecordChunk,
 } from '@flowmesh/contracts';
-import { decodeRecordsMessage, encodeRecordsMessage, receivedRecordsMessage, wrapMessage } from '@flowmesh/runtime';
+import {
+  decodeRecordsMessage,
+  encodeRecordsMessage,
+  receivedRecordsMessage,
+  wrapMessage,
+  wrapReceived,
+} from '@flowmesh/runtime';
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 
 /** An executor's response; a records chunk keeps its received bytes for forwarding. */
@@ -31,7 +38,8 @@ function wrappedSerializer<T extends { response?: { msg?: { $case: string } | un
   return (value) => {
     const msg = value.response?.msg as { $case: string; records?: RecordChunk } | undefined;
     if (msg?.$case === 'records' && msg.records && msg.records.records.length === 0) {
-      return wrapMessage(receivedRecordsMessage(msg.records) ?? encodeRecordsMessage(msg.records));
+      const received = receivedRecordsMessage(msg.records);
+      return received ? wrapReceived(received) : wrapMessage(encodeRecordsMessage(msg.records));
     }
     return Buffer.from(encode(value));
   };

@@ -57,6 +57,19 @@ describe('coordinator relay codec', () => {
     assert.deepEqual(serializeWatchJobResponse(watched), Buffer.from(CoordinatorServiceWatchJobResponse.encode(watched).finish()));
   });
 
+  it('forwards a chunk received through grpc-js without copying it (header in the frame-header bytes)', () => {
+    const records = chunk({ data: Buffer.alloc(300_000, 0x62) });
+    const bytes = fromExecutor({ msg: { $case: 'records', records } });
+    // As grpc-js hands a message to the deserializer: its own buffer, a view past the 5-byte frame header.
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), bytes]);
+    const got = deserializeExecutorResponse(framed.subarray(5));
+    assert.equal(got.msg?.$case, 'records');
+    const value: CoordinatorServiceRunJobResponse = { response: { msg: { $case: 'records', records: { ...got.msg.records } } } };
+    const out = serializeRunJobResponse(value);
+    assert.equal(out.buffer, framed.buffer, 'no copy');
+    assert.deepEqual(out, Buffer.from(CoordinatorServiceRunJobResponse.encode({ response: { msg: { $case: 'records', records } } }).finish()));
+  });
+
   it('encodes afresh a chunk whose fields changed on the way (never the stale received bytes)', () => {
     const got = deserializeExecutorResponse(fromExecutor({ msg: { $case: 'records', records: chunk() } }));
     assert.equal(got.msg?.$case, 'records');

@@ -112,6 +112,28 @@ export function wrapMessage(message: Uint8Array): Buffer {
   return out;
 }
 
+/** grpc-js frames a message with 5 bytes (compressed flag, length) before it. */
+const GRPC_FRAME_HEADER = 5;
+
+/**
+ * `0x0a len message`, like {@link wrapMessage}, but without a copy when `message` is one that grpc-js
+ * received: grpc-js gathers each received message into a buffer of its own (`Buffer.concat` of the frame)
+ * and hands the deserializer a view from byte 5 on, past the frame header it has already read. Those 5
+ * bytes are free to hold the wrapper's tag and length (at most 5 bytes below 2^28). The check that the
+ * view starts at byte 5 of an ArrayBuffer exactly 5 bytes longer than itself proves the bytes before it
+ * are that header and belong to no other buffer (small, pooled buffers fail it and are copied).
+ */
+export function wrapReceived(message: Buffer): Buffer {
+  const head = 1 + varintSize(message.length);
+  const own =
+    message.byteOffset === GRPC_FRAME_HEADER && message.buffer.byteLength === GRPC_FRAME_HEADER + message.length;
+  if (!own || head > GRPC_FRAME_HEADER) return wrapMessage(message);
+  const out = Buffer.from(message.buffer, message.byteOffset - head, head + message.length);
+  out[0] = WRAPPED_TAG;
+  writeVarint(out, 1, message.length);
+  return out;
+}
+
 /** The message inside a wrapper that holds only field 1 (`0x0a len message`), as a view; else undefined. */
 export function unwrapMessage(wrapper: Buffer): Buffer | undefined {
   if (wrapper[0] !== WRAPPED_TAG) return undefined;
