@@ -18,6 +18,7 @@ import { discoveryFromFlags, newNodeInfo, type Registration } from '@flowmesh/di
 import { createAuditLog } from './access/audit-log.js';
 import { createAuthenticator } from './access/authenticator.js';
 import { createGuard } from './access/guard.js';
+import { watchKeyChanges } from './access/key-watch.js';
 import { bootstrapAdmin } from './bootstrap/admin-bootstrap.js';
 import { createClusterService } from './cluster/cluster-service.js';
 import { createCoordinatorDirectory } from './downstream/coordinator-directory.js';
@@ -87,6 +88,11 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       }
     },
   });
+  // Revocations made anywhere reach the key cache through a watch, not only when an entry expires.
+  const keyWatch = watchKeyChanges(auth, {
+    address: () => config.configStore ?? view.nodes('config-store')[0]?.address,
+    clusterToken: config.clusterToken,
+  });
   const guard = createGuard(auth, audit);
   const picker = createCoordinatorPicker();
   const coordinators = createCoordinatorDirectory({
@@ -150,6 +156,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
         await Promise.race([audit.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
         await bootstrapped.catch(() => {});
         directory.close();
+        keyWatch.close();
         for (const c of storeClients.values()) c.close();
         view.close();
         await discovery.close();

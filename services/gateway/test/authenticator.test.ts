@@ -35,6 +35,37 @@ describe('authenticator', () => {
     assert.equal(calls, 3);
   });
 
+  it('forgets the identities of a changed key or user at once, and does not cache a lookup that straddled a change', async () => {
+    const other: Identity = { keyId: 'k2', user: 'ops', role: Role.ROLE_OPERATOR };
+    let calls = 0;
+    let gate: ReturnType<typeof deferred<Identity | undefined>> | undefined;
+    const auth = createAuthenticator({
+      ttlMs: 60_000,
+      verify: async (s) => {
+        calls += 1;
+        if (gate) return gate.promise;
+        return s === 'good' ? admin : s === 'ops' ? other : undefined;
+      },
+    });
+    await auth.authenticate(['Bearer good']);
+    await auth.authenticate(['Bearer ops']);
+    assert.equal(calls, 2);
+    auth.forget((i) => i.keyId === 'k1');
+    await auth.authenticate(['Bearer good']); // asked again
+    await auth.authenticate(['Bearer ops']); // still cached
+    assert.equal(calls, 3);
+    auth.forget((i) => i.user === 'ops');
+    // A verification in flight when the key changes answers its call but is not cached.
+    gate = deferred<Identity | undefined>();
+    const straddling = auth.authenticate(['Bearer ops']);
+    auth.forget((i) => i.keyId === 'k2');
+    gate.resolve(other);
+    assert.deepEqual(await straddling, other);
+    gate = undefined;
+    await auth.authenticate(['Bearer ops']);
+    assert.equal(calls, 5);
+  });
+
   it('shares one lookup between concurrent calls and propagates store errors', async () => {
     const gate = deferred<Identity | undefined>();
     let calls = 0;
