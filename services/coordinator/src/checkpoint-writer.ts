@@ -49,6 +49,8 @@ export function initialCheckpoint(input: {
   spec: JobSpec;
   globals: Record<string, unknown>;
   createdAt: Date;
+  /** Results go to a caller (stream sink), not to a file. */
+  streamResults: boolean;
 }): JobCheckpoint {
   return {
     jobId: input.jobId,
@@ -69,6 +71,7 @@ export function initialCheckpoint(input: {
     committing: false,
     createdAt: input.createdAt,
     submittedBy: input.spec.submittedBy,
+    streamResults: input.streamResults,
   };
 }
 

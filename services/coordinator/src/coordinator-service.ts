@@ -4,11 +4,13 @@ import { JobState } from '@flowmesh/contracts';
 import type {
   CoordinatorServiceRunJobRequest,
   CoordinatorServiceServer,
+  CoordinatorServiceWatchJobRequest,
   CoordinatorServiceWatchJobResponse,
   InputChunk,
   Job,
   JobProgress,
   RunJobResponse,
+  WatchJobResponse,
 } from '@flowmesh/contracts';
 import {
   bidi,
@@ -17,11 +19,11 @@ import {
   NotFoundError,
   serverStream,
   unary,
-  UnimplementedError,
+  UnavailableError,
   write,
 } from '@flowmesh/runtime';
 import type { CallContext } from '@flowmesh/runtime';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { CONFIG_REVISION_HEADER } from '@flowmesh/config';
 import { startJob, type CoordinatorContext } from './run-job.js';
 
@@ -88,8 +90,10 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
       return { accepted: started.accepted };
     }),
 
-    watchJob: serverStream((req, cctx) =>
-      watch(ctx, req.request?.jobId ?? '', req.request?.resumeResults ?? false, cctx.signal),
+    watchJob: serverStream((req, cctx, call) =>
+      req.request?.resumeResults
+        ? resumeResults(ctx, req.request.jobId, Number(req.request.afterBatch), cctx, call)
+        : watch(ctx, req.request?.jobId ?? '', cctx.signal),
     ),
 
     cancelJob: unary(async (req) => {
@@ -133,14 +137,44 @@ async function finishedJob(ctx: CoordinatorContext, id: string): Promise<Job> {
   return job;
 }
 
+/**
+ * A caller re-attaches to the result stream of a job whose coordinator died (issue 6): this coordinator
+ * takes the job over from its checkpoint and streams every batch after `afterBatch` (the last one the
+ * caller has whole; -1: none), then the summary. Batches the caller has are not sent again.
+ */
+async function resumeResults(
+  ctx: CoordinatorContext,
+  jobId: string,
+  afterBatch: number,
+  cctx: CallContext,
+  call: ServerWritableStream<CoordinatorServiceWatchJobRequest, CoordinatorServiceWatchJobResponse>,
+): Promise<void> {
+  if (!jobId) throw new InvalidArgumentError('job_id', 'required');
+  if (!ctx.takeover) throw new UnavailableError(`coordinator ${ctx.id} is starting; re-attach again`);
+  const adopted = await ctx.takeover.adoptForCaller(jobId);
+  const send = (m: RunJobResponse): Promise<void> =>
+    m.msg?.$case === 'accepted' ? Promise.resolve() : write(call, { response: m as WatchJobResponse });
+  let started;
+  try {
+    started = await startJob(
+      ctx,
+      adopted.checkpoint.spec!,
+      { send, signal: cctx.signal, afterBatch, ...(cctx.deadline ? { deadline: cctx.deadline } : {}) },
+      adopted,
+    );
+  } catch (err) {
+    ctx.owned?.delete(jobId);
+    throw err;
+  }
+  await started.run();
+}
+
 async function* watch(
   ctx: CoordinatorContext,
   jobId: string,
-  resume: boolean,
   signal: AbortSignal,
 ): AsyncGenerator<CoordinatorServiceWatchJobResponse, void, undefined> {
   if (!jobId) throw new InvalidArgumentError('job_id', 'required');
-  if (resume) throw new UnimplementedError('resuming a result stream is not supported yet; watch progress instead');
   const handle = ctx.registry.get(jobId);
   if (!handle) {
     const job = await finishedJob(ctx, jobId);

@@ -76,10 +76,13 @@ export interface DriverJob {
 
 /**
  * What a resumed job starts from. The planner is deterministic, so the same batches are planned again;
- * those `done` names are counted as done without running or emitting them, the rest run.
+ * those `done` names are counted as done without running or emitting them, the rest run. A batch that is
+ * `counted` but not done (a streamed result its re-attached caller lacks) runs and is emitted again, but
+ * its counts, globals and aggregate are not merged a second time.
  */
 export interface ResumeState {
   done(index: number): boolean;
+  counted(index: number): boolean;
   counts: Counts;
   bytesDone: number;
   /** Partial aggregate of the done batches. */
@@ -264,10 +267,12 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       });
       inlineBytes.delete(b.index);
       const t = result.trailer;
-      globals.apply(t.counterDeltas, t.cacheSets);
-      if (job.mergeAggregates && t.aggregates)
-        aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
-      progress.addBatch(t.executorId || executor.id, t.counts, b.length);
+      if (!job.resume?.counted(b.index)) {
+        globals.apply(t.counterDeltas, t.cacheSets);
+        if (job.mergeAggregates && t.aggregates)
+          aggregate = aggregate === undefined ? t.aggregates : job.mergeAggregates(aggregate, t.aggregates);
+        progress.addBatch(t.executorId || executor.id, t.counts, b.length);
+      }
       heldBytes += result.bytes;
       reorder.put(b.index, result);
     } catch (err) {

@@ -5,19 +5,33 @@
 // compare-and-set on the checkpoint's revision that names it and raises the epoch. Exactly one contender
 // wins; executors refuse the old epoch, and the old owner's next checkpoint write fails, so it lets go.
 import { JobState, type Job } from '@flowmesh/contracts';
+import { AbortedError, FailedPreconditionError, NotFoundError } from '@flowmesh/runtime';
 import { DeposedError, type CheckpointStore, type StoredCheckpoint } from './checkpoint-store.js';
 import { startJob, type CoordinatorContext } from './run-job.js';
 
 export interface TakeoverOptions {
   /** Ids of the coordinators registered in discovery now. */
   liveCoordinators(): Set<string>;
+  /**
+   * Whether a registered coordinator answers (GetLoad with a short deadline). A SIGKILLed one stays in
+   * discovery until its lease expires but refuses connections at once: a re-attaching caller need not wait.
+   */
+  answers(coordinatorId: string): Promise<boolean>;
   /** A sweep at least this often, besides the ones discovery triggers. */
   sweepEveryMs: number;
+  /** A job streaming its results whose owner is gone fails when no caller re-attaches within this. */
+  reattachGraceMs: number;
 }
 
 export interface Takeover {
   /** Looks for orphaned jobs now (coalesced with a sweep in progress). */
   sweep(): Promise<void>;
+  /**
+   * A caller re-attaches to a job whose results it streamed (WatchJob resume_results): when the job's
+   * owner is gone, this coordinator takes it over (CAS, epoch raised) and the caller gets the results.
+   * FAILED_PRECONDITION while the owner still answers; NOT_FOUND without a checkpoint.
+   */
+  adoptForCaller(jobId: string): Promise<StoredCheckpoint>;
   close(): void;
 }
 
@@ -29,6 +43,8 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
   const owned: Set<string> = ctx.owned;
   const log = ctx.logger.child({ component: 'takeover' });
   let running: Promise<void> | undefined;
+  // Stream-result jobs seen without a live owner, and since when (only a re-attaching caller resumes them).
+  const orphanedSince = new Map<string, number>();
   let again = false;
   let closed = false;
 
@@ -72,6 +88,44 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
     }
   }
 
+  /** A streamed job nobody came back for: it fails (its results had nowhere to go). */
+  async function abandon(stored: StoredCheckpoint): Promise<void> {
+    const cp = stored.checkpoint;
+    const revision = await store.put({ ...cp, coordinatorId: ctx.id, epoch: cp.epoch + 1 }, stored.revision, ctx.id);
+    const record = await ctx.config.getJob(cp.jobId).catch(() => undefined);
+    const error = `coordinator ${cp.coordinatorId} died and no caller re-attached within ${opts.reattachGraceMs} ms`;
+    log.warn({ jobId: cp.jobId }, error);
+    if (record && !TERMINAL.has(record.state))
+      await ctx.config.putJob({ ...record, state: JobState.JOB_STATE_FAILED, error, finishedAt: new Date() }, ctx.id);
+    await store.remove(cp.jobId, revision, ctx.id);
+  }
+
+  async function adoptForCaller(jobId: string): Promise<StoredCheckpoint> {
+    if (owned.has(jobId) || ctx.registry.get(jobId))
+      throw new FailedPreconditionError(`job ${jobId} runs on coordinator ${ctx.id} with its caller attached`);
+    const stored = await store.get(jobId);
+    if (!stored) throw new NotFoundError(`job ${jobId} has no checkpoint: it ended, or it cannot be resumed`);
+    const cp = stored.checkpoint;
+    if (!cp.streamResults || !cp.spec)
+      throw new FailedPreconditionError(`job ${jobId} writes a file: it has no result stream to resume`);
+    const owner = cp.coordinatorId;
+    if (owner !== ctx.id && opts.liveCoordinators().has(owner) && (await opts.answers(owner)))
+      throw new FailedPreconditionError(`job ${jobId} runs on coordinator ${owner}`);
+    owned.add(jobId);
+    try {
+      const next = { ...cp, coordinatorId: ctx.id, epoch: cp.epoch + 1 };
+      const revision = await store.put(next, stored.revision, ctx.id);
+      orphanedSince.delete(jobId);
+      log.info({ jobId, from: owner, epoch: next.epoch, doneBelow: cp.doneBelow }, 'caller re-attached: taking over job');
+      return { checkpoint: next, revision };
+    } catch (err) {
+      owned.delete(jobId);
+      if (err instanceof DeposedError)
+        throw new AbortedError(`job ${jobId} was just taken over by another coordinator; re-attach again`);
+      throw err;
+    }
+  }
+
   async function sweepOnce(): Promise<void> {
     const live = opts.liveCoordinators();
     const checkpoints = await store.list();
@@ -81,9 +135,16 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
       if (owned.has(jobId) || ctx.registry.get(jobId)) continue;
       // Our own id but not a job we run: a checkpoint from before this process started.
       if (coordinatorId !== ctx.id && live.has(coordinatorId)) continue;
+      if (stored.checkpoint.streamResults) {
+        const since = orphanedSince.get(jobId) ?? Date.now();
+        orphanedSince.set(jobId, since);
+        if (Date.now() - since < opts.reattachGraceMs) continue;
+      }
+      orphanedSince.delete(jobId);
       owned.add(jobId);
       try {
-        await adopt(stored);
+        if (stored.checkpoint.streamResults) await abandon(stored);
+        else await adopt(stored);
       } catch (err) {
         log.warn({ jobId, err }, 'takeover attempt failed; the next sweep tries again');
       } finally {
@@ -112,6 +173,7 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
   timer.unref();
   return {
     sweep,
+    adoptForCaller,
     close() {
       closed = true;
       clearInterval(timer);

@@ -6,9 +6,13 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { createConfigClient } from '@flowmesh/config';
+import { CoordinatorServiceClient } from '@flowmesh/contracts';
+import { Metadata } from '@grpc/grpc-js';
 import { discoveryFromFlags, newNodeInfo } from '@flowmesh/discovery';
 import type { Discovery, DiscoveryView, NodeInfo, Registration } from '@flowmesh/discovery';
 import {
+  callOptions,
+  createClient,
   commonOptions,
   createLogger,
   createMeshMetrics,
@@ -113,6 +117,13 @@ export const coordinatorOptions = {
     description: 'look for jobs whose coordinator is gone at least this often (also whenever one leaves discovery)',
     default: 3000,
     min: 100,
+  }),
+  reattachGraceMs: option.integer({
+    flag: '--reattach-grace-ms <ms>',
+    env: 'FLOWMESH_REATTACH_GRACE_MS',
+    description: 'a job streaming results whose coordinator died fails when its caller does not re-attach within this',
+    default: 60_000,
+    min: 0,
   }),
   pluginDir: option.string({
     flag: '--plugin-dir <dir>',
@@ -233,8 +244,14 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   await Promise.all([coordinators.ready, configStores?.ready]);
   const takeover = startTakeover(ctx, {
     liveCoordinators: () => new Set(coordinators.nodes('coordinator').map((n) => n.id)),
+    answers: async (id) => {
+      const node = coordinators.nodes('coordinator').find((n) => n.id === id);
+      return node ? answersGetLoad(node.address, config.clusterToken) : false;
+    },
     sweepEveryMs: config.takeoverSweepMs,
+    reattachGraceMs: config.reattachGraceMs,
   });
+  ctx.takeover = takeover;
   coordinators.on('remove', () => void takeover.sweep());
   void takeover.sweep();
   logger.info({ id: config.nodeId, address, executors: ledger.executors().length }, 'coordinator ready');
@@ -260,6 +277,21 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     logger,
     stop: stopOnce(doStop),
   };
+}
+
+/** A coordinator that cannot answer GetLoad within a second is taken for gone (a re-attaching caller waits). */
+async function answersGetLoad(address: string, clusterToken: string | undefined): Promise<boolean> {
+  const client = createClient(CoordinatorServiceClient, address, clusterToken ? { clusterToken } : {});
+  try {
+    await new Promise<void>((resolve, reject) =>
+      client.getLoad({}, new Metadata(), callOptions({ timeoutMs: 1000 }), (err) => (err ? reject(err) : resolve())),
+    );
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
 }
 
 export const coordinatorCommand = () =>

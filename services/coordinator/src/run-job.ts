@@ -17,6 +17,7 @@ import type { ConfigPort } from './config-port.js';
 import { createJobDriver, type BatchOutput, type DriverOutcome } from './job-driver.js';
 import { jobRecord, type JobRecordInput } from './job-record.js';
 import type { JobHandle, JobRegistry } from './job-registry.js';
+import type { Takeover } from './job-takeover.js';
 import { prepareJob } from './job-setup.js';
 import { createLocalRunner } from './local-runner.js';
 import { createSerialSender } from './serial-sender.js';
@@ -53,6 +54,8 @@ export interface CoordinatorContext {
   checkpoints?: CheckpointStore;
   /** Jobs whose checkpoint this coordinator owns (the takeover sweep leaves them alone). */
   owned?: Set<string>;
+  /** Takeover of jobs whose coordinator is gone (set once the coordinator is registered). */
+  takeover?: Takeover;
 }
 
 export interface JobIo {
@@ -64,6 +67,8 @@ export interface JobIo {
   signal?: AbortSignal;
   /** The caller's deadline, carried to every executor call. */
   deadline?: Date;
+  /** A caller re-attaching to a taken-over job (WatchJob resume_results): it has every batch up to this one. */
+  afterBatch?: number;
 }
 
 export interface StartedJob {
@@ -123,10 +128,13 @@ export async function startJob(
     ? (a: unknown, b: unknown) => mergeAggregates(aggregateSpec, a as AggregatePartial, b as AggregatePartial)
     : undefined;
 
-  // Failover (issue 6): a file-to-file job is checkpointed and can be taken over; its sink's temp files
-  // are named by the epoch. Streamed input cannot be read again, and a streamed result needs its caller.
+  // Failover (issue 6): a job reading a file is checkpointed and can be taken over (streamed input cannot
+  // be read again). A file sink's temp files are named by the epoch; a streamed result is resumed by its
+  // caller re-attaching (WatchJob resume_results), which names the last batch it has.
   const sink = prepared.sink;
-  const resumable = ctx.checkpoints !== undefined && sink !== undefined && prepared.source.file !== undefined;
+  const resumable =
+    ctx.checkpoints !== undefined && prepared.source.file !== undefined && (sink !== undefined || io.send !== undefined);
+  const delivered = (index: number): boolean => io.afterBatch !== undefined && index <= io.afterBatch;
   let deposed: string | undefined;
   let writer: CheckpointWriter | undefined;
   let alreadyCommitted = false;
@@ -144,7 +152,15 @@ export async function startJob(
       throw err;
     }
     const base =
-      cp ?? initialCheckpoint({ jobId, owner: ctx.id, spec: { ...spec, jobId }, globals: prepared.globals, createdAt });
+      cp ??
+      initialCheckpoint({
+        jobId,
+        owner: ctx.id,
+        spec: { ...spec, jobId },
+        globals: prepared.globals,
+        createdAt,
+        streamResults: !sink,
+      });
     writer = createCheckpointWriter(
       {
         store: ctx.checkpoints!,
@@ -152,8 +168,7 @@ export async function startJob(
         logger: log,
         everyMs: ctx.options.checkpointEveryMs ?? 500,
         ...(merge ? { mergeAggregates: merge } : {}),
-        syncSink: () => sink!.sync(),
-        sinkLengths: () => sink!.lengths(),
+        ...(sink ? { syncSink: () => sink.sync(), sinkLengths: () => sink.lengths() } : {}),
         onDeposed: (reason) => {
           deposed = reason;
           driver.cancel(`taken over: ${reason}`);
@@ -205,7 +220,9 @@ export async function startJob(
       ...(cp && writer
         ? {
             resume: {
-              done: (index: number) => alreadyCommitted || writer!.isDone(index),
+              // A file sink holds exactly the checkpointed batches; a caller holds what it says it has.
+              done: (index: number) => alreadyCommitted || (writer!.isDone(index) && (!!sink || delivered(index))),
+              counted: (index: number) => writer!.isDone(index),
               counts: cp.counts ?? emptyCounts(),
               bytesDone: Number(cp.bytesDone),
               aggregate: cp.aggregates,
@@ -320,6 +337,9 @@ export async function startJob(
         return;
       }
       if (!sender) return; // detached job without a file sink: results are dropped (documented in job_service.proto)
+      // Sent (and counted) by an earlier epoch only in part: count what is not counted, send what is not had.
+      if (writer && !writer.isDone(index)) writer.done(index, result, bytesCovered);
+      if (delivered(index)) return;
       for (const c of result.chunks) await sender.send({ msg: { $case: 'records', records: { ...c, jobId } } });
       if (spec.includeRejects && result.rejects.length > 0) {
         await sender.send({
@@ -436,8 +456,9 @@ export async function startJob(
       ...files,
     });
     await putWithRetry(ctx.config, job, ctx.id, log);
-    // The record is the job's truth from now on: no coordinator may take it over any more.
-    await writer?.remove().catch((err: unknown) => log.warn({ err }, 'removing the checkpoint failed'));
+    // The record is the job's truth from now on: no coordinator may take it over any more. Off the
+    // caller's path: a checkpoint left behind is removed by a sweep that finds the job recorded as ended.
+    void writer?.remove().catch((err: unknown) => log.warn({ err }, 'removing the checkpoint failed'));
     return job;
   }
 

@@ -61,6 +61,7 @@ const base = () =>
     spec: { flow: 'f', jobId: 'j1' } as JobCheckpoint['spec'] & object,
     globals: { flow: 'x' },
     createdAt: new Date(0),
+    streamResults: false,
   });
 
 describe('checkpoint writer', () => {

@@ -162,6 +162,7 @@ describe('job driver (in-process executors)', () => {
         globals: { seen: 4 },
         resume: {
           done: (i) => done.has(i),
+          counted: (i) => done.has(i),
           counts: { recordsIn: 4, recordsOut: 4, recordsRejected: 0, recordsFiltered: 0, bytesIn: 40, bytesOut: 40 },
           bytesDone: 40,
         },
@@ -181,6 +182,32 @@ describe('job driver (in-process executors)', () => {
     assert.equal(p.counts?.recordsIn, 8, "the earlier epochs' counts plus the re-run batches");
     assert.equal(p.bytesDone, 80);
     assert.equal((d.globals() as { seen: number }).seen, 8);
+  });
+
+  it('re-sends batches a re-attached caller lacks without counting them twice', async () => {
+    const fake = fakeRunner();
+    const counted = new Set([0, 1, 2, 3]);
+    const d = createJobDriver(
+      deps([ex('a', 2)], fake.run),
+      job({
+        epoch: 2,
+        globals: { seen: 4 },
+        resume: {
+          // The caller has batches 0 and 1; 2 and 3 were sent (and counted) but did not reach it.
+          done: (i) => i <= 1,
+          counted: (i) => counted.has(i),
+          counts: { recordsIn: 4, recordsOut: 4, recordsRejected: 0, recordsFiltered: 0, bytesIn: 40, bytesOut: 40 },
+          bytesDone: 40,
+        },
+      }),
+    );
+    const order: number[] = [];
+    await d.run(source(6), async (index) => void order.push(index));
+    assert.deepEqual(order, [2, 3, 4, 5]);
+    const p = d.progress(2);
+    assert.equal(p.counts?.recordsIn, 6, 'batches 2 and 3 are not counted again');
+    assert.equal(p.bytesDone, 60);
+    assert.equal((d.globals() as { seen: number }).seen, 6);
   });
 
   it('emits in arrival order when asked', async () => {

@@ -120,7 +120,15 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
           await write(call, { msg: { $case: 'summary', summary: { job } } });
           return;
         }
-        const targets = job ? [coordinatorOf(job)] : deps.directory.candidates();
+        // Re-attaching to a result stream (issue 6): the owner if it is still there, else any coordinator,
+        // which takes the job over from its checkpoint when the owner is gone.
+        const owner = job ? deps.directory.byId(job.coordinatorId) : undefined;
+        const targets = req.resumeResults
+          ? [...(owner ? [owner] : []), ...deps.directory.candidates().filter((c) => c.id !== owner?.id)]
+          : job
+            ? [coordinatorOf(job)]
+            : deps.directory.candidates();
+        let refused: unknown;
         for (const c of targets) {
           const down = deps.directory
             .client(c.address)
@@ -140,6 +148,11 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
             const code = grpcCode(err);
             // Asking around for an unrecorded job: "not mine" from one coordinator means try the next.
             if (!job && !relayed && (code === status.NOT_FOUND || code === status.FAILED_PRECONDITION)) continue;
+            // A re-attach: a coordinator that is gone, or one that may not take the job (yet), is not the last word.
+            if (req.resumeResults && !relayed && code !== status.NOT_FOUND) {
+              refused = err;
+              continue;
+            }
             if (code === status.UNAVAILABLE || code === status.INTERNAL || code === status.UNKNOWN) {
               throw new UnavailableError(`job ${req.jobId}: coordinator ${c.id} became unavailable while watching`, {
                 cause: err,
@@ -151,6 +164,10 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
             down.cancel();
           }
         }
+        if (refused !== undefined)
+          throw new UnavailableError(`job ${req.jobId}: no coordinator could resume its results yet; retry`, {
+            cause: refused,
+          });
         throw new NotFoundError(`job ${req.jobId} not found`);
       },
     ),

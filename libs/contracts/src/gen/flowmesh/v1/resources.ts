@@ -151,7 +151,7 @@ export interface JobCheckpoint {
   /** Bytes of the source covered by planned batches, and whether planning reached the end. */
   plannedUntil: number;
   planningDone: boolean;
-  /** Batches at or above done_below that are done (written to the sink): index and done only. */
+  /** Batches at or above done_below that are done (written to the sink, or sent to the caller): index and done only. */
   batches: CheckpointBatch[];
   /** Globals as merged from the done batches only (plus init), so a resumed job does not count twice. */
   globals:
@@ -163,7 +163,7 @@ export interface JobCheckpoint {
     | undefined;
   /** Every batch with a lower index is done. */
   doneBelow: number;
-  /** Partial aggregates merged from the done batches, as { "value": partial }. */
+  /** Partial aggregate merged from the done batches (the flow's JSON-safe partial form). */
   aggregates:
     | { [key: string]: any }
     | undefined;
@@ -178,6 +178,11 @@ export interface JobCheckpoint {
   committing: boolean;
   createdAt: Date | undefined;
   submittedBy: string;
+  /**
+   * Results go to a caller (stream sink): only a caller re-attaching with WatchJob(resume_results) takes
+   * the job over; a file-sink job is taken over by any coordinator as soon as its owner is gone.
+   */
+  streamResults: boolean;
 }
 
 export interface CheckpointBatch {
@@ -944,6 +949,7 @@ function createBaseJobCheckpoint(): JobCheckpoint {
     committing: false,
     createdAt: undefined,
     submittedBy: "",
+    streamResults: false,
   };
 }
 
@@ -1002,6 +1008,9 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     }
     if (message.submittedBy !== "") {
       writer.uint32(146).string(message.submittedBy);
+    }
+    if (message.streamResults !== false) {
+      writer.uint32(152).bool(message.streamResults);
     }
     return writer;
   },
@@ -1163,6 +1172,14 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
             message.submittedBy = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.streamResults = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1241,6 +1258,11 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
         : isSet(object.submitted_by)
         ? globalThis.String(object.submitted_by)
         : "",
+      streamResults: isSet(object.streamResults)
+        ? globalThis.Boolean(object.streamResults)
+        : isSet(object.stream_results)
+        ? globalThis.Boolean(object.stream_results)
+        : false,
     };
   },
 
@@ -1300,6 +1322,9 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     if (message.submittedBy !== "") {
       obj.submittedBy = message.submittedBy;
     }
+    if (message.streamResults !== false) {
+      obj.streamResults = message.streamResults;
+    }
     return obj;
   },
 
@@ -1328,6 +1353,7 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     message.committing = object.committing ?? false;
     message.createdAt = object.createdAt ?? undefined;
     message.submittedBy = object.submittedBy ?? "";
+    message.streamResults = object.streamResults ?? false;
     return message;
   },
 };
