@@ -60,11 +60,13 @@ for (const fault of faults) {
   });
   try {
     for (const seed of seeds) {
-      for (const progressAt of fault === 'coordinator-kill' ? COORDINATOR_KILL_AT : [undefined]) {
+      for (const [progressAt, sink] of fault === 'coordinator-kill'
+        ? COORDINATOR_KILL_AT.flatMap((p) => [[p, 'file'] as const, [p, 'stream'] as const])
+        : [[undefined, undefined] as const]) {
         if (Date.now() > deadline) break;
         const o = await runScenario(
           mesh,
-          { fault, seed, ...(progressAt !== undefined ? { progressAt } : {}) },
+          { fault, seed, ...(progressAt !== undefined ? { progressAt } : {}), ...(sink ? { sink } : {}) },
           HEARTBEAT_TIMEOUT_MS,
         );
         outcomes.push(o);

@@ -6,6 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoordinatorServiceClient, JobSpec, type Job, type JobProgress, type Reject } from '@flowmesh/contracts';
+import { createClient as createFlowmeshClient, type FlowmeshClient } from '@flowmesh/client';
 import { createConfigClient } from '@flowmesh/config';
 import { decodeRecords, generateOrders, type ReferenceTableData } from '@flowmesh/flow';
 import { callOptions, createClient } from '@flowmesh/runtime';
@@ -33,13 +34,17 @@ import {
 } from './engine-harness.js';
 
 export const CHAOS_TOKEN = 'chaos-test-token';
+const ADMIN_KEY = 'chaos-test-admin-key-0123456789abcdef0123';
 const EXAMPLES = join(REPO_ROOT, 'examples/orders');
 const PLUGINS = join(EXAMPLES, 'plugins');
 
 export interface ChaosMeshOptions {
   /** Executors kept running (each with one slot). @default 3 */
   executors?: number;
-  /** Coordinators started (the job runs on the first; the second is there to take over). @default 1 */
+  /**
+   * Coordinators started (the job runs on the first; the second is there to take over). With 2, a gateway
+   * is started too, for jobs run through @flowmesh/client (a streamed result re-attaching). @default 1
+   */
   coordinators?: 1 | 2;
   /** The coordinators' --heartbeat-timeout-ms. @default 1500 */
   heartbeatTimeoutMs?: number;
@@ -84,6 +89,8 @@ export interface ChaosMesh {
   coordinators: RunningService[];
   executors(): ChaosExecutor[];
   coordinator(index?: number): ChaosCoordinator;
+  /** The coordinator with this node id. */
+  coordinatorById(id: string): ChaosCoordinator | undefined;
   /** Starts again (same node id) every coordinator that has died. */
   ensureCoordinators(): Promise<void>;
   /** Replacement executors started so far. */
@@ -92,6 +99,15 @@ export interface ChaosMesh {
   settle(timeoutMs?: number): Promise<void>;
   runJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<ChaosJobRun>;
   submitJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<void>;
+  /**
+   * RunJob through the gateway with @flowmesh/client, which re-attaches by itself when the job's
+   * coordinator dies; `onAccepted` names the coordinator the job started on. Needs coordinators: 2.
+   */
+  runJobViaGateway(
+    spec: ChaosJobSpec,
+    onProgress?: (p: JobProgress) => void,
+    onAccepted?: (coordinatorId: string) => void,
+  ): Promise<ChaosJobRun>;
   getJob(jobId: string): Promise<Job | undefined>;
   stop(): Promise<void>;
 }
@@ -282,6 +298,18 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       });
     };
     for (let i = 0; i < (opts.coordinators ?? 1); i++) await startCoordinator(i);
+    let gateway: FlowmeshClient | undefined;
+    if ((opts.coordinators ?? 1) > 1) {
+      const g = await startService('gateway', {
+        args: mesh,
+        env: { ...env, FLOWMESH_ADMIN_KEY: ADMIN_KEY },
+        timeoutMs: 60_000,
+      });
+      started.push(g);
+      gateway = createFlowmeshClient(g.address, { apiKey: ADMIN_KEY });
+      const gw = gateway;
+      await waitFor(() => gw.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
+    }
     const configClient = createConfigClient({ address: store.address, clusterToken: CHAOS_TOKEN, timeoutMs: 3000 });
 
     const fullSpec = (s: ChaosJobSpec) =>
@@ -308,6 +336,10 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
           alive: () => coordinators[index] === c && !dead.has(index),
           signal: (sig) => c.kill(sig),
         };
+      },
+      coordinatorById(id) {
+        const i = coordinators.findIndex((_, n) => `chaos-coord-${n + 1}` === id);
+        return i >= 0 ? self.coordinator(i) : undefined;
       },
       async ensureCoordinators() {
         for (const i of [...dead]) await startCoordinator(i);
@@ -351,6 +383,29 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
         run.output = Buffer.concat(parts);
         return run;
       },
+      async runJobViaGateway(spec, onProgress, onAccepted) {
+        if (!gateway) throw new Error('runJobViaGateway needs a mesh with 2 coordinators (and its gateway)');
+        const run: ChaosJobRun = { jobId: spec.jobId, output: Buffer.alloc(0), rejects: [] };
+        const parts: Buffer[] = [];
+        try {
+          for await (const m of gateway.runJob(fullSpec(spec), {
+            timeoutMs: 120_000,
+            onProgress: (p) => {
+              run.lastProgress = p;
+              onProgress?.(p);
+            },
+          })) {
+            if (m.$case === 'accepted') onAccepted?.(m.accepted.coordinatorId);
+            else if (m.$case === 'records') parts.push(Buffer.from(m.records.data));
+            else if (m.$case === 'rejects') run.rejects.push(...m.rejects.rejects);
+            else if (m.$case === 'summary') run.summary = m.summary.job;
+          }
+        } catch (err) {
+          run.error = err as ServiceError;
+        }
+        run.output = Buffer.concat(parts);
+        return run;
+      },
       async submitJob(spec, onProgress) {
         const client = clients[spec.coordinator ?? 0]!;
         await new Promise<void>((resolve, reject) =>
@@ -382,6 +437,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       async stop() {
         stopping = true;
         for (const c of clients) c.close();
+        gateway?.close();
         configClient.close();
         closeStatusClients();
         await Promise.allSettled([...starting]);

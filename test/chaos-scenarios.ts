@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   seed: number;
   /** coordinator-kill: progress at which the coordinator dies. */
   progressAt?: number;
+  /** coordinator-kill: a file-sink job (SubmitJob) or a streamed result (RunJob through the gateway). @default 'file' */
+  sink?: 'file' | 'stream';
   /** Overrides of the fault plan (count, timing). */
   plan?: Partial<FaultPlan>;
   /** coordinator-kill: how long another coordinator gets to finish the job. @default 45000 */
@@ -50,8 +52,9 @@ export interface ScenarioOutcome {
   rerun?: { ran: number; planned: number; by: string };
 }
 
-export function scenarioName(o: Pick<ScenarioOptions, 'fault' | 'seed' | 'progressAt'>): string {
-  return `${o.fault}${o.progressAt !== undefined ? `@${Math.round(o.progressAt * 100)}%` : ''} seed ${o.seed}`;
+export function scenarioName(o: Pick<ScenarioOptions, 'fault' | 'seed' | 'progressAt' | 'sink'>): string {
+  const sink = o.sink === 'stream' ? ' stream' : o.fault === 'coordinator-kill' ? ' file' : '';
+  return `${o.fault}${o.progressAt !== undefined ? `@${Math.round(o.progressAt * 100)}%` : ''}${sink} seed ${o.seed}`;
 }
 
 /** The poison batch of a seed: job id and batch index. Executors must be started with its fault spec. */
@@ -94,7 +97,10 @@ export async function runScenario(
   const batches = Math.ceil(mesh.input.ids.length / BATCH_RECORDS);
   const outcome: ScenarioOutcome = { name, jobId: '', ordered, events: [], problems: [], elapsedMs: 0, retried: 0 };
   await mesh.settle();
-  if (opts.fault === 'coordinator-kill') return coordinatorKill(mesh, opts, outcome, t0);
+  if (opts.fault === 'coordinator-kill')
+    return opts.sink === 'stream'
+      ? coordinatorKillStream(mesh, opts, outcome, t0)
+      : coordinatorKill(mesh, opts, outcome, t0);
 
   const poison = opts.fault === 'poison' ? poisonPlan(opts.seed, batches) : undefined;
   const jobId = poison?.jobId ?? `chaos-${opts.fault}-s${opts.seed}`;
@@ -322,6 +328,71 @@ async function coordinatorKill(
       if (!outcome.check.ok) outcome.problems.push(describeCheck(outcome.check));
     }
   }
+  outcome.elapsedMs = Date.now() - t0;
+  return outcome;
+}
+
+/**
+ * The coordinator running a job whose results stream to the caller (RunJob through the gateway, with
+ * @flowmesh/client) is SIGKILLed at a given progress. The client must re-attach by itself (WatchJob
+ * resume_results), another coordinator takes the job over, and the caller sees one uninterrupted result:
+ * every record once in the output or the rejects, in input order on odd seeds.
+ */
+async function coordinatorKillStream(
+  mesh: ChaosMesh,
+  opts: ScenarioOptions,
+  outcome: ScenarioOutcome,
+  t0: number,
+): Promise<ScenarioOutcome> {
+  const at = opts.progressAt ?? 0.5;
+  const jobId = `chaos-ckill-stream-${Math.round(at * 100)}-s${opts.seed}`;
+  outcome.jobId = jobId;
+  let progress: JobProgress | undefined;
+  let runningOn: string | undefined;
+  await mesh.ensureCoordinators();
+  const faults = startFaults(
+    { fault: 'coordinator-kill', seed: opts.seed, progressAt: at, maxDurationMs: 60_000, ...opts.plan },
+    {
+      executors: () => mesh.executors(),
+      coordinator: () => (runningOn ? mesh.coordinatorById(runningOn) : undefined),
+      progress: () => progressFraction(progress),
+    },
+  );
+  let run: ChaosJobRun;
+  try {
+    run = await mesh.runJobViaGateway(
+      { jobId, batchRecords: BATCH_RECORDS, order: outcome.ordered ? 'input' : 'arrival' },
+      (p) => (progress = p),
+      (id) => (runningOn = id),
+    );
+  } finally {
+    await faults.stop();
+  }
+  await faults.done.catch((err: unknown) => outcome.problems.push(`fault schedule failed: ${String(err)}`));
+  outcome.events = faults.events;
+  outcome.state = stateName(run.summary?.state);
+  outcome.error = run.error?.message;
+  if (faults.events.length === 0) outcome.problems.push('the coordinator was not killed before the job ended');
+  if (run.error) outcome.problems.push(`the job failed: ${run.error.message}`);
+  if (run.summary?.state !== JobState.JOB_STATE_SUCCEEDED)
+    outcome.problems.push(`job state ${outcome.state}, expected SUCCEEDED`);
+  if (run.summary) {
+    const ran = run.summary.executors.reduce((n, e) => n + e.batches, 0);
+    outcome.rerun = { ran, planned: run.summary.progress?.batchesPlanned ?? 0, by: run.summary.coordinatorId };
+    if (faults.events.length > 0 && run.summary.coordinatorId === runningOn)
+      outcome.problems.push(`the summary names ${runningOn}, the coordinator that was killed`);
+  }
+  const rejected = rejectIds(
+    run.rejects.map((r) => r.line),
+    mesh.input.lineIds,
+  );
+  outcome.check = checkOutput({
+    inputIds: mesh.input.ids,
+    output: run.output,
+    rejectIds: rejected,
+    ordered: outcome.ordered,
+  });
+  if (!outcome.check.ok) outcome.problems.push(describeCheck(outcome.check));
   outcome.elapsedMs = Date.now() - t0;
   return outcome;
 }

@@ -63,15 +63,24 @@ describe('chaos (short form): no record lost or duplicated whatever fails', func
     }
   }
 
-  // A few kill points: the 10/50/90 % of the long form for seed 1, half-way for seed 2.
-  for (const [seed, progressAt] of [
-    [1, 0.1],
-    [1, 0.5],
-    [1, 0.9],
-    [2, 0.5],
+  // A few kill points: the 10/50/90 % of the long form for seed 1, half-way for seed 2; a file sink
+  // (taken over by the other coordinator) and a streamed result (the client re-attaches through the gateway).
+  for (const [seed, progressAt, sink] of [
+    [1, 0.1, 'file'],
+    [1, 0.5, 'file'],
+    [1, 0.9, 'file'],
+    [2, 0.5, 'file'],
+    [1, 0.1, 'stream'],
+    [1, 0.5, 'stream'],
+    [1, 0.9, 'stream'],
+    [2, 0.5, 'stream'],
   ] as const) {
-    it(`coordinator-kill at ${progressAt * 100} %, seed ${seed}: another coordinator resumes the file-sink job, every record once, in order`, async () => {
-      const o = await runScenario(mesh, { fault: 'coordinator-kill', seed, progressAt }, HEARTBEAT_TIMEOUT_MS);
+    const what =
+      sink === 'file'
+        ? 'another coordinator resumes the file-sink job, every record once, in order'
+        : `the client re-attaches and sees every record once${seed % 2 === 1 ? ', in input order' : ''}`;
+    it(`coordinator-kill at ${progressAt * 100} %, ${sink} sink, seed ${seed}: ${what}`, async () => {
+      const o = await runScenario(mesh, { fault: 'coordinator-kill', seed, progressAt, sink }, HEARTBEAT_TIMEOUT_MS);
       assert.ok(o.events.length > 0, `${o.name}: the coordinator was not killed`);
       assert.equal(o.state, 'JOB_STATE_SUCCEEDED', explain(o));
       assert.ok(o.check, explain(o));

@@ -1,11 +1,14 @@
 // RunJob as an async iterable: send `start`, stream optional input with backpressure, then yield every
 // response (accepted, records, rejects, progress, summary) as the caller pulls them — a slow consumer
 // slows the job, nothing piles up here. A stream that ends without `summary` is an error, never a
-// silently short result.
-import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
+// silently short result. When the job's coordinator dies mid-stream (UNAVAILABLE after `accepted`), the
+// stream re-attaches to the job (WatchJob resume_results; another coordinator takes it over) and goes on
+// with exactly the records not yet received (result-tracker.ts), so the consumer sees one uninterrupted result.
+import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { JobClient } from './service-clients.js';
 import { toJobSpec, type JobSpecInput } from './job-spec.js';
-import type { JobProgress, RunJobRequest, RunJobResponse } from '@flowmesh/contracts';
+import { createResultTracker } from './result-tracker.js';
+import type { JobProgress, RunJobRequest, RunJobResponse, WatchJobResponse } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
 
 export type RunJobEvent = NonNullable<RunJobResponse['msg']>;
@@ -17,6 +20,11 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** Whole-job deadline; none by default (jobs may run long). */
   timeoutMs?: number;
+  /**
+   * How long to keep re-attaching after the job's coordinator died (another must take the job over);
+   * 0 turns re-attaching off. Jobs with streamed input cannot be resumed. @default 60000
+   */
+  reattachTimeoutMs?: number;
 }
 
 export class IncompleteStreamError extends Error {
@@ -44,15 +52,26 @@ export async function* runJob(
   const sending = sendInput(call, opts.input);
   let jobId = '';
   let done = false;
+  const tracker = createResultTracker();
+  // One message of either stream: progress reported, repeats dropped; false when it is to be dropped.
+  const take = (msg: RunJobEvent): boolean => {
+    if (msg.$case === 'accepted') jobId = msg.accepted.jobId;
+    if (msg.$case === 'progress') opts.onProgress?.(msg.progress);
+    if (msg.$case === 'summary') done = true;
+    return msg.$case === 'records' || msg.$case === 'rejects' ? tracker.accept(msg) : true;
+  };
   try {
-    for await (const res of call as AsyncIterable<RunJobResponse>) {
-      const msg = res.msg;
-      if (!msg) continue;
-      if (msg.$case === 'accepted') jobId = msg.accepted.jobId;
-      if (msg.$case === 'progress') opts.onProgress?.(msg.progress);
-      if (msg.$case === 'summary') done = true;
-      yield msg;
-      if (done) break;
+    try {
+      for await (const res of call as AsyncIterable<RunJobResponse>) {
+        const msg = res.msg;
+        if (!msg || !take(msg)) continue;
+        yield msg;
+        if (done) break;
+      }
+    } catch (err) {
+      const reattachMs = opts.reattachTimeoutMs ?? 60_000;
+      if (!jobId || opts.input || reattachMs <= 0 || (err as { code?: unknown }).code !== status.UNAVAILABLE) throw err;
+      yield* reattach(client, jobId, tracker, take, () => done, reattachMs, opts.signal, err);
     }
     if (!done) throw new IncompleteStreamError(jobId);
     await sending;
@@ -81,4 +100,51 @@ async function sendInput(
     call.write({ msg: { $case: 'endInput', endInput: {} } });
   }
   call.end();
+}
+
+/**
+ * Re-attaches to a job whose coordinator died, until its summary: another coordinator takes the job over
+ * when its owner is gone (the gateway answers UNAVAILABLE until one can), so retry with backoff, bounded.
+ */
+async function* reattach(
+  client: JobClient,
+  jobId: string,
+  tracker: ReturnType<typeof createResultTracker>,
+  take: (msg: RunJobEvent) => boolean,
+  isDone: () => boolean,
+  budgetMs: number,
+  signal: AbortSignal | undefined,
+  cause: unknown,
+): AsyncGenerator<RunJobEvent> {
+  const until = Date.now() + budgetMs;
+  let waitMs = 100;
+  let last = cause;
+  while (!isDone()) {
+    if (Date.now() > until || signal?.aborted) throw last;
+    const watch = client.watchJob(
+      { jobId, resumeResults: true, afterBatch: tracker.reattach() },
+      new Metadata(),
+      (signal ? { signal } : {}) as object,
+    );
+    watch.on('error', () => {});
+    let received = false;
+    try {
+      for await (const res of watch as AsyncIterable<WatchJobResponse>) {
+        received = true;
+        const msg = res.msg as RunJobEvent | undefined;
+        if (!msg || !take(msg)) continue;
+        yield msg;
+        if (isDone()) return;
+      }
+      if (!isDone()) throw new IncompleteStreamError(jobId);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== status.UNAVAILABLE) throw err;
+      last = err;
+      if (received) waitMs = 100;
+      await new Promise((r) => setTimeout(r, Math.min(waitMs, Math.max(0, until - Date.now()))));
+      waitMs = Math.min(waitMs * 2, 2000);
+    } finally {
+      watch.cancel();
+    }
+  }
 }

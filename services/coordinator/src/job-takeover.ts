@@ -116,7 +116,10 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
       const next = { ...cp, coordinatorId: ctx.id, epoch: cp.epoch + 1 };
       const revision = await store.put(next, stored.revision, ctx.id);
       orphanedSince.delete(jobId);
-      log.info({ jobId, from: owner, epoch: next.epoch, doneBelow: cp.doneBelow }, 'caller re-attached: taking over job');
+      log.info(
+        { jobId, from: owner, epoch: next.epoch, doneBelow: cp.doneBelow },
+        'caller re-attached: taking over job',
+      );
       return { checkpoint: next, revision };
     } catch (err) {
       owned.delete(jobId);

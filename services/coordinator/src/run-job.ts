@@ -133,7 +133,9 @@ export async function startJob(
   // caller re-attaching (WatchJob resume_results), which names the last batch it has.
   const sink = prepared.sink;
   const resumable =
-    ctx.checkpoints !== undefined && prepared.source.file !== undefined && (sink !== undefined || io.send !== undefined);
+    ctx.checkpoints !== undefined &&
+    prepared.source.file !== undefined &&
+    (sink !== undefined || io.send !== undefined);
   const delivered = (index: number): boolean => io.afterBatch !== undefined && index <= io.afterBatch;
   let deposed: string | undefined;
   let writer: CheckpointWriter | undefined;
