@@ -277,11 +277,15 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     let owner = '';
     await assert.rejects(
       (async () => {
-        for await (const ev of client.runJob({
-          flow: 'orders',
-          vars: { input: 'orders-200k.csv' },
-          distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
-        })) {
+        // The gateway's own contract, so the client's re-attach (issue 6; test/chaos.test.ts) is turned off.
+        for await (const ev of client.runJob(
+          {
+            flow: 'orders',
+            vars: { input: 'orders-200k.csv' },
+            distribute: { batchRecords: 2000, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
+          },
+          { reattachTimeoutMs: 0 },
+        )) {
           if (ev.$case === 'accepted') {
             jobId = ev.accepted.jobId;
             owner = ev.accepted.coordinatorId;
