@@ -1,5 +1,6 @@
 // A file source: the file under its root (never outside it), its header read once, batches planned
 // incrementally by offset and length, and ranges read back for inline sends and local runs.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { planBatches, readHeader } from '@flowmesh/flow';
 import type { RecordFormat } from '@flowmesh/flow';
@@ -24,16 +25,59 @@ export interface FileSource extends BatchSource {
   close(): Promise<void>;
 }
 
-export async function openFileSource(opts: FileSourceOptions): Promise<FileSource> {
-  const full = await pathUnderRoot(opts.rootName, opts.rootPath, opts.path);
-  const fh: FileHandle = await open(full, 'r');
+/**
+ * Files up to this size are read with blocking calls (from the page cache: microseconds), so a small job
+ * does not wait for a thread-pool round trip per open, stat, header read, planning read and close (issue 7);
+ * larger files keep the asynchronous path, where a few round trips do not matter and a slow disk must not
+ * stall the event loop.
+ */
+const SYNC_MAX_BYTES = 1024 * 1024;
+/** The planner's read size (it holds one chunk). */
+const PLAN_CHUNK_BYTES = 1024 * 1024;
+
+/** The part of a FileHandle the header reader and the planner use, over a descriptor read synchronously. */
+function syncHandle(fd: number): FileHandle {
+  const handle: Pick<FileHandle, 'read' | 'close'> = {
+    read: (async (buffer: Buffer, offset: number, length: number, position: number) => ({
+      bytesRead: readSync(fd, buffer, offset, length, position),
+      buffer,
+    })) as FileHandle['read'],
+    close: async () => closeSync(fd),
+  };
+  return handle as FileHandle;
+}
+
+async function openSmallOrLarge(full: string): Promise<{ fh: FileHandle; size: number }> {
+  const fd = openSync(full, 'r');
+  let size: number;
   try {
-    const { size } = await fh.stat();
+    size = fstatSync(fd).size;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  if (size <= SYNC_MAX_BYTES) return { fh: syncHandle(fd), size };
+  closeSync(fd);
+  const fh = await open(full, 'r');
+  try {
+    return { fh, size: (await fh.stat()).size };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+export async function openFileSource(opts: FileSourceOptions): Promise<FileSource> {
+  const full = pathUnderRoot(opts.rootName, opts.rootPath, opts.path);
+  const { fh, size } = await openSmallOrLarge(full);
+  try {
     const info = await readHeader(fh, opts.format, { delimiter: opts.delimiter, quote: opts.quote });
     const plan = planBatches(fh, {
       format: opts.format,
       dataOffset: info.dataOffset,
       firstLine: info.firstLine,
+      // A small file needs no 1 MiB buffer per job (+1: the read that finds the end).
+      chunkBytes: Math.max(1, Math.min(PLAN_CHUNK_BYTES, size - info.dataOffset + 1)),
       ...(opts.batchBytes !== undefined ? { batchBytes: opts.batchBytes } : {}),
       ...(opts.batchRecords !== undefined ? { batchRecords: opts.batchRecords } : {}),
       quote: opts.quote,
