@@ -5,6 +5,7 @@ import type {
   handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
+  sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
   ServerWritableStream,
@@ -65,21 +66,43 @@ function failStream(call: Writable<unknown>, err: unknown, ctx: CallContext): vo
   call.emit('error', toServiceError(err, ctx.logger));
 }
 
+/** Runs a handler with one response (unary, client-streaming) and answers through `callback`. */
+function respond<Res>(
+  call: Parameters<typeof createCallContext>[0],
+  callback: sendUnaryData<Res>,
+  run: (ctx: CallContext) => Promise<Res>,
+): void {
+  const { ctx, dispose } = createCallContext(call);
+  run(ctx).then(
+    (res) => {
+      dispose();
+      callback(null, res);
+    },
+    (err: unknown) => {
+      dispose();
+      callback(toServiceError(err, ctx.logger));
+    },
+  );
+}
+
+/** Runs a handler that streams responses (server-streaming, bidi) and ends the call, OK or with its error. */
+function respondStream<T>(call: Writable<T>, run: (ctx: CallContext) => Promise<void> | AsyncIterable<T>): void {
+  const { ctx, dispose } = createCallContext(call);
+  drive(call, run(ctx)).then(
+    () => {
+      dispose();
+      if (!call.cancelled) call.end();
+    },
+    (err: unknown) => {
+      dispose();
+      failStream(call, err, ctx);
+    },
+  );
+}
+
 /** `(request, ctx) => Promise<response>` as a unary handler. */
 export function unary<Req, Res>(fn: (request: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    const { ctx, dispose } = createCallContext(call);
-    fn(call.request, ctx).then(
-      (res) => {
-        dispose();
-        callback(null, res);
-      },
-      (err: unknown) => {
-        dispose();
-        callback(toServiceError(err, ctx.logger));
-      },
-    );
-  };
+  return (call, callback) => respond(call, callback, (ctx) => fn(call.request, ctx));
 }
 
 /**
@@ -89,38 +112,14 @@ export function unary<Req, Res>(fn: (request: Req, ctx: CallContext) => Promise<
 export function serverStream<Req, Res>(
   fn: (request: Req, ctx: CallContext, call: ServerWritableStream<Req, Res>) => Promise<void> | AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
-  return (call) => {
-    const { ctx, dispose } = createCallContext(call);
-    drive(call, fn(call.request, ctx, call)).then(
-      () => {
-        dispose();
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        dispose();
-        failStream(call, err, ctx);
-      },
-    );
-  };
+  return (call) => respondStream(call, (ctx) => fn(call.request, ctx, call));
 }
 
 /** A client-streaming handler: read requests with `for await (const msg of call)`, return the response. */
 export function clientStream<Req, Res>(
   fn: (call: ServerReadableStream<Req, Res>, ctx: CallContext) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
-  return (call, callback) => {
-    const { ctx, dispose } = createCallContext(call);
-    fn(call, ctx).then(
-      (res) => {
-        dispose();
-        callback(null, res);
-      },
-      (err: unknown) => {
-        dispose();
-        callback(toServiceError(err, ctx.logger));
-      },
-    );
-  };
+  return (call, callback) => respond(call, callback, (ctx) => fn(call, ctx));
 }
 
 /**
@@ -130,17 +129,5 @@ export function clientStream<Req, Res>(
 export function bidi<Req, Res>(
   fn: (call: ServerDuplexStream<Req, Res>, ctx: CallContext) => Promise<void> | AsyncIterable<Res>,
 ): handleBidiStreamingCall<Req, Res> {
-  return (call) => {
-    const { ctx, dispose } = createCallContext(call);
-    drive(call, fn(call, ctx)).then(
-      () => {
-        dispose();
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        dispose();
-        failStream(call, err, ctx);
-      },
-    );
-  };
+  return (call) => respondStream(call, (ctx) => fn(call, ctx));
 }

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { Command } from 'commander';
-import { ResourceKind, type Resource } from '@flowmesh/contracts';
+import { ResourceKind } from '@flowmesh/contracts';
+import { newResource } from '@flowmesh/config/new-resource';
 import { connect, UsageError, withConnectionOptions, type ConnectionFlags } from './connection.js';
 import { runAction } from './fail.js';
 import { renderJson, renderTable } from '../output/table.js';
@@ -34,14 +35,9 @@ export function tablesCommand(): Command {
         }
         if (!t.keyColumn || !Array.isArray(t.rows)) throw new UsageError(`${file}: needs "keyColumn" and "rows"`);
         const name = f.name ?? basename(file, extname(file));
-        const resource: Resource = {
+        const resource = newResource({
           kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
           name,
-          revision: 0,
-          createRevision: 0,
-          version: 0,
-          updatedAt: undefined,
-          updatedBy: '',
           spec: {
             $case: 'referenceTable',
             referenceTable: {
@@ -51,7 +47,7 @@ export function tablesCommand(): Command {
               description: t.description ?? '',
             },
           },
-        };
+        });
         const stored = await connect(f).putResource(resource);
         process.stdout.write(
           f.json ? renderJson(stored) : `stored table ${name} (${t.rows.length} rows, revision ${stored.revision})\n`,

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ResourceKind } from '@flowmesh/contracts';
 import { createClient } from '@flowmesh/client';
+import { newResource } from '@flowmesh/config/new-resource';
 import { DEFAULT_DATA_DIR, readState, statePath, UsageError, type MeshState } from './connection.js';
 import { fail } from './fail.js';
 import { startMesh, type Mesh } from './mesh-launcher.js';
@@ -34,16 +35,13 @@ export async function registerFileRoots(gateway: string, apiKey: string, roots: 
   const client = createClient(gateway, { apiKey, timeoutMs: 10_000 });
   try {
     for (const [name, path] of Object.entries(roots)) {
-      await client.putResource({
-        kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
-        name,
-        revision: 0,
-        createRevision: 0,
-        version: 0,
-        updatedAt: undefined,
-        updatedBy: '',
-        spec: { $case: 'fileRoot', fileRoot: { path, writable: true, description: 'registered by flowmesh up' } },
-      });
+      await client.putResource(
+        newResource({
+          kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
+          name,
+          spec: { $case: 'fileRoot', fileRoot: { path, writable: true, description: 'registered by flowmesh up' } },
+        }),
+      );
     }
   } finally {
     client.close();
