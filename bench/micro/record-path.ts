@@ -17,6 +17,7 @@ import {
 } from '@flowmesh/flow';
 import { loadTransform, pluginDir, repoRoot, type Transform } from '../lib/plugin.js';
 import { decodeRecords as oldDecodeRecords } from './baseline/decode-records.js';
+import { runBatch as oldRunBatch } from './baseline/run-batch.js';
 import { createJsonlEncoder as oldCreateJsonlEncoder, encodeJsonl as oldEncodeJsonl } from './baseline/encode-jsonl.js';
 
 interface Impl {
@@ -118,16 +119,20 @@ const compile = async (name: string): Promise<CompiledFlow> =>
     pluginDir,
     loadReferenceTable: async () => tax,
   });
-const flows: Array<[string, CompiledFlow]> = [
-  ['runBatch plugin flow', await compile('orders-plugin.flow.yaml')],
-  ['runBatch declarative flow', await compile('orders.flow.yaml')],
+const plugin = await compile('orders-plugin.flow.yaml');
+const declarative = await compile('orders.flow.yaml');
+const flows: Array<[string, CompiledFlow, typeof runBatch]> = [
+  ['old runBatch plugin flow', plugin, oldRunBatch],
+  ['new runBatch plugin flow', plugin, runBatch],
+  ['old runBatch declarative flow', declarative, oldRunBatch],
+  ['new runBatch declarative flow', declarative, runBatch],
 ];
 
-async function runFlow(name: string, flow: CompiledFlow): Promise<void> {
+async function runFlow(name: string, flow: CompiledFlow, run: typeof runBatch): Promise<void> {
   const hash = createHash('sha256');
   const t = cpu();
   for (const [i, batch] of batches.entries()) {
-    await runBatch(
+    await run(
       flow,
       { bytes: batch.bytes, format: 'csv', header: headerBytes, firstLine: batch.firstLine, firstRecord: 0, batchIndex: i, vars: {}, globals: {} },
       { chunkBytes: 256 * 1024, onChunk: (c) => void hash.update(c) },
@@ -141,7 +146,8 @@ console.log(`${file}: ${totalRecords} records in ${batches.length} batches, ${ro
 for (let r = 0; r < rounds; r++) {
   // Alternate which implementation goes first so neither always runs on a warmer heap.
   if (!flowsOnly) for (const impl of r % 2 === 0 ? active : [...active].reverse()) runImpl(impl);
-  for (const [name, flow] of flows) await runFlow(name, flow);
+  const order = r % 2 === 0 ? flows : [...flows].reverse();
+  for (const [name, flow, run] of order) if (only === undefined || name.startsWith(only)) await runFlow(name, flow, run);
 }
 
 const fmt = (x: number) => x.toFixed(2).padStart(6);
@@ -159,5 +165,10 @@ const same = (a: string, b: string) => digests.get(a) === digests.get(b);
 if (active.length === 2) {
   console.log(`output identical old/new: chunks ${same('old chunks', 'new chunks')}, all ${same('old all', 'new all')}`);
 }
-console.log(`runBatch output equals encodeAll of the plugin transform: ${digests.get('runBatch plugin flow') === digests.get(`${active.at(-1)!.name} all`)}`);
-console.log(`declarative output equals plugin output: ${same('runBatch plugin flow', 'runBatch declarative flow')}`);
+for (const impl of active) {
+  const ratio = Math.min(...samples.get(`${impl.name} runBatch plugin flow`)!) / Math.min(...samples.get(`${impl.name} runBatch declarative flow`)!);
+  console.log(`${impl.name}: declarative flow speed / plugin flow speed ${ratio.toFixed(2)} (target 2: >= 0.6)`);
+  console.log(`${impl.name}: runBatch plugin output equals encodeAll of the plugin transform: ` +
+    `${flowsOnly || digests.get(`${impl.name} runBatch plugin flow`) === digests.get(`${impl.name} all`)}; ` +
+    `declarative output equals plugin output: ${same(`${impl.name} runBatch plugin flow`, `${impl.name} runBatch declarative flow`)}`);
+}
