@@ -2,7 +2,7 @@
 // config store), stores the file root, reference table and flows, then runs the scenarios it is given and
 // prints one JSON result line. Usage: mesh.ts '<json options>'.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
@@ -123,6 +123,8 @@ async function runToEnd(flow: string, vars: Record<string, string>, distribute?:
   const job = summary as { progress?: { counts?: { recordsIn?: number; bytesOut?: number }; batchesDone?: number }; executors?: unknown[]; output?: { path?: string }; rejectsOutput?: { path?: string } } | undefined;
   // A file sink's output (hundreds of MB at 1M records) is measured, not kept.
   for (const f of [job?.output?.path, job?.rejectsOutput?.path]) if (f) await rm(join(dirname(opts.dataFile), f), { force: true });
+  // And its directory once empty (other runs may be writing there: never recursive).
+  if (job?.output?.path) await rmdir(dirname(join(dirname(opts.dataFile), job.output.path))).catch(() => undefined);
   return { seconds, records, bytes, job };
 }
 
