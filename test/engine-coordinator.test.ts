@@ -12,7 +12,6 @@ import { createClient } from '@flowmesh/runtime';
 import {
   startEtcd,
   startService,
-  stopAllServices,
   tempDir,
   waitFor,
   type EtcdCluster,
@@ -31,10 +30,9 @@ import {
   withConfigStore,
   closeStatusClients,
 } from './engine-harness.js';
+import { executorArgs, loadOrdersExample, PLUGINS, referenceRun, startAllTracked, stopTracked } from './mesh-setup.js';
 
 const TOKEN = 'engine-test-token';
-const EXAMPLES = join(import.meta.dirname, '../examples/orders');
-const PLUGINS = join(EXAMPLES, 'plugins');
 const FAULTS = [
   'corrupt-trailer:batch=3;attempt=1;job=fault-job-1',
   'hang:job=cancel-job-1',
@@ -58,13 +56,7 @@ describe('engine: coordinator and executors (real processes)', function () {
   let big: LocalRunResult;
   let small: LocalRunResult;
 
-  const oracle = (flow: string, input: string) =>
-    runFlowLocal(flow, {
-      fileRoots: { data: dataDir },
-      vars: { input },
-      referenceTables: { 'tax-rates': table },
-      pluginDir: PLUGINS,
-    });
+  const oracle = (flow: string, input: string) => referenceRun(flow, table, dataDir, input);
 
   before(async function () {
     // Generating 220k orders and the reference runs take a while on a busy 2-core machine.
@@ -80,8 +72,7 @@ describe('engine: coordinator and executors (real processes)', function () {
       'order_id,customer,email,country,sku,quantity,unit_price,order_date,note\n',
     );
     await writeFile(join(dataDir, 'orders-20k.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 11 })]));
-    ordersFlow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
-    table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
+    ({ flow: ordersFlow, table } = await loadOrdersExample());
     [big, small] = await Promise.all([oracle(ordersFlow, 'orders-200k.csv'), oracle(ordersFlow, 'orders-20k.csv')]);
 
     etcd = await startEtcd({ members: 1 });
@@ -108,30 +99,18 @@ describe('engine: coordinator and executors (real processes)', function () {
         ),
       );
     });
-    // Each started process is tracked at once, so a sibling that fails to start leaves nothing running.
-    const starting = [1, 2, 3].map(async (n) => {
-      const e = await startService('executor', {
-        args: [
-          ...mesh,
-          '--node-id',
-          `exec-${n}`,
-          '--slots',
-          '1',
-          '--heartbeat-ms',
-          '200',
-          '--plugin-dir',
-          PLUGINS,
-          '--file-root',
-          `data=${dataDir}`,
-        ],
-        env: { ...env, FLOWMESH_FAULTS: FAULTS },
-        timeoutMs: 60_000,
-      });
-      executors.push(e);
-      services.push(e);
-    });
-    const outcomes = await Promise.allSettled(starting);
-    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    executors.push(
+      ...(await startAllTracked(
+        services,
+        [1, 2, 3].map((n) =>
+          startService('executor', {
+            args: [...mesh, ...executorArgs(`exec-${n}`, dataDir)],
+            env: { ...env, FLOWMESH_FAULTS: FAULTS },
+            timeoutMs: 60_000,
+          }),
+        ),
+      )),
+    );
     coordinator = await startService('coordinator', {
       args: [...mesh, '--node-id', 'coord-1', '--heartbeat-timeout-ms', '3000', '--no-executor-timeout-ms', '10000'],
       env,
@@ -145,9 +124,7 @@ describe('engine: coordinator and executors (real processes)', function () {
     client?.close();
     closeStatusClients();
     // Coordinator first (it holds calls to executors), then executors, config-store, etcd.
-    for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });
-    await stopAllServices();
-    await etcd?.stop();
+    await stopTracked(services, etcd);
   });
 
   it('returns exactly the reference output of a 200k-record orders job, in input order, with rejects and aggregates', async () => {

@@ -4,16 +4,15 @@
 // long, so only a speculative backup on the other executor can finish the batch in time: the job must
 // match the reference byte for byte, count the backup, and leave the hung call cancelled.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoordinatorServiceClient } from '@flowmesh/contracts';
-import { generateOrders, runFlowLocal } from '@flowmesh/flow';
-import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
+import { generateOrders } from '@flowmesh/flow';
+import type { LocalRunResult } from '@flowmesh/flow';
 import { createClient } from '@flowmesh/runtime';
 import {
   startEtcd,
   startService,
-  stopAllServices,
   tempDir,
   waitFor,
   type EtcdCluster,
@@ -28,10 +27,9 @@ import {
   runJob,
   withConfigStore,
 } from './engine-harness.js';
+import { executorArgs, loadOrdersExample, PLUGINS, referenceRun, startAllTracked, stopTracked } from './mesh-setup.js';
 
 const TOKEN = 'engine-speculative-token';
-const EXAMPLES = join(import.meta.dirname, '../examples/orders');
-const PLUGINS = join(EXAMPLES, 'plugins');
 const JOB = 'speculative-job-1';
 const SLOW_BATCH = 3;
 const FAULTS = `hang:job=${JOB};batch=${SLOW_BATCH};attempt=1`;
@@ -49,14 +47,8 @@ describe('engine: speculative execution of a slow batch (real processes)', funct
     this.timeout(300_000);
     dataDir = await tempDir('engine-spec-data');
     await writeFile(join(dataDir, 'orders-20k.csv'), Buffer.concat([...generateOrders({ records: 20_000, seed: 13 })]));
-    const flow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
-    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
-    reference = await runFlowLocal(flow, {
-      fileRoots: { data: dataDir },
-      vars: { input: 'orders-20k.csv' },
-      referenceTables: { 'tax-rates': table },
-      pluginDir: PLUGINS,
-    });
+    const { flow, table } = await loadOrdersExample();
+    reference = await referenceRun(flow, table, dataDir, 'orders-20k.csv');
 
     etcd = await startEtcd({ members: 1 });
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
@@ -72,29 +64,18 @@ describe('engine: speculative execution of a slow batch (real processes)', funct
       await putTable(cs, 'tax-rates', table);
       await putFlow(cs, 'orders', flow);
     });
-    const starting = [1, 2].map(async (n) => {
-      const e = await startService('executor', {
-        args: [
-          ...mesh,
-          '--node-id',
-          `spec-exec-${n}`,
-          '--slots',
-          '1',
-          '--heartbeat-ms',
-          '200',
-          '--plugin-dir',
-          PLUGINS,
-          '--file-root',
-          `data=${dataDir}`,
-        ],
-        env: { ...env, FLOWMESH_FAULTS: FAULTS },
-        timeoutMs: 60_000,
-      });
-      executors.push(e);
-      services.push(e);
-    });
-    const outcomes = await Promise.allSettled(starting);
-    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+    executors.push(
+      ...(await startAllTracked(
+        services,
+        [1, 2].map((n) =>
+          startService('executor', {
+            args: [...mesh, ...executorArgs(`spec-exec-${n}`, dataDir)],
+            env: { ...env, FLOWMESH_FAULTS: FAULTS },
+            timeoutMs: 60_000,
+          }),
+        ),
+      )),
+    );
     const coordinator = await startService('coordinator', {
       args: [
         ...mesh,
@@ -120,9 +101,7 @@ describe('engine: speculative execution of a slow batch (real processes)', funct
   after(async () => {
     client?.close();
     closeStatusClients();
-    for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });
-    await stopAllServices();
-    await etcd?.stop();
+    await stopTracked(services, etcd);
   });
 
   it('backs up the hung batch on the other executor; the output is the reference, once, and the loser is cancelled', async () => {

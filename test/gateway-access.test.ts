@@ -2,7 +2,6 @@
 // allowed or refused exactly as the role table says; a missing or unknown key is UNAUTHENTICATED; every
 // refusal lands in the audit log.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
   ClusterServiceClient,
   ClusterServiceService,
@@ -19,6 +18,7 @@ import { newResource } from '@flowmesh/config';
 import { startService, tempDir, waitFor, type RunningService } from '@flowmesh/testing';
 import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { requiredRole, roleAllows, roleName } from '../services/gateway/src/access/role-table.js';
+import { startFileMesh } from './mesh-setup.js';
 
 const TOKEN = 'gateway-access-test-token';
 const ADMIN_KEY = 'gateway-access-test-admin-key-0123456789abcdef';
@@ -142,14 +142,8 @@ describe('gateway access control (real gateway and config-store)', function () {
 
   before(async () => {
     const dir = await tempDir('gateway-access');
-    const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
-    const store = await startService('config-store', {
-      args: [...mesh, '--data-dir', join(dir, 'store')],
-      env,
-      timeoutMs: 60_000,
-    });
-    services.push(store);
+    const { mesh, store } = await startFileMesh(dir, env, services);
     gateway = await startService('gateway', {
       args: [...mesh, '--config-store', store.address, '--key-cache-ms', '200'],
       env: { ...env, FLOWMESH_ADMIN_KEY: ADMIN_KEY },

@@ -5,18 +5,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobState, RecordEncoding, ResourceKind } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient, type RunJobEvent } from '@flowmesh/client';
+import { newResource } from '@flowmesh/config/new-resource';
 import { generateOrders } from '@flowmesh/flow';
 import { listServices, REPO_ROOT, startService, tempDir, waitFor, type RunningService } from '@flowmesh/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { getExecutorStatus } from './engine-harness.js';
+import { dataRoot, loadOrdersExample, startFileMesh } from './mesh-setup.js';
 
 const TOKEN = 'gateway-mesh-test-token';
 const ADMIN_KEY = 'gateway-mesh-test-admin-key-0123456789abcdef';
-const EXAMPLES = join(REPO_ROOT, 'examples/orders');
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -42,14 +43,8 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     await mkdir(data);
     await writeFile(join(data, 'orders-2k.csv'), Buffer.concat([...generateOrders({ records: 2_000, seed: 3 })]));
     await writeFile(join(data, 'orders-200k.csv'), Buffer.concat([...generateOrders({ records: 200_000, seed: 5 })]));
-    const mesh = ['--discovery', 'file', '--registry-dir', join(dir, 'registry')];
     const env = { FLOWMESH_CLUSTER_TOKEN: TOKEN };
-    const store = await startService('config-store', {
-      args: [...mesh, '--data-dir', join(dir, 'store')],
-      env,
-      timeoutMs: 60_000,
-    });
-    services.push(store);
+    const { mesh, store } = await startFileMesh(dir, env, services);
     const withStore = [...mesh, '--config-store', store.address];
     const started = await Promise.allSettled([
       ...['coord-a', 'coord-b'].map(async (id) => {
@@ -76,35 +71,24 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     services.push(gateway);
     client = createClient(gateway.address, { apiKey: ADMIN_KEY });
     await waitFor(() => client.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
-    await client.putResource({
-      kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
-      name: 'data',
-      revision: 0,
-      createRevision: 0,
-      version: 0,
-      updatedAt: undefined,
-      updatedBy: '',
-      spec: { $case: 'fileRoot', fileRoot: { path: data, writable: false, description: '' } },
-    });
-    const table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as {
-      keyColumn: string;
-      columns: string[];
-      rows: Record<string, unknown>[];
-    };
-    await client.putResource({
-      kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
-      name: 'tax-rates',
-      revision: 0,
-      createRevision: 0,
-      version: 0,
-      updatedAt: undefined,
-      updatedBy: '',
-      spec: {
-        $case: 'referenceTable',
-        referenceTable: { keyColumn: table.keyColumn, columns: table.columns, rows: table.rows, description: '' },
-      },
-    });
-    await client.putFlow('orders', await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8'));
+    await client.putResource(dataRoot(data));
+    const { flow, table } = await loadOrdersExample();
+    await client.putResource(
+      newResource({
+        kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
+        name: 'tax-rates',
+        spec: {
+          $case: 'referenceTable',
+          referenceTable: {
+            keyColumn: table.keyColumn,
+            columns: table.columns ?? [],
+            rows: table.rows,
+            description: '',
+          },
+        },
+      }),
+    );
+    await client.putFlow('orders', flow);
     await waitFor(
       () =>
         client

@@ -7,13 +7,12 @@
 // none duplicated, input order kept (issue 6's guarantee, item "cut an executor off").
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient, type FlowmeshClient, type JobSpecInput } from '@flowmesh/client';
 import { NodeKind, RecordEncoding, ResourceKind, type Job } from '@flowmesh/contracts';
-import { generateOrders, runFlowLocal, type LocalRunResult, type ReferenceTableData } from '@flowmesh/flow';
+import { generateOrders, type LocalRunResult, type ReferenceTableData } from '@flowmesh/flow';
 import {
-  REPO_ROOT,
   createNetTopology,
   deferred,
   netnsUnavailableReason,
@@ -25,9 +24,8 @@ import {
   type NetTopology,
   type RunningService,
 } from '@flowmesh/testing';
+import { executorArgs, loadOrdersExample, PLUGINS, referenceRun } from './mesh-setup.js';
 
-const EXAMPLES = join(REPO_ROOT, 'examples/orders');
-const PLUGINS = join(EXAMPLES, 'plugins');
 const HOSTS = ['ctl-a', 'ctl-b', 'ctl-c', 'exec-1', 'exec-2', 'exec-3', 'client'] as const;
 const EXECUTORS = ['exec-1', 'exec-2', 'exec-3'] as const;
 const VICTIM = 'exec-2';
@@ -50,13 +48,7 @@ describe('the mesh across hosts (network namespaces)', function () {
   let flow: string;
   const adminKey = `fm-admin-${randomBytes(18).toString('base64url')}`;
 
-  const reference = (input: string): Promise<LocalRunResult> =>
-    runFlowLocal(flow, {
-      fileRoots: { data: dataDir },
-      vars: { input },
-      referenceTables: { 'tax-rates': table },
-      pluginDir: PLUGINS,
-    });
+  const reference = (input: string): Promise<LocalRunResult> => referenceRun(flow, table, dataDir, input);
 
   before(async function () {
     const reason = netnsUnavailableReason();
@@ -71,8 +63,7 @@ describe('the mesh across hosts (network namespaces)', function () {
       join(dataDir, 'orders-long.csv'),
       Buffer.concat([...generateOrders({ records: 150_000, seed: 22 })]),
     );
-    flow = await readFile(join(EXAMPLES, 'orders.flow.yaml'), 'utf8');
-    table = JSON.parse(await readFile(join(EXAMPLES, 'tax-rates.json'), 'utf8')) as ReferenceTableData;
+    ({ flow, table } = await loadOrdersExample());
 
     net = await createNetTopology([...HOSTS]);
     const topo = net;
@@ -102,21 +93,9 @@ describe('the mesh across hosts (network namespaces)', function () {
       env,
     });
     services.push(coordinator);
-    const executorArgs = [
-      '--slots',
-      '1',
-      '--heartbeat-ms',
-      '200',
-      '--plugin-dir',
-      PLUGINS,
-      '--file-root',
-      `data=${dataDir}`,
-    ];
     services.push(
       ...(await Promise.all(
-        EXECUTORS.map((h) =>
-          startService('executor', { ...at(h), args: [...mesh, '--node-id', h, ...executorArgs], env }),
-        ),
+        EXECUTORS.map((h) => startService('executor', { ...at(h), args: [...mesh, ...executorArgs(h, dataDir)], env })),
       )),
     );
     services.push(

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobState, ResourceKind, type Job } from '@flowmesh/contracts';
+import { JobState, type Job } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
 import { runFlowmesh, startService, tempDir, waitFor, type RunningService, type ServiceKind } from '@flowmesh/testing';
+import { dataRoot } from './mesh-setup.js';
 
 const TOKEN = 'observability-test-token';
 const ADMIN_KEY = 'observability-test-admin-key-0123456789abcdef';
@@ -196,16 +197,7 @@ describe('observability: one trace per job and Prometheus metrics (real processe
         ),
       { timeoutMs: 30_000, what: 'the admin key' },
     );
-    await client.putResource({
-      kind: ResourceKind.RESOURCE_KIND_FILE_ROOT,
-      name: 'data',
-      revision: 0,
-      createRevision: 0,
-      version: 0,
-      updatedAt: undefined,
-      updatedBy: '',
-      spec: { $case: 'fileRoot', fileRoot: { path: data, writable: false, description: '' } },
-    });
+    await client.putResource(dataRoot(data));
     await client.putFlow('obs', FLOW);
     await waitFor(() => client.listNodes().then((n) => n.filter((x) => x.kind === 3).length === 2), {
       timeoutMs: 30_000,
