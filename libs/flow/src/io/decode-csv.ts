@@ -134,7 +134,9 @@ export function scanCsvRecords(
         pos = next;
         continue records;
       }
-      if (e === nextD) {
+      // e === n is the end of input (nextD and nextN are both n there): the record ends. Taking it for a
+      // delimiter pushed empty fields forever on a last line like `"x",y` without a final newline.
+      if (e === nextD && e < n) {
         values.push(s.slice(i, e));
         i = e + 1;
         continue;
