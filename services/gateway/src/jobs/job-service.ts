@@ -55,7 +55,14 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
 
   async function loadJob(jobId: string, ctx: CallContext): Promise<Job> {
     if (!jobId) throw new InvalidArgumentError('job_id', 'name the job');
-    const res = await deps.store.get({ kind: ResourceKind.RESOURCE_KIND_JOB, name: jobId, flowRevision: 0 }, ctx);
+    let res;
+    try {
+      res = await deps.store.get({ kind: ResourceKind.RESOURCE_KIND_JOB, name: jobId, flowRevision: 0 }, ctx);
+    } catch (err) {
+      // config-store's NOT_FOUND arrives as a gRPC error; callers tell "not recorded (yet)" by NotFoundError.
+      if (grpcCode(err) === status.NOT_FOUND) throw new NotFoundError(`job ${jobId} not found`, { cause: err });
+      throw err;
+    }
     const spec = res.resource?.spec;
     if (spec?.$case !== 'job') throw new NotFoundError(`job ${jobId} not found`);
     return spec.job;
@@ -168,6 +175,15 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
           throw new UnavailableError(`job ${req.jobId}: no coordinator could resume its results yet; retry`, {
             cause: refused,
           });
+        if (!job) {
+          // Unrecorded when we looked, and no coordinator runs it now: it may have ended in between (a
+          // short job ends in milliseconds), so its record is the answer if it has one by now.
+          const ended = await loadJob(req.jobId, ctx);
+          if (ended.progress) await write(call, { msg: { $case: 'progress', progress: ended.progress } });
+          if (TERMINAL.has(ended.state)) await write(call, { msg: { $case: 'summary', summary: { job: ended } } });
+          else throw new UnavailableError(`job ${req.jobId}: its coordinator ${ended.coordinatorId} did not answer; retry`);
+          return;
+        }
         throw new NotFoundError(`job ${req.jobId} not found`);
       },
     ),
