@@ -96,6 +96,8 @@ export async function runScenario(
   const ordered = opts.fault === 'poison' || opts.seed % 2 === 1;
   const batches = Math.ceil(mesh.input.ids.length / BATCH_RECORDS);
   const outcome: ScenarioOutcome = { name, jobId: '', ordered, events: [], problems: [], elapsedMs: 0, retried: 0 };
+  // A coordinator-kill scenario before this one leaves its victim dead: every scenario starts with all of them.
+  await mesh.ensureCoordinators();
   await mesh.settle();
   if (opts.fault === 'coordinator-kill')
     return opts.sink === 'stream'

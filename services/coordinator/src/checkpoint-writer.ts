@@ -92,6 +92,10 @@ export function createCheckpointWriter(
   let bytesDone = cp.bytesDone;
   const globals = createGlobals(cp.globals ?? {});
   let aggregate: unknown = cp.aggregates;
+  // The sink's lengths when the last batch was marked done, not now: a batch's bytes reach the sink in
+  // several awaited writes before it is marked done, and a checkpoint taken in between would record bytes
+  // of a batch it says is not done — which the next owner would keep and then write again (a duplicate).
+  let doneLengths = { output: cp.outputBytes, rejects: cp.rejectsBytes };
   let dirty = false;
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
@@ -120,7 +124,7 @@ export function createCheckpointWriter(
 
   async function write(committing: boolean): Promise<void> {
     // State first, then fsync: the lengths recorded are at most what the sync made durable.
-    const lengths = opts.sinkLengths?.();
+    const lengths = opts.sinkLengths ? doneLengths : undefined;
     const next: JobCheckpoint = {
       ...cp,
       coordinatorId: opts.owner,
@@ -198,6 +202,7 @@ export function createCheckpointWriter(
       return deposed;
     },
     done(index, result, bytesCovered) {
+      if (opts.sinkLengths) doneLengths = opts.sinkLengths();
       if (index === doneBelow) {
         doneBelow++;
         while (doneAbove.delete(doneBelow)) doneBelow++;

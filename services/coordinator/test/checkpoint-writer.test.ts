@@ -108,6 +108,37 @@ describe('checkpoint writer', () => {
     assert.equal(m.data.size, 0);
   });
 
+  it('records the sink lengths of the done batches only, not bytes of a batch still being written', async () => {
+    // A batch reaches the sink in several awaited writes before it is marked done; a checkpoint taken in
+    // between must not claim those bytes, or the next owner keeps them and writes the batch again.
+    const m = memoryStore();
+    const cp = base();
+    let sinkBytes = 0;
+    const w = createCheckpointWriter(
+      {
+        store: m.store,
+        owner: 'c1',
+        logger,
+        everyMs: 10_000,
+        sinkLengths: () => ({ output: sinkBytes, rejects: 0 }),
+        onDeposed: () => assert.fail('not deposed'),
+      },
+      cp,
+      m.store.put(cp, 0, 'c1'),
+    );
+    sinkBytes += 100;
+    w.done(0, result(1, 1), 10);
+    sinkBytes += 70; // batch 1 half written
+    await w.flush();
+    const cpNow = m.data.get('j1')!.checkpoint;
+    assert.equal(cpNow.doneBelow, 1);
+    assert.equal(cpNow.outputBytes, 100, 'only batch 0 is done: its bytes, not the half of batch 1');
+    sinkBytes += 30;
+    w.done(1, result(1, 1), 10);
+    await w.flush();
+    assert.equal(m.data.get('j1')!.checkpoint.outputBytes, 200);
+  });
+
   it('a write lost in flight but landed is recognised as ours; a takeover deposes the old owner', async () => {
     const m = memoryStore();
     const cp = base();
