@@ -56,6 +56,21 @@ function cpuSample(): CpuSample {
   s.client = own.user + own.system;
   return s;
 }
+/**
+ * Minor page faults of each mesh process (field 10 of /proc/<pid>/stat) and of this client: first touches of
+ * fresh memory. Unlike CPU time they hardly depend on the machine's load, so a before/after of an
+ * allocation change can be read from one noisy run.
+ */
+function faultSample(): CpuSample {
+  const s: CpuSample = {};
+  for (const c of mesh.children) {
+    const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    s[c.name] = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  }
+  const own = readFileSync('/proc/self/stat', 'utf8');
+  s.client = Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[7]);
+  return s;
+}
 /** CPU µs per unit (record or batch) of each process between two samples, plus the total. */
 function cpuPer(before: CpuSample, after: CpuSample, units: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -152,11 +167,13 @@ try {
     const name = `bench-${t.label}`;
     await client.putFlow(name, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
     const cpu0 = cpuSample();
+    const faults0 = faultSample();
     const load = loadAverage();
     const t0 = Date.now();
     const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances });
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
     const cpu1 = cpuSample();
+    const faults1 = faultSample();
     const batches = r.job?.progress?.batchesDone ?? 0;
     const cpuUsPerBatch = cpuPer(cpu0, cpu1, batches);
     // Scale-out arithmetic (target 6): batches one coordinator core can take per second, over the batches
@@ -168,6 +185,7 @@ try {
       streamedToClient: r.bytes > 0, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
       // The steady figure on a shared machine: CPU µs per input record, per process.
       cpuUsPerRecord: cpuPer(cpu0, cpu1, recordsIn), loadAverage: load,
+      minorFaultsPer1kRecords: cpuPer(faults0, faults1, recordsIn / 1000),
       batches, cpuUsPerBatch, coordinatorBatchesPerCoreSecond, executorBatchesPerSecond,
       executorsPerCoordinatorCore: round(coordinatorBatchesPerCoreSecond / executorBatchesPerSecond, 0),
       ...(opts.memoryProbe ? { memoryMb: memorySummary(t0, Date.now()) } : {}),
