@@ -122,7 +122,10 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
  * Worker threads must load TypeScript through tsx too. The `flowmesh` launcher registers tsx by API (not in
  * execArgv), so add it when missing — by absolute URL, so it resolves whatever the working directory.
  */
+const HEAP_FLAG = /^--(initial|max)-(old|semi)-space-size/;
+
 function workerExecArgv(): string[] {
-  const argv = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  // Heap-size flags are process-wide V8 flags that Worker refuses in execArgv (ERR_WORKER_INVALID_EXEC_ARGV).
+  const argv = process.execArgv.filter((a) => !a.startsWith('--inspect') && !HEAP_FLAG.test(a));
   return argv.some((a) => a.includes('tsx')) ? argv : [...argv, '--import', import.meta.resolve('tsx')];
 }

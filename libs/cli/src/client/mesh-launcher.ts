@@ -17,7 +17,9 @@ export type ChildKind = 'config-store' | 'gateway' | 'coordinator' | 'executor';
  * while tens of MB/s of payload pass through them in ArrayBuffers, and V8's limits for a heap that small
  * start a major GC every ~0.5 s: ~40 per 1M-record job and most of their CPU (bench/README.md, "Relay
  * without re-encoding"). A 128 MB initial old-space limit leaves ~4, with the same peak memory. A process
- * flag only: NODE_OPTIONS refuses it, and so do worker threads (executors run theirs, so they go without).
+ * flag only: NODE_OPTIONS refuses it. Executors take it too: their main thread receives every output chunk
+ * from the worker threads and sends it on, and its major GCs were ~24% of its busy time in a 1M-record
+ * profile (~13% with the flag); their workers are started without it (Worker refuses heap flags).
  */
 export const RELAY_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
 
@@ -123,7 +125,7 @@ function startChild(
   env: NodeJS.ProcessEnv,
   opts: MeshOptions,
 ): Promise<MeshChild> {
-  const flags = kind === 'coordinator' || kind === 'gateway' ? RELAY_NODE_FLAGS : [];
+  const flags = kind === 'coordinator' || kind === 'gateway' || kind === 'executor' ? RELAY_NODE_FLAGS : [];
   const child = spawn(process.execPath, [...flags, FLOWMESH_BIN, kind, '--bind', '127.0.0.1:0', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
