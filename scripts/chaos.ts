@@ -76,6 +76,9 @@ for (const fault of faults) {
           `${verdict} ${o.name.padEnd(30)} ${(o.elapsedMs / 1000).toFixed(1)}s ${o.ordered ? 'input' : 'arrival'} order, ` +
             `${o.events.length} fault events, ${o.retried} retried, state ${o.state}` +
             (o.rerun ? `, ${o.rerun.by} ran ${o.rerun.ran} of ${o.rerun.planned} batches` : '') +
+            (o.killTries && o.killTries > 1
+              ? `, killed on job ${o.killTries} (earlier ones ended before the kill point)`
+              : '') +
             // A poison job fails: the batches it never emitted are absent by design, not lost.
             (c
               ? `; ${fault === 'poison' ? 'absent' : 'lost'} ${c.lost} dup ${c.duplicated} unexpected ${c.unexpected} out-of-order ${c.outOfOrder}`

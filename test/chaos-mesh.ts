@@ -98,7 +98,8 @@ export interface ChaosMesh {
   /** Resolves when `n` executors are registered and idle (between scenarios). */
   settle(timeoutMs?: number): Promise<void>;
   runJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<ChaosJobRun>;
-  submitJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<void>;
+  /** Submits a detached job and follows its progress; `watched` settles when that watch ends (job or coordinator). */
+  submitJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<{ watched: Promise<void> }>;
   /**
    * RunJob through the gateway with @flowmesh/client, which re-attaches by itself when the job's
    * coordinator dies; `onAccepted` names the coordinator the job started on. Needs coordinators: 2.
@@ -418,7 +419,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
           { request: { jobId: spec.jobId, resumeResults: false, afterBatch: 0 } },
           callOptions({ timeoutMs: 120_000 }),
         );
-        void (async () => {
+        const watched = (async () => {
           try {
             for await (const res of watch as AsyncIterable<{
               response?: { msg?: { $case: string; progress?: JobProgress } };
@@ -430,6 +431,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
             // the coordinator died or the job ended
           }
         })();
+        return { watched };
       },
       async getJob(jobId) {
         return (await configClient.getJob(jobId))?.job;
