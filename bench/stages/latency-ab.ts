@@ -3,6 +3,8 @@
 // 1,000-record jobs alternating between them, so both see the same machine load. Prints one JSON line:
 // p50/p99/max wall ms and CPU µs per job of every process, for each side.
 // Usage: node --import tsx bench/stages/latency-ab.ts '{"base":"/tmp/base","file":"/tmp/flowmesh-bench-data/orders-1000.csv","runs":100}'
+// With "batchRecords": N, each job is the control-plane scenario instead (the passthrough flow in batches of N
+// records, maxInstances 64; issue 7, target 4), and CPU is also given in µs per batch, with batches/s.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,8 @@ interface Options {
   file: string;
   runs: number;
   executors?: number;
+  /** Control-plane jobs: the passthrough flow in batches of this many records. */
+  batchRecords?: number;
 }
 interface MeshLike {
   gateway: string;
@@ -49,8 +53,10 @@ const running: Array<{
   mesh: MeshLike;
   client: FlowmeshClient;
   times: number[];
+  batches: number;
   cpu0: Record<string, number>;
 }> = [];
+const flowFile = opts.batchRecords ? 'bench/flows/passthrough.yaml' : 'bench/flows/orders-plugin-only.yaml';
 try {
   for (const side of sides) {
     const { startMesh } = (await import(join(side.root, 'libs/cli/src/client/mesh-launcher.ts'))) as {
@@ -67,7 +73,7 @@ try {
       timeoutMs: 120_000,
     });
     const client = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
-    running.push({ label: side.label, mesh, client, times: [], cpu0: {} });
+    running.push({ label: side.label, mesh, client, times: [], batches: 0, cpu0: {} });
     for (let tries = 0; ; tries++) {
       try {
         await client.putResource({
@@ -89,9 +95,13 @@ try {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    await client.putFlow('bench-latency', readFileSync(join(here, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
+    await client.putFlow('bench-latency', readFileSync(join(here, flowFile), 'utf8'));
   }
   const input = opts.file.split('/').pop() ?? '';
+  const distribute = opts.batchRecords
+    ? { maxInstances: 64, batchRecords: opts.batchRecords, batchBytes: 0, order: '', mode: '' }
+    : undefined;
+  let lastBatches = 0;
   const job = async (client: FlowmeshClient): Promise<number> => {
     const t0 = process.hrtime.bigint();
     let summary = false;
@@ -99,18 +109,25 @@ try {
       flow: 'bench-latency',
       vars: { input },
       encoding: RecordEncoding.RECORD_ENCODING_JSONL,
+      distribute,
     })) {
-      if (ev.$case === 'summary') summary = true;
+      if (ev.$case === 'summary') {
+        summary = true;
+        lastBatches = ev.summary.job?.progress?.batchesDone ?? 0;
+      }
     }
     if (!summary) throw new Error('no summary');
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
   // Warm-up (first jobs compile, connect and fill caches), then alternate.
-  for (const r of running) for (let i = 0; i < 5; i++) await job(r.client);
+  for (const r of running) for (let i = 0; i < (opts.batchRecords ? 1 : 5); i++) await job(r.client);
   for (const r of running) r.cpu0 = cpu(r.mesh.children);
   const load0 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   for (let i = 0; i < opts.runs; i++) {
-    for (const r of i % 2 === 0 ? running : [...running].reverse()) r.times.push(await job(r.client));
+    for (const r of i % 2 === 0 ? running : [...running].reverse()) {
+      r.times.push(await job(r.client));
+      r.batches += lastBatches;
+    }
   }
   const load1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   const out: Record<string, unknown> = { runs: opts.runs, loadAverage: [load0, load1] };
@@ -130,6 +147,14 @@ try {
       p99Ms: round(percentile(t, 99)),
       maxMs: round(t[t.length - 1] ?? NaN),
       cpuMsPerJob: perJob,
+      ...(opts.batchRecords
+        ? {
+            batchesPerSecond: round(r.batches / (r.times.reduce((a, b) => a + b, 0) / 1000), 0),
+            cpuUsPerBatch: Object.fromEntries(
+              Object.entries(perJob).map(([k, ms]) => [k, round((ms * 1000 * opts.runs) / Math.max(1, r.batches), 0)]),
+            ),
+          }
+        : {}),
     };
   }
   process.stdout.write(JSON.stringify(out) + '\n');

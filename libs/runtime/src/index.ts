@@ -34,11 +34,23 @@ export { discoveryOptions, optionalDiscoveryOptions } from './config/discovery-o
 export { hostOptionsOf, type CommonHostOptions } from './config/host-options.js';
 export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
 export * from './metrics/index.js';
-export { inSpan, activeContext, withContext, traceFields, flushTelemetry, type Span, type Context as TraceContext } from './telemetry/spans.js';
+export {
+  inSpan,
+  activeContext,
+  withContext,
+  traceFields,
+  flushTelemetry,
+  injectTraceContext,
+  extractTraceContext,
+  type Span,
+  type Context as TraceContext,
+} from './telemetry/spans.js';
 export {
   decodeRecordsMessage,
   receivedRecordsMessage,
   encodeRecordsMessage,
+  varintField,
+  readVarintField,
   wrapMessage,
   wrapReceived,
   unwrapMessage,

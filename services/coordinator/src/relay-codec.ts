@@ -8,6 +8,7 @@
 // (no copy; see wrapReceived), so grpc-js's own framing copy is the only one. A chunk whose fields changed
 // on the way (another job id, say) is encoded afresh; every other message uses the generated code.
 import {
+  BatchStreamResponse,
   CoordinatorServiceRunJobResponse,
   CoordinatorServiceService,
   CoordinatorServiceWatchJobResponse,
@@ -19,6 +20,7 @@ import {
 import {
   decodeRecordsMessage,
   encodeRecordsMessage,
+  readVarintField,
   receivedRecordsMessage,
   wrapMessage,
   wrapReceived,
@@ -29,6 +31,20 @@ import { makeGenericClientConstructor } from '@grpc/grpc-js';
 export function deserializeExecutorResponse(bytes: Buffer): ExecuteBatchResponse {
   const records = decodeRecordsMessage(bytes, true);
   return records ? { msg: { $case: 'records', records } } : ExecuteBatchResponse.decode(bytes);
+}
+
+/**
+ * An ExecuteBatches response: `tag`, then for records the plain records message kept as received (no copy;
+ * relaying it copies it once, as it no longer starts where grpc-js's frame did — cheap next to a chunk's
+ * other costs).
+ */
+export function deserializeStreamResponse(bytes: Buffer): BatchStreamResponse {
+  const tag = bytes[0] === 0x78 ? readVarintField(bytes, 0) : undefined;
+  if (tag) {
+    const records = decodeRecordsMessage(bytes.subarray(tag.next), true);
+    if (records) return { tag: tag.value, msg: { $case: 'records', records } };
+  }
+  return BatchStreamResponse.decode(bytes);
 }
 
 /** A response wrapping a RunJobResponse or WatchJobResponse: records as received when unchanged. */
@@ -64,6 +80,7 @@ export const RelayingExecutorClient = makeGenericClientConstructor(
   {
     ...ExecutorServiceService,
     executeBatch: { ...ExecutorServiceService.executeBatch, responseDeserialize: deserializeExecutorResponse },
+    executeBatches: { ...ExecutorServiceService.executeBatches, responseDeserialize: deserializeStreamResponse },
   },
   'flowmesh.v1.ExecutorService',
 ) as unknown as typeof ExecutorServiceClient;

@@ -5,7 +5,8 @@ import { bidi, unary } from '@flowmesh/runtime';
 import type { Logger, MeshMetrics } from '@flowmesh/runtime';
 import { createBatchPool } from './batch-pool.js';
 import type { BatchPool } from './batch-pool.js';
-import { createExecuteBatch } from './execute-batch.js';
+import { createAttemptHandler, createExecuteBatch } from './execute-batch.js';
+import { createExecuteBatches } from './execute-batches.js';
 import { executorServiceDefinition } from './response-codec.js';
 import { noFaults } from './faults.js';
 import type { Faults } from './faults.js';
@@ -60,7 +61,9 @@ export function createExecutor(parts: ExecutorParts): Executor {
     throw new Error(`reference table "${name}": this executor has no config-store to read it from`);
   };
 
-  const executeBatch = createExecuteBatch({
+  let startDraining: () => void = () => {};
+  const draining = new Promise<void>((resolve) => (startDraining = resolve));
+  const batchDeps = {
     executorId: parts.id,
     slots,
     fencing,
@@ -74,10 +77,12 @@ export function createExecutor(parts: ExecutorParts): Executor {
     accepting: () => state === 'RUNNING',
     ...(parts.metrics ? { metrics: parts.metrics } : {}),
     ...(parts.logger ? { logger: parts.logger } : {}),
-    onBatchEnd: (outcome) => {
+    onBatchEnd: (outcome: 'ok' | 'failed' | 'cancelled') => {
       if (outcome === 'ok') batchesDone++;
     },
-  });
+  };
+  const executeBatch = createExecuteBatch(batchDeps);
+  const executeBatches = createExecuteBatches({ handle: createAttemptHandler(batchDeps), draining });
 
   parts.metrics?.observeSlots(() => [{ executor: parts.id, slots: slots.total, busy: slots.busy() }]);
 
@@ -99,12 +104,14 @@ export function createExecutor(parts: ExecutorParts): Executor {
       definition: executorServiceDefinition,
       implementation: {
         executeBatch: bidi(executeBatch),
+        executeBatches: bidi(executeBatches),
         getExecutorStatus: unary(async () => status()),
       },
     },
     status,
     async drain(graceMs) {
       if (state === 'RUNNING') state = 'DRAINING';
+      startDraining();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), graceMs);
@@ -117,6 +124,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     },
     close() {
       state = 'STOPPED';
+      startDraining();
       closing ??= pool.close();
       return closing;
     },

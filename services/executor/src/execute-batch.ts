@@ -1,18 +1,26 @@
-// ExecuteBatch: one bidi call per batch attempt (proto/flowmesh/v1/executor_service.proto).
+// One batch attempt (proto/flowmesh/v1/executor_service.proto), whatever carries it: an ExecuteBatch call of
+// its own, or a tag on a coordinator's ExecuteBatches stream (execute-batches.ts).
 // assign → checks (fencing, slot) → bytes (pread or inline) → `started` → records chunks and heartbeats
 // while a worker thread runs the microflow → rejects → trailer. A cancel or deadline aborts the worker.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { RecordEncoding } from '@flowmesh/contracts';
-import type { BatchAssignment, BatchTrailer, ExecuteBatchRequest, ExecuteBatchResponse, Reject } from '@flowmesh/contracts';
+import type {
+  BatchAssignment,
+  BatchTrailer,
+  ExecuteBatchRequest,
+  ExecuteBatchResponse,
+  Reject,
+} from '@flowmesh/contracts';
 import {
   CancelledError,
   FailedPreconditionError,
   InvalidArgumentError,
   UnavailableError,
   inSpan,
+  withContext,
   write,
 } from '@flowmesh/runtime';
-import type { CallContext, Logger, MeshMetrics } from '@flowmesh/runtime';
+import type { CallContext, Logger, MeshMetrics, TraceContext } from '@flowmesh/runtime';
 import { batchLog } from './batch-log.js';
 import type { BatchPool } from './batch-pool.js';
 import type { Faults } from './faults.js';
@@ -54,12 +62,36 @@ export interface ExecuteBatchDeps {
 
 type Call = ServerDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
 
+/** What one attempt needs from what carries it: an ExecuteBatch call, or a tag on an ExecuteBatches stream. */
+export interface AttemptIo {
+  /** Aborted when the attempt is cancelled (its call, or a `cancel` for its tag) or its carrier is gone. */
+  signal: AbortSignal;
+  /** Sends one response of the attempt, waiting while the carrier's buffer is full (backpressure). */
+  send(msg: ExecuteBatchResponse): Promise<void>;
+  /** The attempt's inline bytes (exactly `length` of them), when `assign.inline`. */
+  readInline(length: number): Promise<Buffer>;
+}
+
+/** Runs one attempt to its trailer, or throws the error its caller should see as the attempt's status. */
+export type AttemptHandler = (assign: BatchAssignment, io: AttemptIo, parent?: TraceContext) => Promise<void>;
+
 export function createExecuteBatch(deps: ExecuteBatchDeps) {
+  const handle = createAttemptHandler(deps);
   return async function executeBatch(call: Call, ctx: CallContext): Promise<void> {
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<ExecuteBatchRequest>;
     const first = await messages.next();
     const assign = first.done ? undefined : first.value.msg?.$case === 'assign' ? first.value.msg.assign : undefined;
     if (!assign) throw new InvalidArgumentError('assign', 'the first message of ExecuteBatch must be assign');
+    await handle(assign, {
+      signal: ctx.signal,
+      send: (msg) => write(call, msg),
+      readInline: (length) => readInline(messages, length, ctx.signal),
+    });
+  };
+}
+
+export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
+  return async function handleAttempt(assign, io, parent) {
     const { format } = validateAssignment(assign);
     if (!deps.accepting()) throw new UnavailableError('executor is draining; send the batch elsewhere');
 
@@ -68,6 +100,7 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     const metrics = deps.metrics;
     const log = batchLog(deps.logger, assign);
+    let trailer: BatchTrailer;
     try {
       releaseSlot = deps.slots.acquire();
       log.started();
@@ -75,21 +108,28 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
       metrics?.running(1);
       // One span per attempt, a child of the ExecuteBatch server span (the coordinator's attempt span is
       // its remote parent, carried in the call metadata).
-      const trailer = await inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
-        const t = await runAttempt(deps, call, ctx, messages, assign, format);
-        span.setAttributes({
-          'flowmesh.records.in': t.counts?.recordsIn ?? 0,
-          'flowmesh.records.out': t.counts?.recordsOut ?? 0,
-          'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
-          'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
+      // (On a stream, the parent is the context the coordinator sent with the assign.)
+      const run = (): Promise<BatchTrailer> =>
+        inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
+          const t = await runAttempt(deps, io, assign, format);
+          span.setAttributes({
+            'flowmesh.records.in': t.counts?.recordsIn ?? 0,
+            'flowmesh.records.out': t.counts?.recordsOut ?? 0,
+            'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
+            'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
+          });
+          return t;
         });
-        return t;
-      });
+      trailer = parent ? await withContext(parent, run) : await run();
       outcome = 'ok';
       metrics?.batch('done');
-      metrics?.records({ in: trailer.counts?.recordsIn, out: trailer.counts?.recordsOut, rejected: trailer.counts?.recordsRejected });
+      metrics?.records({
+        in: trailer.counts?.recordsIn,
+        out: trailer.counts?.recordsOut,
+        rejected: trailer.counts?.recordsRejected,
+      });
     } catch (err) {
-      if (ctx.signal.aborted) outcome = 'cancelled';
+      if (io.signal.aborted) outcome = 'cancelled';
       log.failed(err, outcome === 'cancelled');
       if (releaseSlot) metrics?.batch('failed');
       throw err;
@@ -101,6 +141,8 @@ export function createExecuteBatch(deps: ExecuteBatchDeps) {
       }
       endAttempt();
     }
+    // After the slot is free: a coordinator that counts the slot free on the trailer never finds it busy.
+    await io.send({ msg: { $case: 'trailer', trailer } });
   };
 }
 
@@ -119,26 +161,25 @@ function attemptAttributes(a: BatchAssignment, executorId: string) {
 
 async function runAttempt(
   deps: ExecuteBatchDeps,
-  call: Call,
-  ctx: CallContext,
-  messages: AsyncIterator<ExecuteBatchRequest>,
+  io: AttemptIo,
   a: BatchAssignment,
   format: 'csv' | 'jsonl' | 'lines',
 ): Promise<BatchTrailer> {
   const startedAt = Date.now();
   const at = { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt };
+  const signal = io.signal;
   const bytes = a.inline
-    ? await readInline(messages, a.length, ctx.signal)
-    : await readRange(await resolveInRoot(deps.fileRoots, a.file!.root, a.file!.path), a.offset, a.length, ctx.signal);
+    ? await io.readInline(a.length)
+    : await readRange(await resolveInRoot(deps.fileRoots, a.file!.root, a.file!.path), a.offset, a.length, signal);
 
-  await write(call, { msg: { $case: 'started', started: { executorId: deps.executorId } } });
+  await io.send({ msg: { $case: 'started', started: { executorId: deps.executorId } } });
 
   if (deps.faults.has('crash', at)) {
     // Shortly after `started`, so the coordinator has seen the attempt begin (a crash mid-batch).
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 100);
-    await untilAborted(ctx.signal);
+    await untilAborted(signal);
   }
-  if (deps.faults.has('hang', at)) await untilAborted(ctx.signal);
+  if (deps.faults.has('hang', at)) await untilAborted(signal);
   if (deps.faults.has('fail', at)) throw new Error('injected fault: fail');
 
   let recordsDone = 0;
@@ -146,7 +187,7 @@ async function runAttempt(
   let seq = 0;
   // With an output part, records go to a file under the sink root and only metadata comes back.
   const part: OutputPart | undefined = a.outputPart ? await openOutputPart(deps.fileRoots, a.outputPart) : undefined;
-  const heartbeats = startHeartbeats(call, deps.heartbeatMs, () => recordsDone);
+  const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => recordsDone);
   let result;
   try {
     result = await deps.pool.run(
@@ -170,7 +211,7 @@ async function runAttempt(
         chunkBytes: a.chunkBytes || DEFAULT_CHUNK_BYTES,
       },
       {
-        signal: ctx.signal,
+        signal,
         loadTable: deps.loadReferenceTable,
         onChunk: async (data, records) => {
           recordsDone += records;
@@ -185,11 +226,11 @@ async function runAttempt(
               ? { data: Buffer.alloc(0), records: splitJsonl(data) }
               : { data, records: [] }),
           };
-          await write(call, { msg: { $case: 'records', records: chunk } });
+          await io.send({ msg: { $case: 'records', records: chunk } });
         },
       },
     );
-    if (ctx.signal.aborted) throw new CancelledError('batch cancelled');
+    if (signal.aborted) throw new CancelledError('batch cancelled');
     if (!result.ok) {
       const { kind, message } = result.error;
       if (kind === 'aborted') throw new CancelledError('batch cancelled');
@@ -213,7 +254,7 @@ async function runAttempt(
         raw: r.raw.length > MAX_REJECT_RAW ? r.raw.slice(0, MAX_REJECT_RAW) : r.raw,
         batchIndex: a.batchIndex,
       }));
-      await write(call, { msg: { $case: 'rejects', rejects: { jobId: a.jobId, batchIndex: a.batchIndex, rejects } } });
+      await io.send({ msg: { $case: 'rejects', rejects: { jobId: a.jobId, batchIndex: a.batchIndex, rejects } } });
     }
   }
 
@@ -240,7 +281,6 @@ async function runAttempt(
     executorId: deps.executorId,
     outputPart: a.outputPart,
   };
-  await write(call, { msg: { $case: 'trailer', trailer } });
   return trailer;
 }
 
@@ -248,12 +288,12 @@ async function runAttempt(
  * Heartbeats on the main thread's timer: the transform runs on a worker, so they keep flowing while the
  * CPU is busy. At most one is outstanding; a call that is not draining gets no pile of heartbeats.
  */
-function startHeartbeats(call: Call, everyMs: number, recordsDone: () => number): { stop(): void } {
+function startHeartbeats(io: AttemptIo, everyMs: number, recordsDone: () => number): { stop(): void } {
   let pending = false;
   const timer = setInterval(() => {
-    if (pending || call.cancelled) return;
+    if (pending || io.signal.aborted) return;
     pending = true;
-    write(call, { msg: { $case: 'heartbeat', heartbeat: { recordsDone: recordsDone() } } }).then(
+    io.send({ msg: { $case: 'heartbeat', heartbeat: { recordsDone: recordsDone() } } }).then(
       () => (pending = false),
       () => (pending = false),
     );

@@ -28,3 +28,44 @@ export async function readInline(
   }
   return bytes;
 }
+
+export interface InlineSink {
+  /** Takes one `data` message's bytes (copied); more than the assigned length makes `read` fail. */
+  push(chunk: Uint8Array): void;
+  /** All `length` bytes, once they have arrived. */
+  read(signal: AbortSignal): Promise<Buffer>;
+}
+
+/** The same for an attempt on an ExecuteBatches stream, whose `data` messages arrive by tag. */
+export function createInlineSink(length: number): InlineSink {
+  const bytes = Buffer.from(new ArrayBuffer(length));
+  let filled = 0;
+  let problem: string | undefined;
+  let wake: (() => void) | undefined;
+  return {
+    push(chunk) {
+      if (filled + chunk.length > length) problem ??= `more inline bytes than assign.length (${length})`;
+      else {
+        bytes.set(chunk, filled);
+        filled += chunk.length;
+      }
+      wake?.();
+    },
+    async read(signal) {
+      const onAbort = (): void => wake?.();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        while (filled < length && problem === undefined) {
+          signal.throwIfAborted();
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        wake = undefined;
+        signal.removeEventListener('abort', onAbort);
+      }
+      signal.throwIfAborted();
+      if (problem !== undefined) throw new InvalidArgumentError('data', problem);
+      return bytes;
+    },
+  };
+}

@@ -3,8 +3,8 @@
 // (buffer growth, fork/join shift, finish slice, Buffer.from). The records message is written by the
 // runtime's hand-written records codec (the same bytes, one allocation and one copy), which the coordinator
 // and gateway also use to relay it unchanged; every other message goes through the generated encoder.
-import { ExecuteBatchResponse, ExecutorServiceService } from '@flowmesh/contracts';
-import { encodeRecordsMessage } from '@flowmesh/runtime';
+import { BatchStreamResponse, ExecuteBatchResponse, ExecutorServiceService } from '@flowmesh/contracts';
+import { encodeRecordsMessage, varintField } from '@flowmesh/runtime';
 
 export function serializeResponse(value: ExecuteBatchResponse): Buffer {
   const msg = value.msg;
@@ -14,8 +14,24 @@ export function serializeResponse(value: ExecuteBatchResponse): Buffer {
   return encodeRecordsMessage(msg.records);
 }
 
-/** The executor's service definition with the fast response serializer (same wire format, same methods). */
+/** Field number of `tag` in BatchStreamResponse. */
+const TAG_FIELD = 15;
+
+/**
+ * An ExecuteBatches response: the tag field, then the same bytes as the ExecuteBatchResponse would have
+ * (the generated encoder also writes `tag` first, as it is declared first), records by the fast codec.
+ */
+export function serializeStreamResponse(value: BatchStreamResponse): Buffer {
+  const msg = value.msg;
+  if (msg?.$case !== 'records' || msg.records.records.length > 0 || value.tag === 0) {
+    return Buffer.from(BatchStreamResponse.encode(value).finish());
+  }
+  return encodeRecordsMessage(msg.records, varintField(TAG_FIELD, value.tag));
+}
+
+/** The executor's service definition with the fast response serializers (same wire format, same methods). */
 export const executorServiceDefinition = {
   ...ExecutorServiceService,
   executeBatch: { ...ExecutorServiceService.executeBatch, responseSerialize: serializeResponse },
+  executeBatches: { ...ExecutorServiceService.executeBatches, responseSerialize: serializeStreamResponse },
 } as const;

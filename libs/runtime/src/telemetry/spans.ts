@@ -2,7 +2,7 @@
 // only: without the preload (tracing off) the tracer is the API's no-op and a span costs a few calls.
 // The gRPC instrumentation carries the context in call metadata, so spans started here become parents
 // of the outgoing calls made inside them, and children of the incoming call being served.
-import { context, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 
 export type { Span, Context, Attributes };
@@ -40,6 +40,22 @@ export function activeContext(): Context {
 /** Runs fn with `ctx` active. */
 export function withContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, fn);
+}
+
+/**
+ * The active context as W3C trace-context keys, for a unit of work that travels inside a message rather than
+ * as its own call (a batch on a coordinator's ExecuteBatches stream). Empty when tracing is off.
+ */
+export function injectTraceContext(): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}
+
+/** The context a peer sent with {@link injectTraceContext}; undefined when it sent none. */
+export function extractTraceContext(carrier: Record<string, string>): Context | undefined {
+  for (const _ in carrier) return propagation.extract(ROOT_CONTEXT, carrier);
+  return undefined;
 }
 
 /** traceId/spanId of the active span for log lines; empty when tracing is off or nothing is active. */

@@ -95,13 +95,33 @@ export function receivedRecordsMessage(chunk: RecordChunk): Buffer | undefined {
   return r.message;
 }
 
-/** A records message for `chunk` (JSONL form), one allocation and one copy of the payload. */
-export function encodeRecordsMessage(chunk: RecordChunk): Buffer {
+/**
+ * A records message for `chunk` (JSONL form), one allocation and one copy of the payload. With `head`, those
+ * bytes come first (fields of an enclosing message written before the records field, e.g. a stream's tag).
+ */
+export function encodeRecordsMessage(chunk: RecordChunk, head?: Uint8Array): Buffer {
   const inner = recordChunkSize(chunk);
-  const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
-  out[0] = RECORDS_TAG;
-  writeRecordChunk(out, writeVarint(out, 1, inner), chunk);
+  const at = head?.length ?? 0;
+  const out = Buffer.allocUnsafe(at + 1 + varintSize(inner) + inner);
+  if (head) out.set(head, 0);
+  out[at] = RECORDS_TAG;
+  writeRecordChunk(out, writeVarint(out, at + 1, inner), chunk);
   return out;
+}
+
+/** A varint field (wire type 0) with its key, as bytes: `head` for {@link encodeRecordsMessage}. */
+export function varintField(field: number, value: number): Buffer {
+  const key = field << 3;
+  const out = Buffer.allocUnsafe(varintSize(key) + varintSize(value));
+  return out.subarray(0, writeVarint(out, writeVarint(out, 0, key), value));
+}
+
+/** Reads a varint field's key and value at `at` (values below 2^32); undefined when the bytes are not one. */
+export function readVarintField(buf: Buffer, at: number): { field: number; value: number; next: number } | undefined {
+  const key = readVarint(buf, at);
+  if (!key || (key.value & 7) !== 0) return undefined;
+  const v = readVarint(buf, key.next);
+  return v ? { field: key.value >>> 3, value: v.value, next: v.next } : undefined;
 }
 
 /** `0x0a len message`: the message as field 1 of a wrapper (the CoordinatorService responses). */

@@ -142,6 +142,53 @@ export interface ExecuteBatchResponse {
     | undefined;
 }
 
+export interface BatchCancel {
+  reason: string;
+}
+
+export interface BatchStreamRequest {
+  /** The attempt this message is about (declared first: it is written before the payload). */
+  tag: number;
+  msg:
+    | //
+    /** Starts an attempt under a tag that is not live on the call. */
+    { $case: "assign"; assign: BatchAssignment }
+    | //
+    /** The attempt's inline bytes, after its assign. */
+    { $case: "data"; data: BatchData }
+    | { $case: "cancel"; cancel: BatchCancel }
+    | undefined;
+  /** Trace context of the coordinator's attempt span (W3C trace context keys), with `assign`. */
+  traceContext: { [key: string]: string };
+}
+
+export interface BatchStreamRequest_TraceContextEntry {
+  key: string;
+  value: string;
+}
+
+/** How an attempt failed: the status its ExecuteBatch call would have ended with. */
+export interface BatchError {
+  code: number;
+  message: string;
+}
+
+export interface BatchStreamResponse {
+  /**
+   * The attempt this message is about (declared first: it is written before the payload, so the rest is
+   * an ExecuteBatchResponse's bytes and a records message reads like one).
+   */
+  tag: number;
+  msg:
+    | { $case: "started"; started: BatchStarted }
+    | { $case: "records"; records: RecordChunk }
+    | { $case: "rejects"; rejects: RejectChunk }
+    | { $case: "heartbeat"; heartbeat: Heartbeat }
+    | { $case: "trailer"; trailer: BatchTrailer }
+    | { $case: "error"; error: BatchError }
+    | undefined;
+}
+
 export interface GetExecutorStatusRequest {
 }
 
@@ -1773,6 +1820,645 @@ export const ExecuteBatchResponse: MessageFns<ExecuteBatchResponse> = {
   },
 };
 
+function createBaseBatchCancel(): BatchCancel {
+  return { reason: "" };
+}
+
+export const BatchCancel: MessageFns<BatchCancel> = {
+  encode(message: BatchCancel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchCancel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchCancel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchCancel {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+  },
+
+  toJSON(message: BatchCancel): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchCancel>, I>>(base?: I): BatchCancel {
+    return BatchCancel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchCancel>, I>>(object: I): BatchCancel {
+    const message = createBaseBatchCancel();
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchStreamRequest(): BatchStreamRequest {
+  return { tag: 0, msg: undefined, traceContext: {} };
+}
+
+export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
+  encode(message: BatchStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== 0) {
+      writer.uint32(120).uint32(message.tag);
+    }
+    switch (message.msg?.$case) {
+      case "assign":
+        BatchAssignment.encode(message.msg.assign, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        BatchData.encode(message.msg.data, writer.uint32(18).fork()).join();
+        break;
+      case "cancel":
+        BatchCancel.encode(message.msg.cancel, writer.uint32(26).fork()).join();
+        break;
+    }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      BatchStreamRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.tag = reader.uint32();
+            continue;
+          }
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.msg = { $case: "assign", assign: BatchAssignment.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.msg = { $case: "data", data: BatchData.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.msg = { $case: "cancel", cancel: BatchCancel.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = BatchStreamRequest_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.traceContext[entry14.key] = entry14.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchStreamRequest {
+    return {
+      tag: isSet(object.tag) ? globalThis.Number(object.tag) : 0,
+      msg: isSet(object.assign)
+        ? { $case: "assign", assign: BatchAssignment.fromJSON(object.assign) }
+        : isSet(object.data)
+        ? { $case: "data", data: BatchData.fromJSON(object.data) }
+        : isSet(object.cancel)
+        ? { $case: "cancel", cancel: BatchCancel.fromJSON(object.cancel) }
+        : undefined,
+      traceContext: isObject(object.traceContext)
+        ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.trace_context)
+        ? (globalThis.Object.entries(object.trace_context) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: BatchStreamRequest): unknown {
+    const obj: any = {};
+    if (message.tag !== 0) {
+      obj.tag = Math.round(message.tag);
+    }
+    if (message.msg?.$case === "assign") {
+      obj.assign = BatchAssignment.toJSON(message.msg.assign);
+    } else if (message.msg?.$case === "data") {
+      obj.data = BatchData.toJSON(message.msg.data);
+    } else if (message.msg?.$case === "cancel") {
+      obj.cancel = BatchCancel.toJSON(message.msg.cancel);
+    }
+    if (message.traceContext) {
+      const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceContext = {};
+        entries.forEach(([k, v]) => {
+          obj.traceContext[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(base?: I): BatchStreamRequest {
+    return BatchStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(object: I): BatchStreamRequest {
+    const message = createBaseBatchStreamRequest();
+    message.tag = object.tag ?? 0;
+    switch (object.msg?.$case) {
+      case "assign": {
+        if (object.msg?.assign !== undefined && object.msg?.assign !== null) {
+          message.msg = { $case: "assign", assign: BatchAssignment.fromPartial(object.msg.assign) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.msg?.data !== undefined && object.msg?.data !== null) {
+          message.msg = { $case: "data", data: BatchData.fromPartial(object.msg.data) };
+        }
+        break;
+      }
+      case "cancel": {
+        if (object.msg?.cancel !== undefined && object.msg?.cancel !== null) {
+          message.msg = { $case: "cancel", cancel: BatchCancel.fromPartial(object.msg.cancel) };
+        }
+        break;
+      }
+    }
+    message.traceContext = (globalThis.Object.entries(object.traceContext ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseBatchStreamRequest_TraceContextEntry(): BatchStreamRequest_TraceContextEntry {
+  return { key: "", value: "" };
+}
+
+export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest_TraceContextEntry> = {
+  encode(message: BatchStreamRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamRequest_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchStreamRequest_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchStreamRequest_TraceContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BatchStreamRequest_TraceContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchStreamRequest_TraceContextEntry>, I>>(
+    base?: I,
+  ): BatchStreamRequest_TraceContextEntry {
+    return BatchStreamRequest_TraceContextEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchStreamRequest_TraceContextEntry>, I>>(
+    object: I,
+  ): BatchStreamRequest_TraceContextEntry {
+    const message = createBaseBatchStreamRequest_TraceContextEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchError(): BatchError {
+  return { code: 0, message: "" };
+}
+
+export const BatchError: MessageFns<BatchError> = {
+  encode(message: BatchError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: BatchError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchError>, I>>(base?: I): BatchError {
+    return BatchError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchError>, I>>(object: I): BatchError {
+    const message = createBaseBatchError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchStreamResponse(): BatchStreamResponse {
+  return { tag: 0, msg: undefined };
+}
+
+export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
+  encode(message: BatchStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== 0) {
+      writer.uint32(120).uint32(message.tag);
+    }
+    switch (message.msg?.$case) {
+      case "started":
+        BatchStarted.encode(message.msg.started, writer.uint32(10).fork()).join();
+        break;
+      case "records":
+        RecordChunk.encode(message.msg.records, writer.uint32(18).fork()).join();
+        break;
+      case "rejects":
+        RejectChunk.encode(message.msg.rejects, writer.uint32(26).fork()).join();
+        break;
+      case "heartbeat":
+        Heartbeat.encode(message.msg.heartbeat, writer.uint32(34).fork()).join();
+        break;
+      case "trailer":
+        BatchTrailer.encode(message.msg.trailer, writer.uint32(42).fork()).join();
+        break;
+      case "error":
+        BatchError.encode(message.msg.error, writer.uint32(50).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.tag = reader.uint32();
+            continue;
+          }
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.msg = { $case: "started", started: BatchStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.msg = { $case: "records", records: RecordChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.msg = { $case: "rejects", rejects: RejectChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.msg = { $case: "heartbeat", heartbeat: Heartbeat.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.msg = { $case: "trailer", trailer: BatchTrailer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.msg = { $case: "error", error: BatchError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchStreamResponse {
+    return {
+      tag: isSet(object.tag) ? globalThis.Number(object.tag) : 0,
+      msg: isSet(object.started)
+        ? { $case: "started", started: BatchStarted.fromJSON(object.started) }
+        : isSet(object.records)
+        ? { $case: "records", records: RecordChunk.fromJSON(object.records) }
+        : isSet(object.rejects)
+        ? { $case: "rejects", rejects: RejectChunk.fromJSON(object.rejects) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", heartbeat: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.trailer)
+        ? { $case: "trailer", trailer: BatchTrailer.fromJSON(object.trailer) }
+        : isSet(object.error)
+        ? { $case: "error", error: BatchError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchStreamResponse): unknown {
+    const obj: any = {};
+    if (message.tag !== 0) {
+      obj.tag = Math.round(message.tag);
+    }
+    if (message.msg?.$case === "started") {
+      obj.started = BatchStarted.toJSON(message.msg.started);
+    } else if (message.msg?.$case === "records") {
+      obj.records = RecordChunk.toJSON(message.msg.records);
+    } else if (message.msg?.$case === "rejects") {
+      obj.rejects = RejectChunk.toJSON(message.msg.rejects);
+    } else if (message.msg?.$case === "heartbeat") {
+      obj.heartbeat = Heartbeat.toJSON(message.msg.heartbeat);
+    } else if (message.msg?.$case === "trailer") {
+      obj.trailer = BatchTrailer.toJSON(message.msg.trailer);
+    } else if (message.msg?.$case === "error") {
+      obj.error = BatchError.toJSON(message.msg.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(base?: I): BatchStreamResponse {
+    return BatchStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(object: I): BatchStreamResponse {
+    const message = createBaseBatchStreamResponse();
+    message.tag = object.tag ?? 0;
+    switch (object.msg?.$case) {
+      case "started": {
+        if (object.msg?.started !== undefined && object.msg?.started !== null) {
+          message.msg = { $case: "started", started: BatchStarted.fromPartial(object.msg.started) };
+        }
+        break;
+      }
+      case "records": {
+        if (object.msg?.records !== undefined && object.msg?.records !== null) {
+          message.msg = { $case: "records", records: RecordChunk.fromPartial(object.msg.records) };
+        }
+        break;
+      }
+      case "rejects": {
+        if (object.msg?.rejects !== undefined && object.msg?.rejects !== null) {
+          message.msg = { $case: "rejects", rejects: RejectChunk.fromPartial(object.msg.rejects) };
+        }
+        break;
+      }
+      case "heartbeat": {
+        if (object.msg?.heartbeat !== undefined && object.msg?.heartbeat !== null) {
+          message.msg = { $case: "heartbeat", heartbeat: Heartbeat.fromPartial(object.msg.heartbeat) };
+        }
+        break;
+      }
+      case "trailer": {
+        if (object.msg?.trailer !== undefined && object.msg?.trailer !== null) {
+          message.msg = { $case: "trailer", trailer: BatchTrailer.fromPartial(object.msg.trailer) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.msg?.error !== undefined && object.msg?.error !== null) {
+          message.msg = { $case: "error", error: BatchError.fromPartial(object.msg.error) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseGetExecutorStatusRequest(): GetExecutorStatusRequest {
   return {};
 }
@@ -1992,6 +2678,22 @@ export const ExecutorServiceService = {
       Buffer.from(ExecuteBatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecuteBatchResponse => ExecuteBatchResponse.decode(value),
   },
+  /**
+   * Many batch attempts on one long-lived call (a coordinator keeps one per executor): per-call setup cost
+   * more CPU than a tiny batch's work (issue 7, target 4). Every message carries the attempt's `tag`, chosen
+   * by the coordinator and unique among the call's live attempts; each attempt goes through the same steps
+   * as an ExecuteBatch call (fencing, slot, `started`, chunks, heartbeats, trailer) and ends with its
+   * trailer or an `error`. A `cancel` stops one attempt; cancelling the call stops all of them.
+   */
+  executeBatches: {
+    path: "/flowmesh.v1.ExecutorService/ExecuteBatches" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: BatchStreamRequest): Buffer => Buffer.from(BatchStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchStreamRequest => BatchStreamRequest.decode(value),
+    responseSerialize: (value: BatchStreamResponse): Buffer => Buffer.from(BatchStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchStreamResponse => BatchStreamResponse.decode(value),
+  },
   getExecutorStatus: {
     path: "/flowmesh.v1.ExecutorService/GetExecutorStatus" as const,
     requestStream: false as const,
@@ -2012,6 +2714,14 @@ export interface ExecutorServiceServer extends UntypedServiceImplementation {
    * while it works, and ends with `trailer`. Cancelling the call stops the batch.
    */
   executeBatch: handleBidiStreamingCall<ExecuteBatchRequest, ExecuteBatchResponse>;
+  /**
+   * Many batch attempts on one long-lived call (a coordinator keeps one per executor): per-call setup cost
+   * more CPU than a tiny batch's work (issue 7, target 4). Every message carries the attempt's `tag`, chosen
+   * by the coordinator and unique among the call's live attempts; each attempt goes through the same steps
+   * as an ExecuteBatch call (fencing, slot, `started`, chunks, heartbeats, trailer) and ends with its
+   * trailer or an `error`. A `cancel` stops one attempt; cancelling the call stops all of them.
+   */
+  executeBatches: handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse>;
   getExecutorStatus: handleUnaryCall<GetExecutorStatusRequest, GetExecutorStatusResponse>;
 }
 
@@ -2027,6 +2737,19 @@ export interface ExecutorServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
+  /**
+   * Many batch attempts on one long-lived call (a coordinator keeps one per executor): per-call setup cost
+   * more CPU than a tiny batch's work (issue 7, target 4). Every message carries the attempt's `tag`, chosen
+   * by the coordinator and unique among the call's live attempts; each attempt goes through the same steps
+   * as an ExecuteBatch call (fencing, slot, `started`, chunks, heartbeats, trailer) and ends with its
+   * trailer or an `error`. A `cancel` stops one attempt; cancelling the call stops all of them.
+   */
+  executeBatches(): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  executeBatches(options: Partial<CallOptions>): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  executeBatches(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
   getExecutorStatus(
     request: GetExecutorStatusRequest,
     callback: (error: ServiceError | null, response: GetExecutorStatusResponse) => void,

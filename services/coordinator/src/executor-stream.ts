@@ -1,0 +1,257 @@
+// One long-lived ExecuteBatches call per executor, carrying every attempt this coordinator sends there
+// (issue 7, target 4). A call per attempt cost the coordinator ~15–20% of its CPU in call setup alone (client
+// call creation, metadata, call credentials, an HTTP/2 stream) at thousands of tiny batches per second.
+// Each attempt gets a tag unique on its call (never reused while the call lives, so a late message of a
+// cancelled attempt cannot reach a newer one) and reads its own responses, exactly the messages an
+// ExecuteBatch call would have carried; it ends with its trailer, or with the error the executor sent as
+// the status that call would have had. What a call did per attempt is done per tag here: the attempt's
+// deadline (a timer, then `cancel`), cancellation (`cancel`), and a broken call fails every attempt on it
+// with the call's status (so run-attempt.ts tells a never-reached executor from a failed batch as before).
+// A call is half-closed after `idleMs` without attempts and replaced after `maxAgeMs`, so it has a deadline.
+import type {
+  BatchStreamRequest,
+  BatchStreamResponse,
+  ExecuteBatchResponse,
+  ExecutorServiceClient,
+} from '@flowmesh/contracts';
+import { callOptions, injectTraceContext } from '@flowmesh/runtime';
+import { status, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { AttemptRequest } from './attempt-runner.js';
+
+/** Inline bytes travel in messages of this size (below the 16 MiB message limit, cheap to copy). */
+const INLINE_CHUNK_BYTES = 1024 * 1024;
+/** Responses queued for attempts (all of one call) beyond which the call stops reading until they are taken. */
+const PAUSE_AT = 256;
+const RESUME_AT = 64;
+
+export interface ExecutorStreamOptions {
+  /** Deadline of one attempt. */
+  attemptTimeoutMs: number;
+  /** A call older than this takes no new attempt (a fresh one does); its deadline is this plus attemptTimeoutMs. @default 5 min */
+  maxAgeMs?: number;
+  /** A call without attempts for this long is half-closed. @default 10 s */
+  idleMs?: number;
+}
+
+type Call = ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+
+/** A gRPC-status error, as a per-attempt call would have failed with. */
+export function attemptStatusError(code: status, message: string): Error & { code: number; details: string } {
+  return Object.assign(new Error(`${code} ${status[code]}: ${message}`), { code, details: message });
+}
+
+interface Channel {
+  queue: ExecuteBatchResponse[];
+  wake: (() => void) | undefined;
+  /** Set when the attempt has ended: its trailer came (undefined error) or it failed. */
+  end: { error?: Error } | undefined;
+}
+
+interface LiveCall {
+  call: Call;
+  channels: Map<number, Channel>;
+  openedAt: number;
+  nextTag: number;
+  queued: number;
+  paused: boolean;
+  retired: boolean;
+  idleSince: number;
+  idleTimer: NodeJS.Timeout;
+}
+
+export interface ExecutorStream {
+  /** Runs one attempt on the executor's call; aborting `signal` cancels it there. */
+  run(request: AttemptRequest, signal: AbortSignal): AsyncGenerator<ExecuteBatchResponse, void, undefined>;
+  /** Cancels the call (every attempt on it fails). */
+  close(): void;
+}
+
+export function createExecutorStream(client: ExecutorServiceClient, opts: ExecutorStreamOptions): ExecutorStream {
+  const maxAgeMs = opts.maxAgeMs ?? 5 * 60_000;
+  const idleMs = opts.idleMs ?? 10_000;
+  let current: LiveCall | undefined;
+  let closed = false;
+
+  function finish(live: LiveCall, tag: number, ch: Channel, end: { error?: Error }): void {
+    if (ch.end) return;
+    ch.end = end;
+    live.channels.delete(tag);
+    ch.wake?.();
+    if (live.channels.size === 0) {
+      live.idleSince = Date.now();
+      live.idleTimer.refresh();
+      if (live.retired) live.call.end();
+    }
+  }
+
+  function failAll(live: LiveCall, error: Error): void {
+    if (current === live) current = undefined;
+    clearTimeout(live.idleTimer);
+    for (const [tag, ch] of live.channels) finish(live, tag, ch, { error });
+  }
+
+  function open(): LiveCall {
+    const call = client.executeBatches(callOptions({ timeoutMs: maxAgeMs + opts.attemptTimeoutMs }));
+    const live: LiveCall = {
+      call,
+      channels: new Map(),
+      openedAt: Date.now(),
+      nextTag: 1,
+      queued: 0,
+      paused: false,
+      retired: false,
+      idleSince: Date.now(),
+      idleTimer: setTimeout(() => {
+        // Half-close a call that stayed idle (the executor ends its side once nothing is live there).
+        if (live.channels.size > 0 || Date.now() - live.idleSince < idleMs) return;
+        if (current === live) current = undefined;
+        live.retired = true;
+        live.call.end();
+      }, idleMs),
+    };
+    live.idleTimer.unref();
+    call.on('data', (res: BatchStreamResponse) => {
+      const ch = live.channels.get(res.tag);
+      const msg = res.msg;
+      // A late message of an attempt that was cancelled or already ended: nobody reads it.
+      if (!ch || !msg) return;
+      if (msg.$case === 'error') {
+        finish(live, res.tag, ch, { error: attemptStatusError(msg.error.code as status, msg.error.message) });
+        return;
+      }
+      ch.queue.push({ msg } as ExecuteBatchResponse);
+      live.queued++;
+      if (live.queued >= PAUSE_AT && !live.paused) {
+        live.paused = true;
+        call.pause();
+      }
+      if (msg.$case === 'trailer') finish(live, res.tag, ch, {});
+      else ch.wake?.();
+    });
+    call.on('error', (err: Error) => failAll(live, err));
+    call.on('end', () =>
+      failAll(
+        live,
+        attemptStatusError(status.UNAVAILABLE, 'the executor ended the batch stream (draining or stopping)'),
+      ),
+    );
+    return live;
+  }
+
+  function taken(live: LiveCall, n: number): void {
+    live.queued -= n;
+    if (live.paused && live.queued <= RESUME_AT) {
+      live.paused = false;
+      live.call.resume();
+    }
+  }
+
+  async function* run(
+    request: AttemptRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<ExecuteBatchResponse, void, undefined> {
+    if (closed) throw attemptStatusError(status.UNAVAILABLE, 'coordinator is closing');
+    signal.throwIfAborted();
+    if (current && (current.retired || Date.now() - current.openedAt > maxAgeMs)) {
+      const old = current;
+      old.retired = true;
+      current = undefined;
+      if (old.channels.size === 0) old.call.end();
+    }
+    const live = (current ??= open());
+    const tag = live.nextTag;
+    live.nextTag = tag >= 0xffff_fffe ? 1 : tag + 1;
+    const ch: Channel = { queue: [], wake: undefined, end: undefined };
+    live.channels.set(tag, ch);
+    const cancel = (error: Error): void => {
+      if (ch.end) return;
+      finish(live, tag, ch, { error });
+      // Tell the executor to stop the attempt (a small message: no need to wait for drain). A call that is
+      // ending or broken has stopped it already.
+      if (live.call.writable)
+        live.call.write({ tag, msg: { $case: 'cancel', cancel: { reason: error.message } }, traceContext: {} });
+    };
+    const onAbort = (): void => cancel(attemptStatusError(status.CANCELLED, 'cancelled by caller'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    let deadlineMs = opts.attemptTimeoutMs;
+    if (request.deadline) deadlineMs = Math.min(deadlineMs, request.deadline.getTime() - Date.now());
+    const deadline = setTimeout(
+      () => cancel(attemptStatusError(status.DEADLINE_EXCEEDED, 'attempt deadline exceeded')),
+      Math.max(0, deadlineMs),
+    );
+    try {
+      await send(live.call, {
+        tag,
+        msg: { $case: 'assign', assign: request.assignment },
+        traceContext: injectTraceContext(),
+      });
+      const inline = request.inline;
+      if (inline) {
+        for (let at = 0; at < inline.length && !ch.end; at += INLINE_CHUNK_BYTES) {
+          await send(live.call, {
+            tag,
+            msg: { $case: 'data', data: { data: inline.subarray(at, at + INLINE_CHUNK_BYTES) } },
+            traceContext: {},
+          });
+        }
+      }
+      for (;;) {
+        if (ch.queue.length > 0) {
+          const batch = ch.queue;
+          ch.queue = [];
+          taken(live, batch.length);
+          for (const m of batch) yield m;
+          continue;
+        }
+        if (ch.end) {
+          if (ch.end.error) throw ch.end.error;
+          return;
+        }
+        await new Promise<void>((resolve) => (ch.wake = resolve));
+        ch.wake = undefined;
+      }
+    } finally {
+      clearTimeout(deadline);
+      signal.removeEventListener('abort', onAbort);
+      // Leaving early (trailer mismatch, heartbeat timeout, job cancel): stop the executor's work too.
+      if (!ch.end) cancel(attemptStatusError(status.CANCELLED, 'attempt abandoned'));
+      taken(live, ch.queue.length);
+      ch.queue = [];
+    }
+  }
+
+  return {
+    run,
+    close() {
+      closed = true;
+      const live = current;
+      current = undefined;
+      if (live) {
+        live.call.cancel();
+        failAll(live, attemptStatusError(status.CANCELLED, 'coordinator is closing'));
+      }
+    },
+  };
+}
+
+function send(call: Call, msg: BatchStreamRequest): Promise<void> {
+  if (call.write(msg)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      call.off('drain', onDrain);
+      call.off('error', onError);
+      call.off('close', onError);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err?: unknown): void => {
+      cleanup();
+      reject(err instanceof Error ? err : attemptStatusError(status.UNAVAILABLE, 'executor call closed while sending'));
+    };
+    call.on('drain', onDrain);
+    call.once('error', onError);
+    call.once('close', onError);
+  });
+}

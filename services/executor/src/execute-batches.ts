@@ -1,0 +1,123 @@
+// ExecuteBatches: many batch attempts on one long-lived call from a coordinator (issue 7, target 4: a call
+// per tiny batch cost more CPU on both sides than the batch's work — client call setup, metadata, an HTTP/2
+// stream, interceptors). Each `assign` starts an attempt under its tag and runs exactly as an ExecuteBatch
+// call would (fencing, slot, heartbeats, chunks, trailer: execute-batch.ts); its responses carry the tag, and
+// a failure ends it with an `error` message holding the status the call would have ended with. A `cancel`
+// stops one attempt; the call's end (cancel, deadline, broken connection) stops all of them. When the
+// coordinator half-closes, the call ends once its attempts have; when this executor drains, once its live
+// attempts have, so a graceful stop is not held up by an idle stream.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { BatchStreamRequest, BatchStreamResponse, ExecuteBatchResponse } from '@flowmesh/contracts';
+import { extractTraceContext, InvalidArgumentError, toServiceError, write } from '@flowmesh/runtime';
+import type { CallContext } from '@flowmesh/runtime';
+import type { AttemptHandler } from './execute-batch.js';
+import { createInlineSink, type InlineSink } from './inline-input.js';
+
+type Call = ServerDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+
+export interface ExecuteBatchesDeps {
+  handle: AttemptHandler;
+  /** Resolves when the executor starts draining. */
+  draining: Promise<void>;
+  /**
+   * Live attempts one call may hold; an assign beyond it ends the call with RESOURCE_EXHAUSTED (the slots
+   * refuse far fewer first: this only bounds what a misbehaving caller can make this executor hold).
+   * @default 1024
+   */
+  maxLive?: number;
+}
+
+interface LiveAttempt {
+  abort: AbortController;
+  inline?: InlineSink;
+}
+
+export function createExecuteBatches(deps: ExecuteBatchesDeps) {
+  const maxLive = deps.maxLive ?? 1024;
+  return async function executeBatches(call: Call, ctx: CallContext): Promise<void> {
+    const live = new Map<number, LiveAttempt>();
+    let draining = false;
+    // Resolves once nothing is live after the input ended or draining began: then the call ends.
+    let onIdle: (() => void) | undefined;
+    const quiet = new Promise<void>((resolve) => (onIdle = resolve));
+    void deps.draining.then(() => {
+      draining = true;
+      if (live.size === 0) onIdle?.();
+    });
+    const abortAll = (): void => {
+      for (const a of live.values()) a.abort.abort(new Error('stream ended'));
+    };
+    ctx.signal.addEventListener('abort', abortAll, { once: true });
+
+    const start = (tag: number, req: BatchStreamRequest): void => {
+      const msg = req.msg;
+      if (msg?.$case !== 'assign') return;
+      if (tag === 0 || live.has(tag))
+        throw new InvalidArgumentError('tag', `tag ${tag} is 0 or already live on this call`);
+      if (live.size >= maxLive) throw new InvalidArgumentError('tag', `more than ${maxLive} live attempts on one call`);
+      const assign = msg.assign;
+      const abort = new AbortController();
+      const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
+      live.set(tag, entry);
+      const send = (m: ExecuteBatchResponse): Promise<void> => write(call, { tag, msg: m.msg } as BatchStreamResponse);
+      deps
+        .handle(
+          assign,
+          {
+            signal: abort.signal,
+            send,
+            readInline: () => {
+              if (!entry.inline) throw new InvalidArgumentError('data', 'the assign is not inline');
+              return entry.inline.read(abort.signal);
+            },
+          },
+          extractTraceContext(req.traceContext),
+        )
+        .catch((err: unknown) => {
+          // A cancelled attempt's coordinator is no longer listening for it; anything else gets its status.
+          if (abort.signal.aborted || call.cancelled) return;
+          const e = toServiceError(err, ctx.logger);
+          return write(call, { tag, msg: { $case: 'error', error: { code: e.code, message: e.details } } });
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          live.delete(tag);
+          if (live.size === 0 && (draining || inputEnded)) onIdle?.();
+        });
+    };
+
+    let inputEnded = false;
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<BatchStreamRequest>;
+    try {
+      for (;;) {
+        const next = await Promise.race([messages.next(), quiet.then(() => undefined)]);
+        // Draining with nothing live: end the call (the coordinator opens a new one to wherever it goes next).
+        if (next === undefined) return;
+        if (next.done) break;
+        const req = next.value;
+        const tag = req.tag;
+        switch (req.msg?.$case) {
+          case 'assign':
+            start(tag, req);
+            break;
+          case 'data': {
+            const sink = live.get(tag)?.inline;
+            // Data for an attempt that already failed or was cancelled is dropped.
+            sink?.push(req.msg.data.data);
+            break;
+          }
+          case 'cancel':
+            live.get(tag)?.abort.abort(new Error(`cancelled by the coordinator: ${req.msg.cancel.reason}`));
+            break;
+          default:
+            break;
+        }
+      }
+      inputEnded = true;
+      if (live.size > 0) await quiet;
+    } finally {
+      ctx.signal.removeEventListener('abort', abortAll);
+      abortAll();
+    }
+  };
+}
