@@ -67,6 +67,21 @@ describe('io: encoders and checksums', function () {
     assert.deepEqual(decoded.errors, []);
   });
 
+  it('createJsonlEncoder: a small size hint (a tiny batch) gives exactly the chunks of a full-size buffer', function () {
+    const big = { s: 'é'.repeat(3000) };
+    const base = randomRecords(3000, 9, columns).map((r, i) => ({ ...r, n: i }));
+    const records = [...base.slice(0, 5), big, ...base.slice(5), big, big];
+    const chunksOf = (encoder: ReturnType<typeof createJsonlEncoder>) => {
+      const out = records.map((r) => encoder.write(r)).filter((c) => c !== undefined);
+      const last = encoder.flush();
+      if (last) out.push(last);
+      return out.map((c) => [c.records, c.bytes.toString('hex')]);
+    };
+    for (const hint of [0, 100, 5000, 1e9]) {
+      assert.deepEqual(chunksOf(createJsonlEncoder(4096, hint)), chunksOf(createJsonlEncoder(4096)), `hint ${hint}`);
+    }
+  });
+
   it('crc32hex equals the incremental checksum and the CRC-32 check value', function () {
     assert.equal(crc32hex([Buffer.from('123456789')]), 'cbf43926');
     assert.equal(crc32hex([Buffer.from('1234'), Buffer.from(''), Buffer.from('56789')]), 'cbf43926');

@@ -86,7 +86,9 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   };
 
   const state = newBatchState(input.vars, input.globals);
-  const encoder = createJsonlEncoder(opts.chunkBytes ?? 256 * 1024);
+  // JSONL of a record is typically 1.5–3× its CSV (field names on every record): a first buffer of ~3× the
+  // input fits a small batch's whole output without the 320 KiB a full chunk buffer takes.
+  const encoder = createJsonlEncoder(opts.chunkBytes ?? 256 * 1024, input.bytes.length * 3 + 1024);
   const checksum = createChecksum();
   let chunks = 0;
   const pending: EncodedChunk[] = [];
