@@ -5,18 +5,17 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoordinatorServiceClient, JobState } from '@flowmesh/contracts';
+import {
+  CoordinatorServiceClient,
+  JobState,
+  ResourceKind,
+  WatchEventType,
+  type WatchResponse,
+} from '@flowmesh/contracts';
 import { generateOrders, runFlowLocal } from '@flowmesh/flow';
 import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
-import { createClient } from '@flowmesh/runtime';
-import {
-  startEtcd,
-  startService,
-  tempDir,
-  waitFor,
-  type EtcdCluster,
-  type RunningService,
-} from '@flowmesh/testing';
+import { callOptions, createClient } from '@flowmesh/runtime';
+import { startEtcd, startService, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
 import { status } from '@grpc/grpc-js';
 import {
   coordinatorCall,
@@ -112,7 +111,19 @@ describe('engine: coordinator and executors (real processes)', function () {
       )),
     );
     coordinator = await startService('coordinator', {
-      args: [...mesh, '--node-id', 'coord-1', '--heartbeat-timeout-ms', '3000', '--no-executor-timeout-ms', '10000'],
+      // A one-batch job is checkpointed once it has run a minute (not 100 ms), so the test of that rule
+      // does not depend on how loaded the machine is.
+      args: [
+        ...mesh,
+        '--node-id',
+        'coord-1',
+        '--heartbeat-timeout-ms',
+        '3000',
+        '--no-executor-timeout-ms',
+        '10000',
+        '--checkpoint-after-ms',
+        '60000',
+      ],
       env,
       timeoutMs: 60_000,
     });
@@ -398,6 +409,76 @@ describe('engine: coordinator and executors (real processes)', function () {
       { what: 'the job recorded as cancelled' },
     );
     assert.match(watched.summary!.error, /hung up/);
+  });
+
+  it('writes only the final record of a short one-batch streamed job; a two-batch job is checkpointed and its checkpoint removed', async () => {
+    await writeFile(join(dataDir, 'orders-500.csv'), Buffer.concat([...generateOrders({ records: 500, seed: 5 })]));
+    const events: Array<{ kind: string; type: string; name: string; state?: JobState }> = [];
+    const watch = await withConfigStore(services[0]!.address, TOKEN, async (cs) => {
+      const stream = cs.watch(
+        {
+          kinds: [ResourceKind.RESOURCE_KIND_JOB, ResourceKind.RESOURCE_KIND_CHECKPOINT],
+          prefix: '',
+          startRevision: 0,
+        },
+        callOptions({ timeoutMs: 60_000 }),
+      );
+      const created = new Promise<void>((resolve) =>
+        stream.on('data', (res: WatchResponse) => {
+          if (res.created) resolve();
+          for (const e of res.events) {
+            const r = e.resource!;
+            events.push({
+              kind: ResourceKind[r.kind],
+              type: WatchEventType[e.type],
+              name: r.name,
+              ...(r.spec?.$case === 'job' ? { state: r.spec.job.state } : {}),
+            });
+          }
+        }),
+      );
+      stream.on('error', () => undefined);
+      await created;
+      const one = await runJob(client, {
+        flow: 'orders',
+        vars: { input: 'orders-500.csv' },
+        distribute: { batchBytes: 4 * 1024 * 1024 },
+      });
+      const two = await runJob(client, {
+        flow: 'orders',
+        vars: { input: 'orders-20k.csv' },
+        distribute: { batchBytes: 1024 * 1024 },
+      });
+      // The checkpoint goes after the summary: wait for its removal.
+      await waitFor(() => events.some((e) => e.name === two.accepted?.jobId && e.type === 'WATCH_EVENT_TYPE_DELETE'), {
+        what: 'the two-batch job checkpoint removed',
+      });
+      stream.cancel();
+      return { one, two };
+    });
+    assert.equal(watch.one.summary?.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.equal(watch.one.summary?.progress?.batchesPlanned, 1);
+    const ofOne = events.filter((e) => e.name === watch.one.accepted!.jobId);
+    assert.deepEqual(ofOne, [
+      {
+        kind: 'RESOURCE_KIND_JOB',
+        type: 'WATCH_EVENT_TYPE_PUT',
+        name: watch.one.accepted!.jobId,
+        state: JobState.JOB_STATE_SUCCEEDED,
+      },
+    ]);
+    assert.equal(watch.two.summary?.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.ok(watch.two.summary!.progress!.batchesPlanned >= 2);
+    const ofTwo = events.filter((e) => e.name === watch.two.accepted!.jobId);
+    const checkpointPuts = ofTwo.filter(
+      (e) => e.kind === 'RESOURCE_KIND_CHECKPOINT' && e.type === 'WATCH_EVENT_TYPE_PUT',
+    );
+    assert.ok(checkpointPuts.length >= 1, JSON.stringify(ofTwo));
+    assert.ok(
+      ofTwo.some((e) => e.state === JobState.JOB_STATE_RUNNING),
+      'the running record is written',
+    );
+    assert.equal(ofTwo.filter((e) => e.kind === 'RESOURCE_KIND_JOB').at(-1)?.state, JobState.JOB_STATE_SUCCEEDED);
   });
 
   it('ends a job over a header-only file with a summary and no records', async () => {

@@ -33,8 +33,12 @@ export interface CheckpointWriter {
   done(index: number, result: VerifiedAttempt, bytesCovered: number): void;
   /** Writes now (waiting for a write in flight); `committing` marks every batch done. Throws DeposedError. */
   flush(opts?: { committing?: boolean }): Promise<void>;
-  /** Removes the checkpoint (the job is recorded as ended). */
+  /** Removes the checkpoint (the job is recorded as ended); nothing to do when it was never created. */
   remove(): Promise<void>;
+  /** A deferred creating write (see createCheckpointWriter) is made now; a no-op once it was made. */
+  anchor(): void;
+  /** Whether the checkpoint was created (or its creating write is on its way). */
+  readonly anchored: boolean;
   /** Stops the timer; nothing is written afterwards. */
   close(): void;
   readonly deposed: boolean;
@@ -77,13 +81,16 @@ export function initialCheckpoint(input: {
 
 /**
  * A writer over a checkpoint this coordinator owns at `startRevision` (the creating write, or the revision
- * its takeover CAS won).
+ * its takeover CAS won). A function is a deferred creating write: it is made by `anchor()` or by the first
+ * write, and a job that ends before either never touches the store (issue 7: a one-batch job that ends in
+ * milliseconds saves the create and the removal; its caller's gateway runs it again if the coordinator dies
+ * before it is anchored).
  * Done batches are kept as `doneBelow` plus the done indices above it: bounded by the reorder window.
  */
 export function createCheckpointWriter(
   opts: CheckpointWriterOptions,
   cp: JobCheckpoint,
-  startRevision: number | Promise<number>,
+  startRevision: number | Promise<number> | (() => Promise<number>),
 ): CheckpointWriter {
   let doneBelow = cp.doneBelow;
   const doneAtStart = new Set(cp.batches.filter((b) => b.done).map((b) => b.index));
@@ -112,15 +119,26 @@ export function createCheckpointWriter(
   };
   // The creating write may fail: the id is taken (this job never owned a checkpoint: it stops), or the
   // store did not answer (the next write tries again from "must not exist", and recognises a write that landed).
-  let revision: Promise<number> = Promise.resolve(startRevision).catch((err: unknown) => {
-    if (err instanceof DeposedError) {
-      depose(err.message);
-      throw err;
-    }
-    opts.logger.warn({ jobId: cp.jobId, err }, 'first checkpoint write failed');
-    return 0;
-  });
-  revision.catch(() => undefined);
+  const started = (created: number | Promise<number>): Promise<number> => {
+    const r = Promise.resolve(created).catch((err: unknown) => {
+      if (err instanceof DeposedError) {
+        depose(err.message);
+        throw err;
+      }
+      opts.logger.warn({ jobId: cp.jobId, err }, 'first checkpoint write failed');
+      return 0;
+    });
+    r.catch(() => undefined);
+    return r;
+  };
+  const deferred = typeof startRevision === 'function' ? startRevision : undefined;
+  let anchored = deferred === undefined;
+  let revision: Promise<number> = deferred ? Promise.resolve(0) : started(startRevision as number | Promise<number>);
+  const anchor = (): void => {
+    if (anchored || closed) return;
+    anchored = true;
+    revision = started(deferred!());
+  };
 
   async function write(committing: boolean): Promise<void> {
     // State first, then fsync: the lengths recorded are at most what the sync made durable.
@@ -150,6 +168,7 @@ export function createCheckpointWriter(
       committing,
     };
     await opts.syncSink?.();
+    anchor();
     const expected = await revision;
     try {
       revision = Promise.resolve(await opts.store.put(next, expected, opts.owner));
@@ -233,8 +252,12 @@ export function createCheckpointWriter(
       closed = true;
       if (timer) clearTimeout(timer);
       while (writing) await writing.catch(() => undefined);
-      if (deposed) return;
+      if (deposed || !anchored) return;
       await opts.store.remove(cp.jobId, await revision, opts.owner);
+    },
+    anchor,
+    get anchored() {
+      return anchored;
     },
     close() {
       closed = true;

@@ -111,6 +111,14 @@ export const coordinatorOptions = {
     default: 500,
     min: 10,
   }),
+  checkpointAfterMs: option.integer({
+    flag: '--checkpoint-after-ms <ms>',
+    env: 'FLOWMESH_CHECKPOINT_AFTER_MS',
+    description:
+      'a one-batch job streaming its results is checkpointed (and recorded as running) only once it has run this long; 0: every job at start',
+    default: 100,
+    min: 0,
+  }),
   takeoverSweepMs: option.integer({
     flag: '--takeover-sweep-ms <ms>',
     env: 'FLOWMESH_TAKEOVER_SWEEP_MS',
@@ -178,6 +186,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     recordEveryMs: config.recordEveryMs,
     reorderWindow: config.reorderWindow,
     checkpointEveryMs: config.checkpointEveryMs,
+    checkpointAfterMs: config.checkpointAfterMs,
     ...(config.pluginDir ? { pluginDir: path.resolve(config.pluginDir) } : {}),
   };
   const metrics = createMeshMetrics(serviceMeter('flowmesh-coordinator'));

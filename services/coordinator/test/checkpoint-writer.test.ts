@@ -168,6 +168,57 @@ describe('checkpoint writer', () => {
     assert.equal(m.data.size, 1, 'a deposed owner removes nothing');
   });
 
+  it('a deferred creating write: nothing is written until anchored; a writer never anchored removes nothing', async () => {
+    const m = memoryStore();
+    const cp = base();
+    let creates = 0;
+    const create = (): Promise<number> => {
+      creates++;
+      return m.store.put(cp, 0, 'c1');
+    };
+    const short = createCheckpointWriter(
+      { store: m.store, owner: 'c1', logger, everyMs: 10_000, onDeposed: () => undefined },
+      cp,
+      create,
+    );
+    short.done(0, result(1, 1), 10);
+    assert.equal(short.anchored, false);
+    short.close();
+    await short.remove();
+    assert.equal(creates, 0);
+    assert.equal(m.writes.length, 0, 'a job that ended before its anchor touched no checkpoint');
+
+    const long = createCheckpointWriter(
+      { store: m.store, owner: 'c1', logger, everyMs: 10_000, onDeposed: () => undefined },
+      cp,
+      create,
+    );
+    long.anchor();
+    long.anchor();
+    assert.equal(creates, 1, 'anchored once');
+    long.done(0, result(2, 1), 10);
+    await long.flush();
+    assert.equal(m.writes.length, 2, 'the create, then the update on its revision');
+    assert.equal(m.data.get('j1')!.checkpoint.doneBelow, 1);
+    long.close();
+    await long.remove();
+    assert.equal(m.data.size, 0);
+
+    // A first write (a flush) anchors a writer that was not yet.
+    const flushed = createCheckpointWriter(
+      { store: m.store, owner: 'c1', logger, everyMs: 10_000, onDeposed: () => undefined },
+      cp,
+      create,
+    );
+    flushed.done(0, result(1, 1), 10);
+    await flushed.flush();
+    assert.equal(flushed.anchored, true);
+    assert.equal(m.data.get('j1')!.checkpoint.doneBelow, 1);
+    flushed.close();
+    await flushed.remove();
+    assert.equal(m.data.size, 0);
+  });
+
   it('a resumed writer knows which batches earlier epochs did', () => {
     const m = memoryStore();
     const cp = {

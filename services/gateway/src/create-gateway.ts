@@ -28,6 +28,7 @@ import { grpcCode } from './downstream/unary-call.js';
 import { createFlowService } from './flows/flow-service.js';
 import type { GatewayConfig } from './gateway-options.js';
 import { createJobService } from './jobs/job-service.js';
+import { checkpointProbe } from './jobs/has-checkpoint.js';
 import { createJobLimiter } from './limits/job-limiter.js';
 import { createCoordinatorPicker } from './routing/coordinator-picker.js';
 import { trackConfigRevision } from './routing/config-revision.js';
@@ -126,7 +127,15 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     services: [
       {
         definition: jobServiceDefinition,
-        implementation: createJobService({ store, guard, directory, picker, limiter, metrics }),
+        implementation: createJobService({
+          store,
+          guard,
+          directory,
+          picker,
+          limiter,
+          metrics,
+          hasCheckpoint: checkpointProbe(store),
+        }),
       },
       { definition: FlowServiceService, implementation: createFlowService({ store, guard }) },
       {

@@ -1,6 +1,7 @@
 // The RunJob relay against in-process fake coordinators (real gRPC servers on port 0): a stream that ends
 // without a summary is UNAVAILABLE naming the job; an unreachable coordinator is skipped before the job
-// starts; the per-key job limit answers RESOURCE_EXHAUSTED; a caller's hang-up reaches the coordinator.
+// starts; the per-key job limit answers RESOURCE_EXHAUSTED; a caller's hang-up reaches the coordinator;
+// a coordinator lost mid-job is UNAVAILABLE when the job has a checkpoint, else the job runs again elsewhere.
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -21,25 +22,29 @@ import type { Guard } from '../src/access/guard.js';
 import type { Store } from '../src/downstream/store.js';
 import type { CoordinatorCandidate } from '../src/routing/coordinator-picker.js';
 
-type Behaviour = 'truncate' | 'hold' | 'complete';
+type Behaviour = 'truncate' | 'hold' | 'complete' | 'die';
 
 interface FakeCoordinator {
   id: string;
   address: string;
   started: number;
   cancelled: number;
+  /** The job ids the start messages asked for ('' when the coordinator was to pick one). */
+  asked: string[];
   release: Deferred<void>;
   server: Server;
 }
 
 async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordinator> {
   const server = new Server();
-  const fake: FakeCoordinator = { id, address: '', started: 0, cancelled: 0, release: deferred(), server };
+  const fake: FakeCoordinator = { id, address: '', started: 0, cancelled: 0, asked: [], release: deferred(), server };
   server.addService(CoordinatorServiceService, {
     runJob(call: ServerDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>) {
-      call.once('data', () => {
+      call.once('data', (req: CoordinatorServiceRunJobRequest) => {
         fake.started += 1;
-        const jobId = `${id}-job-${fake.started}`;
+        const asked = req.request?.msg?.$case === 'start' ? req.request.msg.start.jobId : '';
+        fake.asked.push(asked);
+        const jobId = asked || `${id}-job-${fake.started}`;
         call.on('cancelled', () => (fake.cancelled += 1));
         call.write({
           response: { msg: { $case: 'accepted', accepted: { jobId, flow: 'f', flowRevision: 1, coordinatorId: id } } },
@@ -53,6 +58,8 @@ async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordina
           },
         });
         if (behaviour === 'truncate') call.end();
+        else if (behaviour === 'die')
+          call.emit('error', { code: status.UNAVAILABLE, details: 'coordinator went away' });
         else if (behaviour === 'complete') {
           call.write({ response: { msg: { $case: 'summary', summary: { job: undefined } } } });
           call.end();
@@ -83,6 +90,9 @@ describe('gateway RunJob relay (fake coordinators)', function () {
   let list: CoordinatorCandidate[] = [];
   const fakes: FakeCoordinator[] = [];
   const picker = createCoordinatorPicker();
+  /** What config-store says about the job's checkpoint. */
+  let checkpointed = true;
+  const probed: string[] = [];
 
   before(async () => {
     const directory = createCoordinatorDirectory({ source: { list: () => list } });
@@ -92,6 +102,10 @@ describe('gateway RunJob relay (fake coordinators)', function () {
       directory,
       picker,
       limiter: createJobLimiter({ perKey: 2, total: 10 }),
+      hasCheckpoint: async (jobId) => {
+        probed.push(jobId);
+        return checkpointed;
+      },
     });
     host = createServiceHost({
       name: 'gateway-test',
@@ -106,6 +120,7 @@ describe('gateway RunJob relay (fake coordinators)', function () {
       ['truncating', 'truncate'],
       ['holding', 'hold'],
       ['completing', 'complete'],
+      ['dying', 'die'],
     ] as const)
       fakes.push(await startFake(id, b));
   });
@@ -188,5 +203,42 @@ describe('gateway RunJob relay (fake coordinators)', function () {
     // Slots are free again.
     use('completing');
     assert.equal((await drain()).coordinator, 'completing');
+  });
+
+  it('a coordinator lost mid-job: UNAVAILABLE naming the job when it has a checkpoint (the caller re-attaches)', async () => {
+    use('dying');
+    checkpointed = true;
+    await assert.rejects(drain(), (err: ServiceError) => {
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(err.details, /job dying-job-\d+: coordinator dying became unavailable mid-job/);
+      return true;
+    });
+  });
+
+  it('a coordinator lost mid-job before checkpointing the job: it runs again elsewhere under its id, nothing sent twice', async () => {
+    use('dying', 'completing');
+    // Only the dying one is picked first: the other is busier.
+    list = [
+      { id: 'dying', address: fakes[3]!.address, load: 0 },
+      { id: 'completing', address: fakes[2]!.address, load: 1000 },
+    ];
+    checkpointed = false;
+    const completing = fakes[2]!;
+    const before = completing.started;
+    let r: { cases: string[]; coordinator: string } | undefined;
+    for (let i = 0; i < 5 && !r; i++) {
+      const started = fakes[3]!.started;
+      const got = await drain();
+      if (fakes[3]!.started > started) r = got; // the dying one took it (the picker samples two at random)
+    }
+    assert.ok(r, 'the dying coordinator was never picked');
+    // One accepted, the record once (the second run's copy dropped), the summary of the second run.
+    assert.deepEqual(r.cases, ['accepted', 'records', 'summary']);
+    assert.equal(r.coordinator, 'dying');
+    const jobId = probed[probed.length - 1]!;
+    assert.match(jobId, /^dying-job-\d+$/);
+    assert.ok(completing.started > before);
+    assert.equal(completing.asked[completing.asked.length - 1], jobId, 'run again under the same id');
+    checkpointed = true;
   });
 });

@@ -42,6 +42,16 @@ export interface RunJobDeps {
   cancelTimeoutMs?: number;
   /** Jobs relayed and their records, by the summaries that pass through (issue 8). @default none */
   metrics?: MeshMetrics;
+  /**
+   * Whether config-store holds a checkpoint of the job (issue 7). A coordinator writes none for a one-batch
+   * job that ends within ~100 ms; when such a job loses its coordinator, the gateway runs it again on
+   * another one (same id, what was already relayed dropped) instead of answering UNAVAILABLE, since no
+   * coordinator could take it over. Rejects when the store cannot say (then: UNAVAILABLE, as before).
+   * @default none: a lost coordinator is always UNAVAILABLE
+   */
+  hasCheckpoint?: (jobId: string, ctx: CallContext) => Promise<boolean>;
+  /** Runs of one job again after lost coordinators (see hasCheckpoint). @default 2 */
+  maxRestarts?: number;
 }
 
 type Down = ClientDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>;
@@ -56,8 +66,45 @@ interface Started {
 /** Codes that mean "the coordinator went away", as opposed to an answer about the job. */
 const LOST = new Set<status>([status.UNAVAILABLE, status.CANCELLED, status.INTERNAL, status.UNKNOWN]);
 
+/** The job's coordinator went away mid-job (one of the LOST codes). */
+class CoordinatorLostError extends UnavailableError {}
+
+/**
+ * Result messages relayed so far, so a job run again after a lost coordinator sends the caller only what it
+ * lacks: records by (batch, chunk seq), rejects by (batch, first line) — planning and chunking are
+ * deterministic (the same rule the client's re-attach relies on). Bounded: past `limit` keys it stops
+ * tracking and the job is no longer run again (a job that relayed that much has long been checkpointed).
+ */
+function relayedResults(limit = 10_000) {
+  const keys = new Set<string>();
+  let full = false;
+  const keyOf = (m: RunJobResponse): string | undefined =>
+    m.msg?.$case === 'records'
+      ? `r${m.msg.records.batchIndex}/${m.msg.records.seq}`
+      : m.msg?.$case === 'rejects'
+        ? `j${m.msg.rejects.batchIndex}/${m.msg.rejects.rejects[0]?.line ?? 0}`
+        : undefined;
+  return {
+    /** Records a message about to be relayed; false when the caller already has it. */
+    take(m: RunJobResponse): boolean {
+      const k = keyOf(m);
+      if (k === undefined || full) return true;
+      if (keys.has(k)) return false;
+      if (keys.size >= limit) {
+        full = true;
+        keys.clear();
+      } else keys.add(k);
+      return true;
+    },
+    get complete(): boolean {
+      return !full;
+    },
+  };
+}
+
 export function createRunJobHandler(deps: RunJobDeps) {
   const maxAttempts = deps.maxStartAttempts ?? 3;
+  const maxRestarts = deps.maxRestarts ?? 2;
   const acceptTimeoutMs = deps.acceptTimeoutMs ?? 15_000;
   const cancelTimeoutMs = deps.cancelTimeoutMs ?? 5_000;
 
@@ -77,7 +124,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       const started = await startOnCoordinator(spec, ctx);
       deps.metrics?.job('started');
       try {
-        await relay(call, input, started, identity, ctx);
+        await relay(call, input, spec, started, identity, ctx);
       } catch (err) {
         deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
         throw err;
@@ -87,8 +134,8 @@ export function createRunJobHandler(deps: RunJobDeps) {
     }
   };
 
-  async function startOnCoordinator(spec: JobSpec, ctx: CallContext): Promise<Started> {
-    const tried = new Set<string>();
+  async function startOnCoordinator(spec: JobSpec, ctx: CallContext, avoid?: string): Promise<Started> {
+    const tried = new Set<string>(avoid !== undefined ? [avoid] : []);
     let lastError: unknown;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (ctx.signal.aborted) throw new CancelledError('the caller cancelled before the job started');
@@ -144,12 +191,17 @@ export function createRunJobHandler(deps: RunJobDeps) {
   async function relay(
     call: ServerDuplexStream<RunJobRequest, RunJobResponse>,
     input: MessageReader<RunJobRequest>,
-    { down, responses, coordinator, first }: Started,
+    spec: JobSpec,
+    started: Started,
     identity: Identity,
     ctx: CallContext,
   ): Promise<void> {
+    let { down, responses, coordinator } = started;
+    const { first } = started;
     let jobId = first.msg?.$case === 'accepted' ? first.msg.accepted.jobId : '';
     let finished = false;
+    let restarts = 0;
+    const relayed = relayedResults();
     deps.picker.started(coordinator.id);
     // A caller that goes away cancels the stream and, to be sure, the job itself on its coordinator.
     const onAbort = (): void => {
@@ -165,18 +217,47 @@ export function createRunJobHandler(deps: RunJobDeps) {
       }
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const pump = pumpInput(input, down, ctx.signal);
+    const pumped = { any: false, ended: false };
+    /**
+     * The coordinator was lost mid-job: a job it never checkpointed (a short one-batch job) runs again on
+     * another coordinator under the same id — unless the caller streamed input (it cannot be sent again).
+     */
+    const runAgain = async (err: unknown): Promise<Started | undefined> => {
+      if (!(err instanceof CoordinatorLostError) || !deps.hasCheckpoint || !jobId || ctx.signal.aborted) return;
+      if (restarts >= maxRestarts || pumped.any || !relayed.complete) return;
+      const anchored = await deps.hasCheckpoint(jobId, ctx).catch(() => true);
+      if (anchored || ctx.signal.aborted) return;
+      restarts++;
+      deps.picker.markSuspect(coordinator.id);
+      down.cancel();
+      const next = await startOnCoordinator({ ...spec, jobId }, ctx, coordinator.id).catch(() => undefined);
+      if (!next) return;
+      deps.picker.finished(coordinator.id);
+      deps.picker.started(next.coordinator.id);
+      if (pumped.ended) next.down.end();
+      return next;
+    };
+    const pump = pumpInput(input, () => down, ctx.signal, pumped);
     try {
       let message: RunJobResponse | undefined = first;
       while (message) {
-        if (message.msg?.$case === 'accepted') jobId = message.msg.accepted.jobId;
+        if (!jobId && message.msg?.$case === 'accepted') jobId = message.msg.accepted.jobId;
         if (message.msg?.$case === 'summary') {
           finished = true;
           countSummary(deps.metrics, message.msg.summary.job);
         }
-        await write(call, message);
+        // A run again: its `accepted` and what the caller already has are not sent twice.
+        const repeat = restarts > 0 && message.msg?.$case === 'accepted';
+        if (!repeat && relayed.take(message)) await write(call, message);
         if (finished) break;
-        message = (await nextResponse(responses, jobId, coordinator, ctx))?.response;
+        try {
+          message = (await nextResponse(responses, jobId, coordinator, ctx))?.response;
+        } catch (err) {
+          const again = await runAgain(err);
+          if (!again) throw err;
+          ({ down, responses, coordinator } = again);
+          message = again.first;
+        }
       }
       if (!finished) {
         throw new UnavailableError(
@@ -207,7 +288,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       const code = grpcCode(err) ?? status.UNKNOWN;
       const details = (err as { details?: string }).details ?? (err as Error).message;
       if (LOST.has(code)) {
-        throw new UnavailableError(
+        throw new CoordinatorLostError(
           `job ${jobId}: coordinator ${coordinator.id} became unavailable mid-job (${details}); the results are incomplete`,
           { cause: err },
         );
@@ -217,12 +298,19 @@ export function createRunJobHandler(deps: RunJobDeps) {
   }
 }
 
-/** Client → coordinator: input chunks, end of input and acks, each write awaiting drain. */
-async function pumpInput(input: MessageReader<RunJobRequest>, down: Down, signal: AbortSignal): Promise<void> {
+/** Client → coordinator (the one running the job now): input chunks, end of input and acks, each write awaiting drain. */
+async function pumpInput(
+  input: MessageReader<RunJobRequest>,
+  target: () => Down,
+  signal: AbortSignal,
+  pumped: { any: boolean; ended: boolean },
+): Promise<void> {
   for (;;) {
     const r = await input.next();
     if (!r || signal.aborted) break;
     if (r.msg?.$case === 'start') continue; // one job per call; a second start is ignored
+    if (r.msg?.$case === 'input' || r.msg?.$case === 'endInput') pumped.any = true;
+    const down = target();
     if (!down.write({ request: r })) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -235,7 +323,8 @@ async function pumpInput(input: MessageReader<RunJobRequest>, down: Down, signal
       });
     }
   }
-  if (!signal.aborted) down.end();
+  pumped.ended = true;
+  if (!signal.aborted) target().end();
 }
 
 /** A relayed job's end: its outcome and record counts (the summary comes only once per job). */
