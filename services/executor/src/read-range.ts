@@ -5,12 +5,14 @@ import { open } from 'node:fs/promises';
 import { FailedPreconditionError } from '@flowmesh/runtime';
 
 /**
- * Ranges up to this size are read synchronously: open/pread/close of a few KiB from the page cache take
- * microseconds, while three thread-pool round trips cost more CPU than the read itself — the bulk of an
- * executor's per-batch fs cost at thousands of tiny batches per second (issue 7, bench/README.md).
- * Larger ranges stay asynchronous so the main thread keeps heartbeating.
+ * Ranges up to this size are read synchronously: open/pread/close from the page cache take microseconds
+ * (a 90 KB range ~20 µs, 1 MiB ~200 µs), while three thread-pool round trips cost more CPU than the read
+ * itself — the bulk of an executor's per-batch fs cost at thousands of tiny batches per second, and ~1 ms
+ * of a small job's wall time on a loaded machine (issue 7, bench/README.md). 1 MiB, as the coordinator's
+ * small-file path (file-source.ts); larger ranges stay asynchronous so a slow disk cannot stall the main
+ * thread (heartbeats, other attempts on the stream) for long.
  */
-export const SYNC_READ_MAX_BYTES = 64 * 1024;
+export const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
 export async function readRange(file: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
   // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
