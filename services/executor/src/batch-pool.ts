@@ -1,11 +1,17 @@
-// The worker-thread pool that runs batches (piscina, one thread per slot). The main thread only moves
-// bytes — reading ranges, writing chunks to calls, heartbeats — so it stays responsive while every core
-// transforms records (issue 6: a CPU-busy executor keeps heartbeating).
-import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
-import type { BatchTask, BatchTaskResult, MainToWorker, WorkerToMain } from './worker/protocol.js';
+// The worker threads that run batches, one per slot. The main thread only moves bytes — reading ranges,
+// writing chunks to calls, heartbeats — so it stays responsive while every core transforms records (issue 6:
+// a CPU-busy executor keeps heartbeating).
+//
+// Hand-written rather than piscina (which ran this until issue 7, target 4): each thread keeps one standing
+// port, and a batch is one `run` message on it. A piscina task cost a MessageChannel and a SharedArrayBuffer
+// per batch, a port transferred with every task, and the pool's own task bookkeeping — about a quarter of
+// the executor's main-thread CPU at thousands of 10-record batches per second (bench/README.md). What it
+// gave that we need is kept here: at most one batch per thread, a thread that dies or is terminated is
+// replaced, and a batch whose cooperative abort does not land within the grace has its thread terminated.
+import { Worker } from 'node:worker_threads';
+import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './worker/protocol.js';
 
-export type BatchJob = Omit<BatchTask, 'port' | 'window' | 'abortFlag'>;
+export type BatchJob = Omit<BatchTask, 'window'>;
 export type BatchOutcome = BatchTaskResult;
 
 export interface BatchHooks {
@@ -32,89 +38,182 @@ export interface BatchPoolOptions {
   onError?: (err: unknown) => void;
 }
 
-const workerFile = new URL('./worker/batch-worker.ts', import.meta.url).href;
+const entryFile = new URL('./worker/thread-entry.mjs', import.meta.url);
+
+/** A thread that dies sooner than this after its start (it cannot even load) is replaced only after it. */
+const RESPAWN_BACKOFF_MS = 1000;
+
+interface Thread {
+  worker: Worker;
+  startedAt: number;
+  abortFlag: Int32Array;
+  /** The batch it runs: its messages go there, and its failure if the thread dies. */
+  running?: { onMessage(msg: WorkerToMain): void; fail(err: Error): void };
+}
 
 export function createBatchPool(opts: BatchPoolOptions): BatchPool {
   const window = opts.window ?? 4;
+  // Chunks written before their credits go back in one message; never more than half the window, so the
+  // thread always has credits again before it has posted a whole window.
+  const creditBatch = Math.max(1, Math.floor(window / 2));
   const abortGraceMs = opts.abortGraceMs ?? 2000;
-  const piscina = new Piscina({
-    filename: workerFile,
-    minThreads: opts.threads,
-    maxThreads: opts.threads,
-    idleTimeout: 2 ** 31 - 1,
-    // Workers await credits on their port during a task; 'sync' atomics would block idle threads only, but
-    // 'disabled' keeps every thread's event loop plainly alive.
-    atomics: 'disabled',
-    execArgv: workerExecArgv(),
-  });
-  piscina.on('error', (err: unknown) => opts.onError?.(err));
+  const idle: Thread[] = [];
+  const all = new Set<Thread>();
+  // Callers waiting for a thread: at most the slots in use, as the executor's slots admit batches.
+  const waiting: Array<{ resolve(t: Thread): void; reject(e: Error): void }> = [];
+  let nextId = 1;
+  let closed = false;
+
+  const spawn = (): void => {
+    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(entryFile, {
+      execArgv: workerExecArgv(),
+      workerData: { abortFlag } satisfies ThreadData,
+    });
+    const t: Thread = { worker, abortFlag, startedAt: Date.now() };
+    all.add(t);
+    worker.on('message', (msg: WorkerToMain) => t.running?.onMessage(msg));
+    worker.on('error', (err: unknown) => {
+      opts.onError?.(err);
+      t.running?.fail(err instanceof Error ? err : new Error(String(err)));
+    });
+    worker.on('exit', (code) => {
+      t.running?.fail(new Error(`batch thread exited with code ${code}`));
+      retire(t);
+    });
+    give(t);
+  };
+
+  /** A thread that is gone (exited, or terminated for a stuck batch) is replaced. */
+  const retire = (t: Thread): void => {
+    if (!all.delete(t)) return;
+    const at = idle.indexOf(t);
+    if (at >= 0) idle.splice(at, 1);
+    if (closed) return;
+    if (Date.now() - t.startedAt >= RESPAWN_BACKOFF_MS) spawn();
+    else setTimeout(() => closed || spawn(), RESPAWN_BACKOFF_MS).unref();
+  };
+
+  const give = (t: Thread): void => {
+    const next = waiting.shift();
+    if (next) next.resolve(t);
+    else idle.push(t);
+  };
+
+  const acquire = (): Promise<Thread> => {
+    if (closed) return Promise.reject(new Error('batch pool is closed'));
+    const t = idle.pop();
+    return t ? Promise.resolve(t) : new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  };
+
+  for (let i = 0; i < opts.threads; i++) spawn();
 
   async function run(job: BatchJob, hooks: BatchHooks): Promise<BatchOutcome> {
-    const { port1, port2 } = new MessageChannel();
-    const kill = new AbortController();
-    let killTimer: NodeJS.Timeout | undefined;
+    const t = await acquire();
+    if (hooks.signal.aborted) {
+      give(t);
+      throw new Error('batch cancelled');
+    }
+    const id = nextId++;
+    const send = (msg: MainToWorker, transfer?: ArrayBuffer[]): void => t.worker.postMessage(msg, transfer);
     let chain: Promise<void> = Promise.resolve();
+    let owed = 0;
     let chainError: unknown;
-    let done: () => void = () => {};
-    const allDelivered = new Promise<void>((resolve) => (done = resolve));
-
-    const send = (msg: MainToWorker) => port1.postMessage(msg);
-    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
-    const onAbort = () => {
-      Atomics.store(abortFlag, 0, 1);
-      send({ type: 'abort' });
-      // A plugin in a tight synchronous loop never sees the cooperative abort: end its thread instead.
-      killTimer = setTimeout(() => kill.abort(new Error('batch cancelled')), abortGraceMs);
-      killTimer.unref();
-    };
-    if (hooks.signal.aborted) onAbort();
-    else hooks.signal.addEventListener('abort', onAbort, { once: true });
-
-    port1.on('message', (msg: WorkerToMain) => {
-      if (msg.type === 'chunk') {
-        const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-        chain = chain
-          .then(() => (chainError === undefined ? hooks.onChunk(data, msg.records) : undefined))
-          .then(
-            () => send({ type: 'credit' }),
-            (err) => {
-              // The call is gone: remember why and stop the worker.
-              chainError ??= err;
-              Atomics.store(abortFlag, 0, 1);
-              send({ type: 'abort' });
-            },
-          );
-      } else if (msg.type === 'table-request') {
-        hooks.loadTable(msg.name).then(
-          (data) => send({ type: 'table', id: msg.id, data }),
-          (err) => send({ type: 'table', id: msg.id, error: err instanceof Error ? err.message : String(err) }),
-        );
-      } else if (msg.type === 'done') {
-        // Messages on one port arrive in order, so every chunk is in the chain by now.
-        void chain.then(done);
-      }
-    });
-
-    try {
-      const task: BatchTask = { ...job, port: port2, window, abortFlag };
-      const transfer = [port2, job.input.bytes.buffer as ArrayBuffer];
-      const outcome = (await piscina.run(task, { transferList: transfer, signal: kill.signal })) as BatchOutcome;
-      await allDelivered;
-      if (chainError !== undefined) throw chainError;
-      return outcome;
-    } finally {
+    let killTimer: NodeJS.Timeout | undefined;
+    let settle!: { resolve(o: BatchOutcome): void; reject(e: unknown): void };
+    const outcome = new Promise<BatchOutcome>((resolve, reject) => (settle = { resolve, reject }));
+    let done = false;
+    const finish = (thread: 'free' | 'gone', result: { ok: BatchOutcome } | { err: unknown }): void => {
+      if (done) return;
+      done = true;
+      t.running = undefined;
       hooks.signal.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      port1.close();
-    }
+      if (thread === 'free') give(t);
+      if ('ok' in result) settle.resolve(result.ok);
+      else settle.reject(result.err);
+    };
+    const onAbort = (): void => {
+      Atomics.store(t.abortFlag, 0, 1);
+      send({ type: 'abort', id });
+      // A plugin in a tight synchronous loop never sees the cooperative abort: end its thread instead.
+      killTimer = setTimeout(() => {
+        finish('gone', { err: new Error('batch cancelled') });
+        void t.worker.terminate();
+      }, abortGraceMs);
+      killTimer.unref();
+    };
+
+    t.running = {
+      onMessage(msg) {
+        if (msg.id !== id) return;
+        if (msg.type === 'chunk') {
+          const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+          chain = chain
+            .then(() => (chainError === undefined ? hooks.onChunk(data, msg.records) : undefined))
+            .then(
+              () => {
+                // Credits go back a few at a time: a message (and a wake-up of the thread) per chunk cost
+                // more than a tiny batch's work. The thread is never left without one (see protocol.ts).
+                if (++owed >= creditBatch) {
+                  send({ type: 'credit', id, n: owed });
+                  owed = 0;
+                }
+              },
+              (err: unknown) => {
+                // The call is gone: remember why and stop the worker.
+                chainError ??= err;
+                Atomics.store(t.abortFlag, 0, 1);
+                send({ type: 'abort', id });
+              },
+            );
+        } else if (msg.type === 'table-request') {
+          hooks.loadTable(msg.name).then(
+            (data) => send({ type: 'table', id, tableId: msg.tableId, data }),
+            (err: unknown) =>
+              send({
+                type: 'table',
+                id,
+                tableId: msg.tableId,
+                error: err instanceof Error ? err.message : String(err),
+              }),
+          );
+        } else {
+          // Messages on one port arrive in order, so every chunk is in the chain by now; the last one came
+          // with the result.
+          const result = msg.outcome;
+          const last = msg.last;
+          if (last) {
+            const data = Buffer.from(last.data.buffer, last.data.byteOffset, last.data.byteLength);
+            chain = chain
+              .then(() => (chainError === undefined ? hooks.onChunk(data, last.records) : undefined))
+              .catch((err: unknown) => {
+                chainError ??= err;
+              });
+          }
+          void chain.then(() => finish('free', chainError === undefined ? { ok: result } : { err: chainError }));
+        }
+      },
+      fail: (err) => finish('gone', { err }),
+    };
+    Atomics.store(t.abortFlag, 0, 0);
+    hooks.signal.addEventListener('abort', onAbort, { once: true });
+    send({ type: 'run', id, task: { ...job, window } }, [job.input.bytes.buffer as ArrayBuffer]);
+    return outcome;
   }
 
   return {
     threads: opts.threads,
     run,
-    // Called once no batch runs (after the drain): end the threads now rather than wait on piscina's close,
-    // which can stall on a thread it terminated for a cancel.
-    close: () => piscina.destroy(),
+    // Called once no batch runs (after the drain): end the threads now.
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of waiting.splice(0)) w.reject(new Error('batch pool is closed'));
+      await Promise.all([...all].map((t) => t.worker.terminate()));
+      all.clear();
+      idle.length = 0;
+    },
   };
 }
 

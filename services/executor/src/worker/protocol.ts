@@ -1,10 +1,12 @@
-// Messages between the executor's main thread and a batch worker, over one MessageChannel per task.
-// Chunks flow worker → main with their buffers transferred (no copy); the main thread returns one credit per
-// chunk written to the call, so at most `window` chunks are ever queued between them (backpressure).
-import type { MessagePort } from 'node:worker_threads';
+// Messages between the executor's main thread and its batch threads. Each thread runs one batch at a time
+// on its standing port (parentPort): `run` starts one, and every message about it carries its id, so a
+// late message of an earlier batch is ignored. Chunks flow thread → main with their buffers transferred
+// (no copy); the main thread returns credits for chunks written to the call (a few at a time), so at most
+// `window` chunks are ever queued between them (backpressure), plus the one the thread holds back: a
+// batch's latest chunk is posted when the next one comes, or with the batch's `result`, which comes last.
+// Every message wakes the other thread; a 10-record batch needs two (`run`, `result`) instead of four.
 
 export interface BatchTask {
-  port: MessagePort;
   flow: string;
   flowRevision: number;
   flowSource: string;
@@ -22,16 +24,21 @@ export interface BatchTask {
     globals: Record<string, unknown>;
   };
   chunkBytes: number;
-  /** Chunks the worker may post before it waits for a credit. */
+  /** Chunks the thread may post before it waits for a credit. */
   window: number;
+}
+
+/** Given to each thread once, at its start. */
+export interface ThreadData {
   /**
-   * Set to 1 by the main thread on cancel. Shared memory, so the engine's periodic abort check sees it even
-   * while the worker's event loop is blocked in a synchronous transform and cannot receive the abort message.
+   * Set to 1 by the main thread on cancel of the running batch (0 when one starts). Shared memory, so the
+   * engine's periodic abort check sees it even while the thread's event loop is blocked in a synchronous
+   * transform and cannot receive the abort message.
    */
   abortFlag: Int32Array;
 }
 
-/** What a task returns: the batch result without chunk payloads (those went through the port). */
+/** What a batch ends with: the batch result without chunk payloads (those went before it). */
 export type BatchTaskResult =
   | {
       ok: true;
@@ -46,12 +53,13 @@ export type BatchTaskResult =
   | { ok: false; error: { kind: 'invalid-flow' | 'aborted' | 'failed'; message: string; stack?: string } };
 
 export type WorkerToMain =
-  | { type: 'chunk'; data: Uint8Array; records: number }
-  | { type: 'table-request'; id: number; name: string }
-  // Last message of a task: every chunk before it has been posted.
-  | { type: 'done' };
+  | { type: 'chunk'; id: number; data: Uint8Array; records: number }
+  | { type: 'table-request'; id: number; tableId: number; name: string }
+  // Last message of a batch: every chunk before it has been posted.
+  | { type: 'result'; id: number; outcome: BatchTaskResult; last?: { data: Uint8Array; records: number } };
 
 export type MainToWorker =
-  | { type: 'credit' }
-  | { type: 'table'; id: number; data?: unknown; error?: string }
-  | { type: 'abort' };
+  | { type: 'run'; id: number; task: BatchTask }
+  | { type: 'credit'; id: number; n: number }
+  | { type: 'table'; id: number; tableId: number; data?: unknown; error?: string }
+  | { type: 'abort'; id: number };

@@ -1,0 +1,109 @@
+// The batch threads on their own (no gRPC): many batches in turn on standing ports, each with its own
+// chunks and result; a batch stuck in a synchronous loop has its thread terminated after the abort grace,
+// and the pool goes on with a fresh thread.
+import assert from 'node:assert/strict';
+import { createBatchPool, type BatchJob } from '../src/batch-pool.js';
+import { pluginDir } from './executor-harness.js';
+
+const flow = (module?: string): string => `
+name: pool-test
+source: { type: file, root: data, path: in.csv, format: csv }
+steps: [${module ? `{ type: plugin, module: ${module} }` : ''}]
+sink: { type: stream }
+`;
+
+function job(i: number, module?: string): BatchJob {
+  const source = flow(module);
+  return {
+    flow: 'pool-test',
+    flowRevision: 1,
+    flowSource: source,
+    tablesRevision: 0,
+    pluginDir,
+    input: {
+      bytes: new Uint8Array(Buffer.from(`${i},a\n${i},b\n`)),
+      format: 'csv',
+      header: new Uint8Array(Buffer.from('n,s\n')),
+      firstLine: 2,
+      firstRecord: 0,
+      batchIndex: i,
+      vars: {},
+      globals: {},
+    },
+    chunkBytes: 64 * 1024,
+  };
+}
+
+describe('executor batch threads', function () {
+  this.timeout(20_000);
+  const pool = createBatchPool({ threads: 2, abortGraceMs: 300 });
+  after(() => pool.close());
+
+  const run = async (j: BatchJob, signal = new AbortController().signal) => {
+    const chunks: Buffer[] = [];
+    const outcome = await pool.run(j, {
+      signal,
+      loadTable: () => Promise.reject(new Error('no tables')),
+      onChunk: async (data) => void chunks.push(Buffer.from(data)),
+    });
+    return { outcome, text: Buffer.concat(chunks).toString('utf8') };
+  };
+
+  it('runs many batches on two threads, each with exactly its own output', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run(job(i))));
+    results.forEach((r, i) => {
+      assert.ok(r.outcome.ok, JSON.stringify(r.outcome));
+      assert.equal(r.text, `{"n":"${i}","s":"a"}\n{"n":"${i}","s":"b"}\n`);
+    });
+  });
+
+  it('a batch of many chunks arrives whole and in order through a small window and a slow reader', async () => {
+    const small = createBatchPool({ threads: 1, window: 3 });
+    try {
+      const rows = Array.from({ length: 300 }, (_, i) => `${i},x\n`).join('');
+      const j = job(0);
+      const chunks: Buffer[] = [];
+      const outcome = await small.run(
+        { ...j, chunkBytes: 200, input: { ...j.input, bytes: new Uint8Array(Buffer.from(rows)) } },
+        {
+          signal: new AbortController().signal,
+          loadTable: () => Promise.reject(new Error('no tables')),
+          // A reader slower than the thread: the window, not the reader, bounds what is queued.
+          onChunk: async (data) => {
+            chunks.push(Buffer.from(data));
+            await new Promise((r) => setImmediate(r));
+          },
+        },
+      );
+      assert.ok(outcome.ok);
+      assert.equal(outcome.chunks, chunks.length);
+      assert.ok(chunks.length > 20, `${chunks.length} chunks`);
+      const ids = Buffer.concat(chunks)
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number((JSON.parse(l) as { n: string }).n));
+      assert.deepEqual(
+        ids,
+        Array.from({ length: 300 }, (_, i) => i),
+      );
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('terminates the thread of a batch stuck in a loop after the grace, then runs the next batch', async () => {
+    const stop = new AbortController();
+    const channel = new BroadcastChannel('forever-plugin');
+    const spinning = new Promise((resolve) => (channel.onmessage = resolve));
+    const stuck = run(job(1, 'forever.mjs'), stop.signal);
+    await spinning;
+    channel.close();
+    const started = Date.now();
+    stop.abort();
+    await assert.rejects(stuck, /cancelled/);
+    assert.ok(Date.now() - started < 5000);
+    const results = await Promise.all([run(job(2)), run(job(3)), run(job(4))]);
+    for (const r of results) assert.ok(r.outcome.ok);
+  });
+});
