@@ -458,6 +458,12 @@ describe('engine: coordinator and executors (real processes)', function () {
     });
     assert.equal(watch.one.summary?.state, JobState.JOB_STATE_SUCCEEDED);
     assert.equal(watch.one.summary?.progress?.batchesPlanned, 1);
+    // Its records are sent while the final record is written, before the summary.
+    assert.equal(
+      watch.one.output.toString('utf8').split('\n').filter(Boolean).length,
+      watch.one.summary?.progress?.counts?.recordsOut,
+    );
+    assert.ok(watch.one.summary!.progress!.counts!.recordsOut > 400);
     const ofOne = events.filter((e) => e.name === watch.one.accepted!.jobId);
     assert.deepEqual(ofOne, [
       {

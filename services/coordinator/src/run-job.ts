@@ -342,6 +342,11 @@ export async function startJob(
     }, progressMs);
 
     let partsAppended = 0;
+    // The whole plan is one batch and the job is not anchored: its results wait for the final record's
+    // write to be under way (finalize), so config-store gets the write before the gateway and the caller
+    // are busy with the records, and its fsync overlaps their relay (issue 7).
+    let onlyBatch = false;
+    let held: RunJobResponse[] | undefined;
     const output: BatchOutput = async (index, result, bytesCovered) => {
       if (sink) {
         const part = result.trailer.outputPart;
@@ -361,12 +366,24 @@ export async function startJob(
       // Sent (and counted) by an earlier epoch only in part: count what is not counted, send what is not had.
       if (writer && !writer.isDone(index)) writer.done(index, result, bytesCovered);
       if (delivered(index)) return;
-      for (const c of result.chunks) await sender.send({ msg: { $case: 'records', records: { ...c, jobId } } });
-      if (spec.includeRejects && result.rejects.length > 0) {
-        await sender.send({
-          msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } },
-        });
+      const messages: RunJobResponse[] = result.chunks.map((c) => ({
+        msg: { $case: 'records', records: { ...c, jobId } },
+      }));
+      if (spec.includeRejects && result.rejects.length > 0)
+        messages.push({ msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } } });
+      if (onlyBatch && !writer?.anchored) {
+        held = messages;
+        return;
       }
+      for (const m of messages) await sender.send(m);
+    };
+    const sendHeld = async (): Promise<void> => {
+      const messages = held ?? [];
+      held = undefined;
+      // One turn of the event loop first: the put's call goes through a few promise steps (call credentials)
+      // before it reaches the socket, and measured, records written ahead of it took that gain away.
+      if (messages.length > 0) await new Promise((r) => setImmediate(r));
+      for (const m of messages) await sender!.send(m);
     };
 
     // The running record is written while the first batches run (a config-store round trip off the
@@ -397,6 +414,7 @@ export async function startJob(
         next: async () => {
           const b = await s.next();
           if (b && ++planned > 1) anchor();
+          if (!b) onlyBatch = planned === 1;
           return b;
         },
         read: (offset, length) => s.read(offset, length),
@@ -419,7 +437,7 @@ export async function startJob(
       clearInterval(tick);
       // The running record or a refresh may still be in flight (undefined once settled).
       await (recording as Promise<void> | undefined);
-      final = await finalize(outcome, startedAt);
+      final = await finalize(outcome, startedAt, sendHeld);
     } finally {
       running = false;
       clearTimeout(anchorTimer);
@@ -459,7 +477,12 @@ export async function startJob(
     }
   }
 
-  async function finalize(outcome: DriverOutcome, startedAt: Date): Promise<Job> {
+  /** Records the job's end; `whileRecording` runs once the final record's write is under way. */
+  async function finalize(
+    outcome: DriverOutcome,
+    startedAt: Date,
+    whileRecording: () => Promise<void>,
+  ): Promise<Job> {
     let globals = driver.globals();
     let aggregates: unknown;
     let error =
@@ -520,7 +543,12 @@ export async function startJob(
       globals,
       ...files,
     });
-    await putWithRetry(ctx.config, job, ctx.id, log);
+    const writing = putWithRetry(ctx.config, job, ctx.id, log);
+    try {
+      await whileRecording();
+    } finally {
+      await writing;
+    }
     // The record is the job's truth from now on: no coordinator may take it over any more; the checkpoint
     // is removed once the caller has the summary (runJob).
     recorded = true;
