@@ -1,4 +1,5 @@
-// The worker threads that run batches, one per slot. The main thread only moves bytes — reading ranges,
+// The worker threads that run batches, one per slot (small batches of bounded flows run inline instead:
+// inline-batch.ts). The main thread only moves bytes — reading ranges,
 // writing chunks to calls, heartbeats — so it stays responsive while every core transforms records (issue 6:
 // a CPU-busy executor keeps heartbeating).
 //
@@ -9,7 +10,10 @@
 // gave that we need is kept here: at most one batch per thread, a thread that dies or is terminated is
 // replaced, and a batch whose cooperative abort does not land within the grace has its thread terminated.
 import { Worker } from 'node:worker_threads';
+import type { ReferenceTableData } from '@flowmesh/flow';
+import { runsInline } from './inline-batch.js';
 import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './worker/protocol.js';
+import { runBatchTask } from './worker/run-task.js';
 
 export type BatchJob = Omit<BatchTask, 'window'>;
 export type BatchOutcome = BatchTaskResult;
@@ -34,6 +38,8 @@ export interface BatchPoolOptions {
   window?: number;
   /** After a cancel, how long a worker may take to stop cooperatively before its thread is terminated. @default 2000 */
   abortGraceMs?: number;
+  /** Run small batches of bounded flows on the calling thread (inline-batch.ts). @default true */
+  inline?: boolean;
   /** Pool-level errors (a thread that died); batches see their own failures through run(). */
   onError?: (err: unknown) => void;
 }
@@ -109,6 +115,18 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
   for (let i = 0; i < opts.threads; i++) spawn();
 
   async function run(job: BatchJob, hooks: BatchHooks): Promise<BatchOutcome> {
+    // A small batch of a bounded flow: on this thread, no hop (inline-batch.ts).
+    if (opts.inline !== false && runsInline(job)) {
+      if (hooks.signal.aborted) throw new Error('batch cancelled');
+      return runBatchTask(
+        { ...job, window },
+        {
+          signal: hooks.signal,
+          loadTable: hooks.loadTable as (name: string) => Promise<ReferenceTableData>,
+          sendChunk: hooks.onChunk,
+        },
+      );
+    }
     const t = await acquire();
     if (hooks.signal.aborted) {
       give(t);

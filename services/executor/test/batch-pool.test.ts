@@ -1,8 +1,9 @@
 // The batch threads on their own (no gRPC): many batches in turn on standing ports, each with its own
 // chunks and result; a batch stuck in a synchronous loop has its thread terminated after the abort grace,
-// and the pool goes on with a fresh thread.
+// and the pool goes on with a fresh thread; small batches of declarative flows run inline, with the same output.
 import assert from 'node:assert/strict';
 import { createBatchPool, type BatchJob } from '../src/batch-pool.js';
+import { INLINE_MAX_BYTES, runsInline } from '../src/inline-batch.js';
 import { pluginDir } from './executor-harness.js';
 
 const flow = (module?: string): string => `
@@ -36,7 +37,8 @@ function job(i: number, module?: string): BatchJob {
 
 describe('executor batch threads', function () {
   this.timeout(20_000);
-  const pool = createBatchPool({ threads: 2, abortGraceMs: 300 });
+  // Threads only here; the inline path has its own test below.
+  const pool = createBatchPool({ threads: 2, abortGraceMs: 300, inline: false });
   after(() => pool.close());
 
   const run = async (j: BatchJob, signal = new AbortController().signal) => {
@@ -58,7 +60,7 @@ describe('executor batch threads', function () {
   });
 
   it('a batch of many chunks arrives whole and in order through a small window and a slow reader', async () => {
-    const small = createBatchPool({ threads: 1, window: 3 });
+    const small = createBatchPool({ threads: 1, window: 3, inline: false });
     try {
       const rows = Array.from({ length: 300 }, (_, i) => `${i},x\n`).join('');
       const j = job(0);
@@ -105,5 +107,43 @@ describe('executor batch threads', function () {
     assert.ok(Date.now() - started < 5000);
     const results = await Promise.all([run(job(2)), run(job(3)), run(job(4))]);
     for (const r of results) assert.ok(r.outcome.ok);
+  });
+
+  it('runs a small batch of a declarative flow inline and anything with user code or a regex on a thread', async () => {
+    const declarative = `
+name: pool-test
+source: { type: file, root: data, path: in.csv, format: csv }
+steps:
+  - { type: set, fields: { t: 'record.s + "!"' } }
+  - { type: filter, expr: 'record.n != "x"' }
+sink: { type: stream }
+`;
+    assert.equal(runsInline({ flowSource: declarative, input: { bytes: new Uint8Array(100) } }), true);
+    assert.equal(
+      runsInline({ flowSource: declarative, input: { bytes: new Uint8Array(INLINE_MAX_BYTES + 1) } }),
+      false,
+    );
+    assert.equal(runsInline({ flowSource: flow('busy.mjs'), input: { bytes: new Uint8Array(100) } }), false);
+    const regex = declarative.replace('record.n != "x"', 'record.n.matches("^[0-9]+$")');
+    assert.equal(runsInline({ flowSource: regex, input: { bytes: new Uint8Array(100) } }), false);
+    assert.equal(runsInline({ flowSource: 'not: [a flow', input: { bytes: new Uint8Array(100) } }), false);
+
+    // Same output inline as on a thread.
+    const inline = createBatchPool({ threads: 1 });
+    try {
+      const j = { ...job(7), flowSource: declarative };
+      const chunks: Buffer[] = [];
+      const outcome = await inline.run(j, {
+        signal: new AbortController().signal,
+        loadTable: () => Promise.reject(new Error('no tables')),
+        onChunk: async (data) => void chunks.push(Buffer.from(data)),
+      });
+      const threaded = await run({ ...job(7), flowSource: declarative });
+      assert.ok(outcome.ok && threaded.outcome.ok);
+      assert.equal(Buffer.concat(chunks).toString('utf8'), threaded.text);
+      assert.equal(outcome.checksum, threaded.outcome.checksum);
+    } finally {
+      await inline.close();
+    }
   });
 });

@@ -1,15 +1,11 @@
-// A batch thread: runs one batch of a microflow at a time, as the main thread's `run` messages on the
-// standing port ask (protocol.ts). Compiled flows are cached per thread by (flow, revision, source hash), so
-// a thread compiles each flow revision once however many batches it runs.
-import { createHash } from 'node:crypto';
+// A batch thread: runs one batch of a microflow at a time (run-task.ts), as the main thread's `run` messages
+// on the standing port ask (protocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { compileFlow, isOwnedChunk, parseFlow, runBatch } from '@flowmesh/flow';
-import type { CompiledFlow, ReferenceTableData } from '@flowmesh/flow';
-import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './protocol.js';
-
-const MAX_CACHED_FLOWS = 16;
-const compiled = new Map<string, Promise<CompiledFlow>>();
+import { isOwnedChunk } from '@flowmesh/flow';
+import type { ReferenceTableData } from '@flowmesh/flow';
+import type { MainToWorker, ThreadData, WorkerToMain } from './protocol.js';
+import { runBatchTask } from './run-task.js';
 
 if (parentPort) serve(parentPort, (workerData as ThreadData).abortFlag);
 
@@ -19,92 +15,21 @@ function serve(port: MessagePort, abortFlag: Int32Array): void {
     if (msg.type === 'run') {
       const current = createLink(port, msg.id, msg.task.window, abortFlag);
       link = current;
-      void runBatchTask(msg.task, current).then((outcome) => {
-        if (link === current) link = undefined;
-        // The batch's last chunk travels with its result: one wake-up of the main thread fewer per batch.
-        const last = outcome.ok ? current.takeHeld() : undefined;
-        port.postMessage(
-          { type: 'result', id: msg.id, outcome, last } satisfies WorkerToMain,
-          last ? [last.data.buffer as ArrayBuffer] : [],
-        );
-      });
+      void runBatchTask(msg.task, current)
+        .finally(() => current.close())
+        .then((outcome) => {
+          if (link === current) link = undefined;
+          // The batch's last chunk travels with its result: one wake-up of the main thread fewer per batch.
+          const last = outcome.ok ? current.takeHeld() : undefined;
+          port.postMessage(
+            { type: 'result', id: msg.id, outcome, last } satisfies WorkerToMain,
+            last ? [last.data.buffer as ArrayBuffer] : [],
+          );
+        });
     } else if (link && msg.id === link.id) {
       link.onMessage(msg);
     }
   });
-}
-
-async function runBatchTask(task: BatchTask, link: ReturnType<typeof createLink>): Promise<BatchTaskResult> {
-  try {
-    let flow: CompiledFlow;
-    try {
-      flow = await compiledFlow(task, link.loadTable);
-    } catch (err) {
-      return failure('invalid-flow', err);
-    }
-    link.signal.throwIfAborted();
-    const result = await runBatch(
-      flow,
-      {
-        bytes: toBuffer(task.input.bytes),
-        format: task.input.format,
-        header: task.input.header && task.input.header.byteLength > 0 ? toBuffer(task.input.header) : undefined,
-        firstLine: task.input.firstLine,
-        firstRecord: task.input.firstRecord,
-        batchIndex: task.input.batchIndex,
-        vars: task.input.vars,
-        globals: task.input.globals,
-      },
-      { chunkBytes: task.chunkBytes, signal: link.signal, onChunk: link.sendChunk },
-    );
-    return {
-      ok: true,
-      counts: result.counts,
-      rejects: result.rejects.map((r: { line: number; reason: string; step: string; raw: string }) => ({
-        line: r.line,
-        reason: r.reason,
-        step: r.step,
-        raw: r.raw,
-      })),
-      checksum: result.checksum,
-      chunks: result.chunks,
-      counterDeltas: result.counterDeltas,
-      cacheSets: result.cacheSets,
-      aggregates: result.aggregates,
-    };
-  } catch (err) {
-    return failure(link.signal.aborted ? 'aborted' : 'failed', err);
-  } finally {
-    link.close();
-  }
-}
-
-/** sha1 of recent flow sources: every batch carries the source, and hashing it each time showed in profiles. */
-const sourceHashes = new Map<string, string>();
-function sourceHash(source: string): string {
-  let hash = sourceHashes.get(source);
-  if (hash === undefined) {
-    hash = createHash('sha1').update(source).digest('hex');
-    sourceHashes.set(source, hash);
-    while (sourceHashes.size > MAX_CACHED_FLOWS) sourceHashes.delete(sourceHashes.keys().next().value as string);
-  }
-  return hash;
-}
-
-function compiledFlow(
-  task: BatchTask,
-  loadTable: (name: string) => Promise<ReferenceTableData>,
-): Promise<CompiledFlow> {
-  const hash = sourceHash(task.flowSource);
-  const key = `${task.flow}@${task.flowRevision}#${hash}/tables@${task.tablesRevision}`;
-  const cached = compiled.get(key);
-  if (cached) return cached;
-  const entry = compileFlow(parseFlow(task.flowSource), { pluginDir: task.pluginDir, loadReferenceTable: loadTable });
-  compiled.set(key, entry);
-  // A failed compile is not cached: the next batch gets a fresh try (and the same error, if it is real).
-  entry.catch(() => compiled.delete(key));
-  while (compiled.size > MAX_CACHED_FLOWS) compiled.delete(compiled.keys().next().value as string);
-  return entry;
 }
 
 /** The thread's side of one batch: credits for chunks, reference-table requests, abort. */
@@ -186,13 +111,4 @@ function createLink(port: MessagePort, id: number, window: number, abortFlag: In
       tableWaiters.clear();
     },
   };
-}
-
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function failure(kind: 'invalid-flow' | 'aborted' | 'failed', err: unknown): BatchTaskResult {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { ok: false, error: { kind, message: e.message, stack: e.stack } };
 }
