@@ -9,8 +9,8 @@
 // with the call's status (so run-attempt.ts tells a never-reached executor from a failed batch as before).
 // A call is half-closed after `idleMs` without attempts and replaced after `maxAgeMs`, so it has a deadline.
 import type {
-  BatchStreamRequest,
-  BatchStreamResponse,
+  ExecuteBatchesRequest,
+  ExecuteBatchesResponse,
   ExecuteBatchResponse,
   ExecutorServiceClient,
 } from '@flowmesh/contracts';
@@ -33,7 +33,7 @@ export interface ExecutorStreamOptions {
   idleMs?: number;
 }
 
-type Call = ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+type Call = ClientDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
 
 /** A gRPC-status error, as a per-attempt call would have failed with. */
 export function attemptStatusError(code: status, message: string): Error & { code: number; details: string } {
@@ -110,7 +110,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       }, idleMs),
     };
     live.idleTimer.unref();
-    call.on('data', (res: BatchStreamResponse) => {
+    call.on('data', (res: ExecuteBatchesResponse) => {
       const ch = live.channels.get(res.tag);
       const msg = res.msg;
       // A late message of an attempt that was cancelled or already ended: nobody reads it.
@@ -234,7 +234,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
   };
 }
 
-function send(call: Call, msg: BatchStreamRequest): Promise<void> {
+function send(call: Call, msg: ExecuteBatchesRequest): Promise<void> {
   if (call.write(msg)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {

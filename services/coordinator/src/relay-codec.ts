@@ -8,7 +8,7 @@
 // (no copy; see wrapReceived), so grpc-js's own framing copy is the only one. A chunk whose fields changed
 // on the way (another job id, say) is encoded afresh; every other message uses the generated code.
 import {
-  BatchStreamResponse,
+  ExecuteBatchesResponse,
   CoordinatorServiceRunJobResponse,
   CoordinatorServiceService,
   CoordinatorServiceWatchJobResponse,
@@ -38,13 +38,13 @@ export function deserializeExecutorResponse(bytes: Buffer): ExecuteBatchResponse
  * relaying it copies it once, as it no longer starts where grpc-js's frame did — cheap next to a chunk's
  * other costs).
  */
-export function deserializeStreamResponse(bytes: Buffer): BatchStreamResponse {
+export function deserializeStreamResponse(bytes: Buffer): ExecuteBatchesResponse {
   const tag = bytes[0] === 0x78 ? readVarintField(bytes, 0) : undefined;
   if (tag) {
     const records = decodeRecordsMessage(bytes.subarray(tag.next), true);
     if (records) return { tag: tag.value, msg: { $case: 'records', records } };
   }
-  return BatchStreamResponse.decode(bytes);
+  return ExecuteBatchesResponse.decode(bytes);
 }
 
 /** A response wrapping a RunJobResponse or WatchJobResponse: records as received when unchanged. */

@@ -7,13 +7,13 @@
 // coordinator half-closes, the call ends once its attempts have; when this executor drains, once its live
 // attempts have, so a graceful stop is not held up by an idle stream.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { BatchStreamRequest, BatchStreamResponse, ExecuteBatchResponse } from '@flowmesh/contracts';
+import type { ExecuteBatchesRequest, ExecuteBatchesResponse, ExecuteBatchResponse } from '@flowmesh/contracts';
 import { extractTraceContext, InvalidArgumentError, toServiceError, write } from '@flowmesh/runtime';
 import type { CallContext } from '@flowmesh/runtime';
 import type { AttemptHandler } from './execute-batch.js';
 import { createInlineSink, type InlineSink } from './inline-input.js';
 
-type Call = ServerDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+type Call = ServerDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
 
 export interface ExecuteBatchesDeps {
   handle: AttemptHandler;
@@ -49,7 +49,7 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
     };
     ctx.signal.addEventListener('abort', abortAll, { once: true });
 
-    const start = (tag: number, req: BatchStreamRequest): void => {
+    const start = (tag: number, req: ExecuteBatchesRequest): void => {
       const msg = req.msg;
       if (msg?.$case !== 'assign') return;
       if (tag === 0 || live.has(tag))
@@ -59,7 +59,7 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
       const abort = new AbortController();
       const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
       live.set(tag, entry);
-      const send = (m: ExecuteBatchResponse): Promise<void> => write(call, { tag, msg: m.msg } as BatchStreamResponse);
+      const send = (m: ExecuteBatchResponse): Promise<void> => write(call, { tag, msg: m.msg } as ExecuteBatchesResponse);
       deps
         .handle(
           assign,
@@ -87,7 +87,7 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
     };
 
     let inputEnded = false;
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<BatchStreamRequest>;
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<ExecuteBatchesRequest>;
     try {
       for (;;) {
         const next = await Promise.race([messages.next(), quiet.then(() => undefined)]);

@@ -3,7 +3,7 @@
 // (buffer growth, fork/join shift, finish slice, Buffer.from). The records message is written by the
 // runtime's hand-written records codec (the same bytes, one allocation and one copy), which the coordinator
 // and gateway also use to relay it unchanged; every other message goes through the generated encoder.
-import { BatchStreamResponse, ExecuteBatchResponse, ExecutorServiceService } from '@flowmesh/contracts';
+import { ExecuteBatchesResponse, ExecuteBatchResponse, ExecutorServiceService } from '@flowmesh/contracts';
 import { encodeRecordsMessage, varintField } from '@flowmesh/runtime';
 
 export function serializeResponse(value: ExecuteBatchResponse): Buffer {
@@ -14,17 +14,17 @@ export function serializeResponse(value: ExecuteBatchResponse): Buffer {
   return encodeRecordsMessage(msg.records);
 }
 
-/** Field number of `tag` in BatchStreamResponse. */
+/** Field number of `tag` in ExecuteBatchesResponse. */
 const TAG_FIELD = 15;
 
 /**
  * An ExecuteBatches response: the tag field, then the same bytes as the ExecuteBatchResponse would have
  * (the generated encoder also writes `tag` first, as it is declared first), records by the fast codec.
  */
-export function serializeStreamResponse(value: BatchStreamResponse): Buffer {
+export function serializeStreamResponse(value: ExecuteBatchesResponse): Buffer {
   const msg = value.msg;
   if (msg?.$case !== 'records' || msg.records.records.length > 0 || value.tag === 0) {
-    return Buffer.from(BatchStreamResponse.encode(value).finish());
+    return Buffer.from(ExecuteBatchesResponse.encode(value).finish());
   }
   return encodeRecordsMessage(msg.records, varintField(TAG_FIELD, value.tag));
 }

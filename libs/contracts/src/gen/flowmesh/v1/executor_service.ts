@@ -146,7 +146,7 @@ export interface BatchCancel {
   reason: string;
 }
 
-export interface BatchStreamRequest {
+export interface ExecuteBatchesRequest {
   /** The attempt this message is about (declared first: it is written before the payload). */
   tag: number;
   msg:
@@ -162,7 +162,7 @@ export interface BatchStreamRequest {
   traceContext: { [key: string]: string };
 }
 
-export interface BatchStreamRequest_TraceContextEntry {
+export interface ExecuteBatchesRequest_TraceContextEntry {
   key: string;
   value: string;
 }
@@ -173,7 +173,7 @@ export interface BatchError {
   message: string;
 }
 
-export interface BatchStreamResponse {
+export interface ExecuteBatchesResponse {
   /**
    * The attempt this message is about (declared first: it is written before the payload, so the rest is
    * an ExecuteBatchResponse's bytes and a records message reads like one).
@@ -1887,12 +1887,12 @@ export const BatchCancel: MessageFns<BatchCancel> = {
   },
 };
 
-function createBaseBatchStreamRequest(): BatchStreamRequest {
+function createBaseExecuteBatchesRequest(): ExecuteBatchesRequest {
   return { tag: 0, msg: undefined, traceContext: {} };
 }
 
-export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
-  encode(message: BatchStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
+  encode(message: ExecuteBatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.tag !== 0) {
       writer.uint32(120).uint32(message.tag);
     }
@@ -1908,12 +1908,12 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
         break;
     }
     globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
-      BatchStreamRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+      ExecuteBatchesRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
     });
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecuteBatchesRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1922,7 +1922,7 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchStreamRequest();
+      const message = createBaseExecuteBatchesRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1963,7 +1963,7 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
               break;
             }
 
-            const entry14 = BatchStreamRequest_TraceContextEntry.decode(reader, reader.uint32());
+            const entry14 = ExecuteBatchesRequest_TraceContextEntry.decode(reader, reader.uint32());
             if (entry14.value !== undefined) {
               message.traceContext[entry14.key] = entry14.value;
             }
@@ -1981,7 +1981,7 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
     }
   },
 
-  fromJSON(object: any): BatchStreamRequest {
+  fromJSON(object: any): ExecuteBatchesRequest {
     return {
       tag: isSet(object.tag) ? globalThis.Number(object.tag) : 0,
       msg: isSet(object.assign)
@@ -2021,7 +2021,7 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
     };
   },
 
-  toJSON(message: BatchStreamRequest): unknown {
+  toJSON(message: ExecuteBatchesRequest): unknown {
     const obj: any = {};
     if (message.tag !== 0) {
       obj.tag = Math.round(message.tag);
@@ -2045,11 +2045,11 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(base?: I): BatchStreamRequest {
-    return BatchStreamRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecuteBatchesRequest>, I>>(base?: I): ExecuteBatchesRequest {
+    return ExecuteBatchesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<BatchStreamRequest>, I>>(object: I): BatchStreamRequest {
-    const message = createBaseBatchStreamRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecuteBatchesRequest>, I>>(object: I): ExecuteBatchesRequest {
+    const message = createBaseExecuteBatchesRequest();
     message.tag = object.tag ?? 0;
     switch (object.msg?.$case) {
       case "assign": {
@@ -2084,12 +2084,12 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
   },
 };
 
-function createBaseBatchStreamRequest_TraceContextEntry(): BatchStreamRequest_TraceContextEntry {
+function createBaseExecuteBatchesRequest_TraceContextEntry(): ExecuteBatchesRequest_TraceContextEntry {
   return { key: "", value: "" };
 }
 
-export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest_TraceContextEntry> = {
-  encode(message: BatchStreamRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecuteBatchesRequest_TraceContextEntry: MessageFns<ExecuteBatchesRequest_TraceContextEntry> = {
+  encode(message: ExecuteBatchesRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
@@ -2099,7 +2099,7 @@ export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamRequest_TraceContextEntry {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecuteBatchesRequest_TraceContextEntry {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2108,7 +2108,7 @@ export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchStreamRequest_TraceContextEntry();
+      const message = createBaseExecuteBatchesRequest_TraceContextEntry();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2140,14 +2140,14 @@ export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest
     }
   },
 
-  fromJSON(object: any): BatchStreamRequest_TraceContextEntry {
+  fromJSON(object: any): ExecuteBatchesRequest_TraceContextEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? globalThis.String(object.value) : "",
     };
   },
 
-  toJSON(message: BatchStreamRequest_TraceContextEntry): unknown {
+  toJSON(message: ExecuteBatchesRequest_TraceContextEntry): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
@@ -2158,15 +2158,15 @@ export const BatchStreamRequest_TraceContextEntry: MessageFns<BatchStreamRequest
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<BatchStreamRequest_TraceContextEntry>, I>>(
+  create<I extends Exact<DeepPartial<ExecuteBatchesRequest_TraceContextEntry>, I>>(
     base?: I,
-  ): BatchStreamRequest_TraceContextEntry {
-    return BatchStreamRequest_TraceContextEntry.fromPartial(base ?? ({} as any));
+  ): ExecuteBatchesRequest_TraceContextEntry {
+    return ExecuteBatchesRequest_TraceContextEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<BatchStreamRequest_TraceContextEntry>, I>>(
+  fromPartial<I extends Exact<DeepPartial<ExecuteBatchesRequest_TraceContextEntry>, I>>(
     object: I,
-  ): BatchStreamRequest_TraceContextEntry {
-    const message = createBaseBatchStreamRequest_TraceContextEntry();
+  ): ExecuteBatchesRequest_TraceContextEntry {
+    const message = createBaseExecuteBatchesRequest_TraceContextEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -2258,12 +2258,12 @@ export const BatchError: MessageFns<BatchError> = {
   },
 };
 
-function createBaseBatchStreamResponse(): BatchStreamResponse {
+function createBaseExecuteBatchesResponse(): ExecuteBatchesResponse {
   return { tag: 0, msg: undefined };
 }
 
-export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
-  encode(message: BatchStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
+  encode(message: ExecuteBatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.tag !== 0) {
       writer.uint32(120).uint32(message.tag);
     }
@@ -2290,7 +2290,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): BatchStreamResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecuteBatchesResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2299,7 +2299,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBatchStreamResponse();
+      const message = createBaseExecuteBatchesResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2371,7 +2371,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
     }
   },
 
-  fromJSON(object: any): BatchStreamResponse {
+  fromJSON(object: any): ExecuteBatchesResponse {
     return {
       tag: isSet(object.tag) ? globalThis.Number(object.tag) : 0,
       msg: isSet(object.started)
@@ -2390,7 +2390,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
     };
   },
 
-  toJSON(message: BatchStreamResponse): unknown {
+  toJSON(message: ExecuteBatchesResponse): unknown {
     const obj: any = {};
     if (message.tag !== 0) {
       obj.tag = Math.round(message.tag);
@@ -2411,11 +2411,11 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(base?: I): BatchStreamResponse {
-    return BatchStreamResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecuteBatchesResponse>, I>>(base?: I): ExecuteBatchesResponse {
+    return ExecuteBatchesResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<BatchStreamResponse>, I>>(object: I): BatchStreamResponse {
-    const message = createBaseBatchStreamResponse();
+  fromPartial<I extends Exact<DeepPartial<ExecuteBatchesResponse>, I>>(object: I): ExecuteBatchesResponse {
+    const message = createBaseExecuteBatchesResponse();
     message.tag = object.tag ?? 0;
     switch (object.msg?.$case) {
       case "started": {
@@ -2689,10 +2689,12 @@ export const ExecutorServiceService = {
     path: "/flowmesh.v1.ExecutorService/ExecuteBatches" as const,
     requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: BatchStreamRequest): Buffer => Buffer.from(BatchStreamRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): BatchStreamRequest => BatchStreamRequest.decode(value),
-    responseSerialize: (value: BatchStreamResponse): Buffer => Buffer.from(BatchStreamResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): BatchStreamResponse => BatchStreamResponse.decode(value),
+    requestSerialize: (value: ExecuteBatchesRequest): Buffer =>
+      Buffer.from(ExecuteBatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecuteBatchesRequest => ExecuteBatchesRequest.decode(value),
+    responseSerialize: (value: ExecuteBatchesResponse): Buffer =>
+      Buffer.from(ExecuteBatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecuteBatchesResponse => ExecuteBatchesResponse.decode(value),
   },
   getExecutorStatus: {
     path: "/flowmesh.v1.ExecutorService/GetExecutorStatus" as const,
@@ -2721,7 +2723,7 @@ export interface ExecutorServiceServer extends UntypedServiceImplementation {
    * as an ExecuteBatch call (fencing, slot, `started`, chunks, heartbeats, trailer) and ends with its
    * trailer or an `error`. A `cancel` stops one attempt; cancelling the call stops all of them.
    */
-  executeBatches: handleBidiStreamingCall<BatchStreamRequest, BatchStreamResponse>;
+  executeBatches: handleBidiStreamingCall<ExecuteBatchesRequest, ExecuteBatchesResponse>;
   getExecutorStatus: handleUnaryCall<GetExecutorStatusRequest, GetExecutorStatusResponse>;
 }
 
@@ -2744,12 +2746,12 @@ export interface ExecutorServiceClient extends Client {
    * as an ExecuteBatch call (fencing, slot, `started`, chunks, heartbeats, trailer) and ends with its
    * trailer or an `error`. A `cancel` stops one attempt; cancelling the call stops all of them.
    */
-  executeBatches(): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
-  executeBatches(options: Partial<CallOptions>): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  executeBatches(): ClientDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
+  executeBatches(options: Partial<CallOptions>): ClientDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
   executeBatches(
     metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientDuplexStream<BatchStreamRequest, BatchStreamResponse>;
+  ): ClientDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
   getExecutorStatus(
     request: GetExecutorStatusRequest,
     callback: (error: ServiceError | null, response: GetExecutorStatusResponse) => void,
