@@ -59,7 +59,8 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
       const abort = new AbortController();
       const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
       live.set(tag, entry);
-      const send = (m: ExecuteBatchResponse): Promise<void> => write(call, { tag, msg: m.msg } as ExecuteBatchesResponse);
+      const send = (m: ExecuteBatchResponse): Promise<void> =>
+        write(call, { tag, msg: m.msg } as ExecuteBatchesResponse);
       deps
         .handle(
           assign,
