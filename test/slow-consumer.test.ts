@@ -192,10 +192,14 @@ describe('bench mesh: a stalled client stops the mesh; a file sink is written fr
       'no part or temp file left',
     );
     // Every batch came as a part written by an executor (both see the root), none as records on the call.
-    const ended = readFileSync(join(meshDir, 'logs', 'coordinator-1.log'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"job ended"') && l.includes('partsAppended'))
-      .map((l) => JSON.parse(l) as { partsAppended: number });
+    // The coordinator logs 'job ended' after it sent the summary (4ca8cb8): wait for the line.
+    const endedLines = (): Array<{ partsAppended: number }> =>
+      readFileSync(join(meshDir, 'logs', 'coordinator-1.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"job ended"') && l.includes('partsAppended'))
+        .map((l) => JSON.parse(l) as { partsAppended: number });
+    await waitFor(() => endedLines().length > 0, { timeoutMs: 10_000, what: "the file-sink job's 'job ended' line" });
+    const ended = endedLines();
     assert.equal(ended.length, 1, 'one file-sink job ended');
     assert.ok(job.progress!.batchesDone > 4, `${job.progress!.batchesDone} batches`);
     assert.equal(ended[0]!.partsAppended, job.progress!.batchesDone);

@@ -46,9 +46,11 @@ export async function runAttempt(
   if (opts.signal.aborted) attempt.abort(opts.signal.reason);
   const signal = attempt.signal;
   let silentTimer: NodeJS.Timeout | undefined;
+  // One timer per attempt, restarted on every message (refresh: no new timer per message, of which a
+  // tiny batch has three).
   const arm = (): void => {
-    if (silentTimer) clearTimeout(silentTimer);
-    if (opts.heartbeatTimeoutMs > 0) {
+    if (silentTimer) silentTimer.refresh();
+    else if (opts.heartbeatTimeoutMs > 0) {
       silentTimer = setTimeout(() => {
         silent = true;
         attempt.abort(new Error('missed heartbeats'));
