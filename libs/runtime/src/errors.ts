@@ -56,6 +56,10 @@ export class DeadlineExceededError extends FlowmeshError {
 export class CancelledError extends FlowmeshError {
   readonly code = status.CANCELLED;
 }
+/** Data was lost or corrupted on the way (e.g. a result part that fails its checksum). */
+export class DataLossError extends FlowmeshError {
+  readonly code = status.DATA_LOSS;
+}
 export class UnimplementedError extends FlowmeshError {
   readonly code = status.UNIMPLEMENTED;
 }

@@ -57,3 +57,12 @@ export {
   RECORDS_TAG,
   WRAPPED_TAG,
 } from './wire/records-wire.js';
+export {
+  DEFAULT_SPOOL_DIR,
+  SPOOL_ID_METADATA_KEY,
+  SPOOL_DIR_METADATA_KEY,
+  SPOOL_LABEL,
+  SPOOL_ROOT,
+  spoolIdentity,
+  isSpoolRelative,
+} from './spool/spool.js';

@@ -3,6 +3,7 @@
 // chunk payloads in order. Any mismatch fails the attempt (a retry), never a partial acceptance.
 import { crc32 } from 'node:zlib';
 import type { BatchTrailer, FileRef, RecordChunk, Reject, RejectChunk } from '@flowmesh/contracts';
+import { SPOOL_ROOT } from '@flowmesh/runtime';
 
 /** Incremental checksum over chunk payloads; the executor computes the same over what it sent. */
 export interface Checksum {
@@ -106,6 +107,19 @@ export function createAttemptCollector(
         if (!part || trailer.outputPart?.root !== part.root || trailer.outputPart.path !== part.path)
           return fail(`output part ${JSON.stringify(trailer.outputPart ?? null)} was not the one assigned`);
         if (chunks.length > 0) return fail(`${chunks.length} record chunks received for an output part`);
+        if (part.root === SPOOL_ROOT) {
+          // A spool part is sent on in these chunks (issue 7): they must describe exactly the counted output.
+          const sizes = trailer.partChunks?.bytes ?? [];
+          const counts = trailer.partChunks?.records ?? [];
+          if (sizes.length !== trailer.chunks || counts.length !== trailer.chunks)
+            return fail(`${sizes.length} chunk sizes and ${counts.length} chunk counts for ${trailer.chunks} chunks`);
+          const bytesOut = trailer.counts?.bytesOut ?? 0;
+          const recordsOut = trailer.counts?.recordsOut ?? 0;
+          const sumBytes = sizes.reduce((a, b) => a + b, 0);
+          const sumRecords = counts.reduce((a, b) => a + b, 0);
+          if (sumBytes !== bytesOut || sumRecords !== recordsOut)
+            return fail(`part chunks hold ${sumBytes} bytes / ${sumRecords} records, trailer says ${bytesOut} / ${recordsOut}`);
+        }
         const rejectedPart = trailer.counts?.recordsRejected ?? 0;
         if (opts.includeRejects && rejects.length !== rejectedPart)
           return fail(`${rejects.length} rejects received, trailer says ${rejectedPart}`);

@@ -9,6 +9,7 @@ import type {
   InputChunk,
   Job,
   JobProgress,
+  RecordsPart,
   RunJobResponse,
   WatchJobResponse,
 } from '@flowmesh/contracts';
@@ -16,8 +17,11 @@ import {
   bidi,
   FailedPreconditionError,
   InvalidArgumentError,
+  isSpoolRelative,
   NotFoundError,
   serverStream,
+  SPOOL_DIR_METADATA_KEY,
+  SPOOL_ID_METADATA_KEY,
   unary,
   UnavailableError,
   write,
@@ -25,7 +29,7 @@ import {
 import type { CallContext } from '@flowmesh/runtime';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { CONFIG_REVISION_HEADER } from '@flowmesh/config';
-import { startJob, type CoordinatorContext } from './run-job.js';
+import { startJob, type CoordinatorContext, type JobIo } from './run-job.js';
 
 /** A change made through the gateway just before this job must be seen by it (see CONFIG_REVISION_HEADER). */
 function requireConfigRevision(ctx: CoordinatorContext, cctx: CallContext): void {
@@ -34,23 +38,45 @@ function requireConfigRevision(ctx: CoordinatorContext, cctx: CallContext): void
   if (Number.isSafeInteger(revision) && revision > 0) ctx.config.requireRevision(revision);
 }
 
+/**
+ * The caller's result spool (issue 7), when it named one: executors that write into the same spool put a
+ * batch's records in a part there, and the caller is sent only its name. A malformed one is ignored (the
+ * records then stream as before), never trusted as a path.
+ */
+function callerSpool(cctx: CallContext): JobIo['spool'] {
+  const id = cctx.metadata.get(SPOOL_ID_METADATA_KEY)[0];
+  const dir = cctx.metadata.get(SPOOL_DIR_METADATA_KEY)[0];
+  if (typeof id !== 'string' || !id || typeof dir !== 'string' || !isSpoolRelative(dir)) return undefined;
+  return { id, dir };
+}
+
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
 export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorServiceServer {
   return {
     runJob: bidi(
       async (
-        call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response: RunJobResponse }>,
+        call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response?: RunJobResponse; recordsPart?: RecordsPart }>,
         cctx: CallContext,
       ) => {
-        const messages = call[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobRequest>;
+        // Not destroyed when the caller half-closes: a stream's default async iterator destroys the whole
+        // duplex at its end, and the results still have to be written (the part confirmations are read to it).
+        const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterator<CoordinatorServiceRunJobRequest>;
         const first = await messages.next();
         const msg = first.done ? undefined : first.value.request?.msg;
         if (msg?.$case !== 'start') throw new InvalidArgumentError('start', 'the first RunJob message must be start');
         requireConfigRevision(ctx, cctx);
         const send = (response: RunJobResponse): Promise<void> => write(call, { response });
+        const spool = callerSpool(cctx);
         const started = await startJob(ctx, msg.start, {
           send,
+          ...(spool
+            ? {
+                spool,
+                sendPart: (recordsPart: RecordsPart) => write(call, { recordsPart }),
+                partsSent: () => partsSent(messages),
+              }
+            : {}),
           input: callerInput(messages),
           signal: cctx.signal,
           ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
@@ -124,6 +150,18 @@ async function* callerInput(
       yield 'end';
       return;
     } else if (m?.$case === 'start') throw new InvalidArgumentError('start', 'a job is already started on this call');
+  }
+}
+
+/**
+ * The caller's confirmations of records parts (a job reading a file: its further messages are nothing else
+ * it needs; the stream of them ends with the call).
+ */
+async function* partsSent(messages: AsyncIterator<CoordinatorServiceRunJobRequest>): AsyncGenerator<number, void, undefined> {
+  for (;;) {
+    const r = await messages.next();
+    if (r.done) return;
+    if (r.value.partSent) yield r.value.partSent.batchIndex;
   }
 }
 

@@ -22,6 +22,7 @@ import {
   option,
   serviceCommand,
   serviceMeter,
+  SPOOL_LABEL,
   stopOnce,
   UnavailableError,
 } from '@flowmesh/runtime';
@@ -155,6 +156,7 @@ const toExecutorView = (n: NodeInfo): ExecutorView => ({
   slots: n.slots,
   fileRoots: n.fileRoots,
   load: n.load,
+  ...(n.labels[SPOOL_LABEL] ? { spool: n.labels[SPOOL_LABEL] } : {}),
 });
 
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {

@@ -3,11 +3,11 @@
 // globals merged, `status` run, the sink committed, and the job recorded in config-store.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { JobState } from '@flowmesh/contracts';
-import type { InputChunk, Job, JobAccepted, JobSpec, RunJobResponse } from '@flowmesh/contracts';
+import { JobState, RecordEncoding } from '@flowmesh/contracts';
+import type { InputChunk, Job, JobAccepted, JobSpec, RecordsPart, RunJobResponse } from '@flowmesh/contracts';
 import { finalizeAggregates, mergeAggregates, runStatus } from '@flowmesh/flow';
 import type { AggregatePartial } from '@flowmesh/flow';
-import { AbortedError, CancelledError, inSpan, UnavailableError } from '@flowmesh/runtime';
+import { AbortedError, CancelledError, inSpan, SPOOL_ROOT, UnavailableError } from '@flowmesh/runtime';
 import type { MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { AttemptRunner } from './attempt-runner.js';
@@ -20,6 +20,7 @@ import type { JobHandle, JobRegistry } from './job-registry.js';
 import type { Takeover } from './job-takeover.js';
 import { prepareJob } from './job-setup.js';
 import { createLocalRunner } from './local-runner.js';
+import { createPartWindow } from './part-window.js';
 import { createSerialSender } from './serial-sender.js';
 import { emptyCounts } from './progress.js';
 import { createSlotLedger, type SlotLedger } from './slot-ledger.js';
@@ -74,7 +75,20 @@ export interface JobIo {
   deadline?: Date;
   /** A caller re-attaching to a taken-over job (WatchJob resume_results): it has every batch up to this one. */
   afterBatch?: number;
+  /**
+   * The caller's result spool (issue 7, direct result path): its id and this call's directory in it
+   * (relative). Executors advertising the same spool id write a batch's records there as a part, and the
+   * caller is sent only its metadata through `sendPart`; the others stream records as before.
+   */
+  spool?: { id: string; dir: string };
+  /** Sends the caller one accepted batch's records part (with `spool`), in the records' place. */
+  sendPart?: (part: RecordsPart) => Promise<void>;
+  /** The caller's confirmations that it has sent a part on (batch indices); read only for a job reading a file. */
+  partsSent?: () => AsyncIterable<number>;
 }
+
+/** Records parts a caller may have unconfirmed: enough to keep its reads going, few enough to bound the spool. */
+const PART_WINDOW = 4;
 
 export interface StartedJob {
   accepted: JobAccepted;
@@ -150,6 +164,17 @@ export async function startJob(
   // takeover of a job with nothing done does too.
   const anchorAfterMs = ctx.options.checkpointAfterMs ?? 100;
   const deferAnchor = resumable && !resume && !sink && anchorAfterMs > 0;
+  // Parts carry JSONL bytes; JSON-text chunks (and a file sink's own parts) keep their paths.
+  // Streamed input keeps the records path: the caller's messages are its input, not part confirmations.
+  const spool =
+    !sink &&
+    io.send &&
+    io.sendPart &&
+    io.partsSent &&
+    prepared.source.file !== undefined &&
+    spec.encoding !== RecordEncoding.RECORD_ENCODING_JSON_TEXT
+      ? io.spool
+      : undefined;
   let deposed: string | undefined;
   let writer: CheckpointWriter | undefined;
   let alreadyCommitted = false;
@@ -230,7 +255,16 @@ export async function startJob(
             outputPart: (at: { index: number; attempt: number; epoch: number }, executor: { fileRoots: string[] }) =>
               executor.fileRoots.includes(prepared.sink!.parts!.root) ? prepared.sink!.parts!.partFor(at) : undefined,
           }
-        : {}),
+        : spool
+          ? {
+              // Per batch: only an executor writing into the caller's own spool gets a part (fencing by the
+              // epoch and attempt in the name, like a sink's parts).
+              outputPart: (at: { index: number; attempt: number; epoch: number }, executor: { spool?: string }) =>
+                executor.spool === spool.id
+                  ? { root: SPOOL_ROOT, path: `${spool.dir}/b${at.index}-e${at.epoch}-a${at.attempt}.jsonl` }
+                  : undefined,
+            }
+          : {}),
       maxInstances: settings.maxInstances,
       order: settings.order,
       retries: settings.retries,
@@ -322,7 +356,31 @@ export async function startJob(
 
   async function runJob(): Promise<Job> {
     const startedAt = new Date();
-    const sender = io.send ? createSerialSender(io.send, () => driver.cancel('the caller stopped reading')) : undefined;
+    const send = io.send;
+    let partsSent = 0;
+    const partWindow = spool ? createPartWindow(PART_WINDOW) : undefined;
+    if (partWindow) {
+      void (async () => {
+        for await (const _ of io.partsSent!()) partWindow.release();
+      })().catch(() => undefined); // the call ended: the job ends with it
+    }
+    const serial = send
+      ? createSerialSender<RunJobResponse | { part: RecordsPart }>(
+          (m) => ('part' in m ? io.sendPart!(m.part) : send(m)),
+          () => driver.cancel('the caller stopped reading'),
+        )
+      : undefined;
+    // A records part waits for room in the part window first (issue 7: the spool's bound).
+    const sender = serial && {
+      trySend: (m: RunJobResponse) => serial.trySend(m),
+      async send(m: RunJobResponse | { part: RecordsPart }): Promise<void> {
+        if ('part' in m) {
+          await partWindow!.acquire(io.signal);
+          partsSent++;
+        }
+        await serial.send(m);
+      },
+    };
     const onCallerGone = (): void => driver.cancel('the caller hung up');
     io.signal?.addEventListener('abort', onCallerGone, { once: true });
     const progressMs = spec.progressIntervalMs || DEFAULT_PROGRESS_MS;
@@ -346,7 +404,7 @@ export async function startJob(
     // write to be under way (finalize), so config-store gets the write before the gateway and the caller
     // are busy with the records, and its fsync overlaps their relay (issue 7).
     let onlyBatch = false;
-    let held: RunJobResponse[] | undefined;
+    let held: Array<RunJobResponse | { part: RecordsPart }> | undefined;
     const output: BatchOutput = async (index, result, bytesCovered) => {
       if (sink) {
         const part = result.trailer.outputPart;
@@ -366,9 +424,27 @@ export async function startJob(
       // Sent (and counted) by an earlier epoch only in part: count what is not counted, send what is not had.
       if (writer && !writer.isDone(index)) writer.done(index, result, bytesCovered);
       if (delivered(index)) return;
-      const messages: RunJobResponse[] = result.chunks.map((c) => ({
+      const messages: Array<RunJobResponse | { part: RecordsPart }> = result.chunks.map((c) => ({
         msg: { $case: 'records', records: { ...c, jobId } },
       }));
+      const part = result.trailer.outputPart;
+      if (part && spool) {
+        // Only the part's name and what verifies it: the caller (gateway) reads, checks and removes it.
+        const t = result.trailer;
+        messages.unshift({
+          part: {
+            jobId,
+            batchIndex: index,
+            path: part.path,
+            bytes: t.counts?.bytesOut ?? 0,
+            records: t.counts?.recordsOut ?? 0,
+            checksum: t.checksum,
+            checksumAlgorithm: t.checksumAlgorithm,
+            chunkBytes: t.partChunks?.bytes ?? [],
+            chunkRecords: t.partChunks?.records ?? [],
+          },
+        });
+      }
       if (spec.includeRejects && result.rejects.length > 0)
         messages.push({ msg: { $case: 'rejects', rejects: { jobId, batchIndex: index, rejects: result.rejects } } });
       if (onlyBatch && !writer?.anchored) {
@@ -471,7 +547,7 @@ export async function startJob(
       // that finds the job recorded as ended.
       if (recorded) void writer?.remove().catch((err: unknown) => log.warn({ err }, 'removing the checkpoint failed'));
       log.info(
-        { state: JobState[final.state], counts: final.progress?.counts, ...(sink ? { partsAppended } : {}) },
+        { state: JobState[final.state], counts: final.progress?.counts, ...(sink ? { partsAppended } : {}), ...(spool ? { partsSent } : {}) },
         'job ended',
       );
     }

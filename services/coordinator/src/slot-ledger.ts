@@ -11,6 +11,8 @@ export interface ExecutorView {
   fileRoots: string[];
   /** Load as the executor reports it (0..1), used to break ties. */
   load: number;
+  /** Id of the result spool the executor writes output parts into (issue 7); absent: none. */
+  spool?: string;
 }
 
 /**

@@ -133,5 +133,25 @@ describe('attempt collector (trailer verification)', () => {
         false,
       );
     });
+
+    it('a spool part (issue 7) verifies only when its chunk layout adds up to the counted output', () => {
+      const spoolPart = { root: '@spool', path: 'g-h-1/call/b4-e7-a2.jsonl' };
+      const counts = { ...trailerFor(chunks).counts!, recordsRejected: 0, bytesOut: 24 };
+      const trailer = (partChunks: { bytes: number[]; records: number[] } | undefined) =>
+        partTrailer({ outputPart: spoolPart, counts, chunks: 2, ...(partChunks ? { partChunks } : {}) });
+      const verify = (t: ReturnType<typeof trailer>) =>
+        createAttemptCollector(id, { includeRejects: true, outputPart: spoolPart }).verify(t);
+      assert.ok(verify(trailer({ bytes: [16, 8], records: [2, 1] })).ok);
+      const bad = [
+        trailer(undefined),
+        trailer({ bytes: [24], records: [3] }),
+        trailer({ bytes: [16, 9], records: [2, 1] }),
+        trailer({ bytes: [16, 8], records: [2, 2] }),
+      ];
+      for (const t of bad) {
+        const v = verify(t);
+        assert.equal(v.ok, false, JSON.stringify(t.partChunks));
+      }
+    });
   });
 });

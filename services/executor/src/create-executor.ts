@@ -36,6 +36,8 @@ export interface ExecutorParts {
   metrics?: MeshMetrics;
   /** Where per-batch start (debug) and failure (info) lines go. @default none */
   logger?: Logger;
+  /** The result spool (absolute directory) that output parts naming the `@spool` root go to. @default none */
+  spoolDir?: string;
 }
 
 export interface Executor {
@@ -69,6 +71,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     fencing,
     pool,
     fileRoots: parts.fileRoots,
+    ...(parts.spoolDir ? { spoolDir: parts.spoolDir } : {}),
     loadReferenceTable: parts.loadReferenceTable ?? noTables,
     tablesRevision: parts.tablesRevision ?? (() => 0),
     pluginDir: parts.pluginDir,

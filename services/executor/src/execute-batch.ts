@@ -9,6 +9,7 @@ import type {
   BatchTrailer,
   ExecuteBatchRequest,
   ExecuteBatchResponse,
+  FileRef,
   Reject,
 } from '@flowmesh/contracts';
 import {
@@ -17,6 +18,7 @@ import {
   InvalidArgumentError,
   UnavailableError,
   inSpan,
+  SPOOL_ROOT,
   withContext,
   write,
 } from '@flowmesh/runtime';
@@ -58,6 +60,8 @@ export interface ExecuteBatchDeps {
   metrics?: MeshMetrics;
   /** Per-batch lines: start at debug, failure at info (batch-log.ts). @default none */
   logger?: Logger;
+  /** The result spool: output parts naming the `@spool` root are written here (issue 7). @default none */
+  spoolDir?: string;
 }
 
 type Call = ServerDuplexStream<ExecuteBatchRequest, ExecuteBatchResponse>;
@@ -185,8 +189,12 @@ async function runAttempt(
   let recordsDone = 0;
   let bytesOut = 0;
   let seq = 0;
-  // With an output part, records go to a file under the sink root and only metadata comes back.
-  const part: OutputPart | undefined = a.outputPart ? await openOutputPart(deps.fileRoots, a.outputPart) : undefined;
+  // With an output part, records go to a file under the sink root (or in the caller's spool) and only
+  // metadata comes back, with each chunk's size so the part can be sent on in the same chunks.
+  const part: OutputPart | undefined = a.outputPart ? await openPart(deps, a.outputPart) : undefined;
+  const partChunkBytes: number[] = [];
+  const partChunkRecords: number[] = [];
+  let corruptPart = part !== undefined && deps.faults.has('corrupt-part', at);
   const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => recordsDone);
   let result;
   try {
@@ -216,7 +224,18 @@ async function runAttempt(
         onChunk: async (data, records) => {
           recordsDone += records;
           bytesOut += data.length;
-          if (part) return part.write(data);
+          if (part) {
+            partChunkBytes.push(data.length);
+            partChunkRecords.push(records);
+            if (corruptPart && data.length > 0) {
+              // Test fault: the part on disk differs from what the checksum covers (a torn or bad write).
+              corruptPart = false;
+              const bad = Buffer.from(data);
+              bad[0] = bad[0]! ^ 0x01;
+              return part.write(bad);
+            }
+            return part.write(data);
+          }
           const chunk = {
             jobId: a.jobId,
             batchIndex: a.batchIndex,
@@ -280,8 +299,25 @@ async function runAttempt(
     durationMs: Date.now() - startedAt,
     executorId: deps.executorId,
     outputPart: a.outputPart,
+    ...(part ? { partChunks: { bytes: partChunkBytes, records: partChunkRecords } } : {}),
   };
   return trailer;
+}
+
+/** A spool part (issue 7) goes into the call's existing spool directory, without fsync; a sink part as before. */
+function openPart(deps: ExecuteBatchDeps, ref: FileRef): Promise<OutputPart> {
+  if (ref.root !== SPOOL_ROOT) return openOutputPart(deps.fileRoots, ref);
+  const dir = deps.spoolDir;
+  if (!dir) throw new FailedPreconditionError('this executor has no result spool; stream the records back');
+  return openOutputPart(async (name) => (name === SPOOL_ROOT ? dir : undefined), ref, {
+    durable: false,
+    createDirs: false,
+  }).catch((err: unknown) => {
+    // The gateway removes a call's directory when the call ends: this attempt's job is over.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FailedPreconditionError(`spool part ${ref.path}: the caller's spool directory is gone (its call ended)`);
+    throw err;
+  });
 }
 
 /**

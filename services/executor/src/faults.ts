@@ -3,12 +3,12 @@
 //
 //   FLOWMESH_FAULTS=corrupt-trailer:batch=3,crash:batch=5,hang:batch=7;attempt=1
 //
-// Kinds: corrupt-trailer (trailer checksum altered), crash (the process SIGKILLs itself after `started`),
+// Kinds: corrupt-trailer (trailer checksum altered), corrupt-part (an output part's first byte flipped on disk), crash (the process SIGKILLs itself after `started`),
 // hang (stops sending anything, heartbeats included, until cancelled), fail (INTERNAL error).
 // Selectors, all optional and joined with ';': batch=N, attempt=N, job=ID.
 
-export type FaultKind = 'corrupt-trailer' | 'crash' | 'hang' | 'fail';
-const KINDS: readonly FaultKind[] = ['corrupt-trailer', 'crash', 'hang', 'fail'];
+export type FaultKind = 'corrupt-trailer' | 'corrupt-part' | 'crash' | 'hang' | 'fail';
+const KINDS: readonly FaultKind[] = ['corrupt-trailer', 'corrupt-part', 'crash', 'hang', 'fail'];
 
 export interface FaultRule {
   kind: FaultKind;

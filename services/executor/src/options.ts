@@ -2,7 +2,7 @@
 // @flowmesh/runtime into a complete typed object (defaults documented on each option).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { commonOptions, option, optionalDiscoveryOptions } from '@flowmesh/runtime';
+import { commonOptions, DEFAULT_SPOOL_DIR, option, optionalDiscoveryOptions } from '@flowmesh/runtime';
 import type { ConfigOf, OptionSpec } from '@flowmesh/runtime';
 import { parseFileRootFlags } from './file-roots.js';
 
@@ -44,6 +44,13 @@ export function executorOptions() {
       flag: '--plugin-dir <dir>',
       env: 'FLOWMESH_PLUGIN_DIR',
       description: 'directory of plugin modules that `plugin` steps load',
+    }),
+    spoolDir: option.string({
+      flag: '--spool-dir <dir>',
+      env: 'FLOWMESH_SPOOL_DIR',
+      description:
+        'result spool shared with gateways on this machine: streamed jobs\' output parts are written there (issue 7; "off": never)',
+      default: DEFAULT_SPOOL_DIR,
     }),
     configStore: option.address({
       flag: '--config-store <host:port>',

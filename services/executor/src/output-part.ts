@@ -19,7 +19,24 @@ export interface OutputPart {
   discard(): Promise<void>;
 }
 
-export async function openOutputPart(lookup: FileRootLookup, ref: FileRef): Promise<OutputPart> {
+export interface OutputPartOptions {
+  /**
+   * fsync before the rename. A file sink's part must survive a crash (it is committed into the output);
+   * a spool part is read once by a gateway on the same machine and is worthless after a crash. @default true
+   */
+  durable?: boolean;
+  /**
+   * Create missing directories. A spool part goes into a directory its gateway made for the call and
+   * removes when the call ends: a late attempt must not bring it back (it fails instead). @default true
+   */
+  createDirs?: boolean;
+}
+
+export async function openOutputPart(
+  lookup: FileRootLookup,
+  ref: FileRef,
+  opts: OutputPartOptions = {},
+): Promise<OutputPart> {
   const field = (name: string, message: string) => new InvalidArgumentError(`assign.output_part.${name}`, message);
   if (!ref.root) throw field('root', 'is required');
   if (!ref.path || path.isAbsolute(ref.path) || ref.path.includes('\0')) throw field('path', 'must be a path relative to its root');
@@ -30,7 +47,7 @@ export async function openOutputPart(lookup: FileRootLookup, ref: FileRef): Prom
   });
   const file = path.resolve(realRoot, ref.path);
   if (!isInside(realRoot, file)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
-  await mkdir(path.dirname(file), { recursive: true });
+  if (opts.createDirs ?? true) await mkdir(path.dirname(file), { recursive: true });
   // A symlinked directory inside the root may point outside it.
   const realDir = await realpath(path.dirname(file));
   if (realDir !== realRoot && !isInside(realRoot, realDir)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
@@ -53,7 +70,7 @@ export async function openOutputPart(lookup: FileRootLookup, ref: FileRef): Prom
       }
     },
     async commit() {
-      await fh.sync();
+      if (opts.durable ?? true) await fh.sync();
       await close();
       await rename(tmp, final);
     },

@@ -10,9 +10,12 @@ import {
   createServiceHost,
   hostOptionsOf,
   serviceMeter,
+  SPOOL_LABEL,
+  spoolIdentity,
   stopOnce,
 } from '@flowmesh/runtime';
 import type { Logger, ServiceHost } from '@flowmesh/runtime';
+import path from 'node:path';
 import { createConfigSource } from './config-source.js';
 import { createExecutor } from './create-executor.js';
 import type { Executor } from './create-executor.js';
@@ -49,6 +52,15 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     address: () => config.configStore ?? configStores?.nodes('config-store')[0]?.address,
     clusterToken: config.clusterToken,
   });
+  // The result spool (issue 7): advertised by its id so that a coordinator gives this executor output parts
+  // only for callers (gateways) that read the same directory. Without a usable spool, records stream back.
+  const spoolDir = config.spoolDir && config.spoolDir !== 'off' ? path.resolve(config.spoolDir) : undefined;
+  const spoolId = spoolDir
+    ? await spoolIdentity(spoolDir).catch((err: unknown) => {
+        logger.warn({ err, spoolDir }, 'result spool unusable: streamed output goes back over gRPC');
+        return undefined;
+      })
+    : undefined;
   const metrics = createMeshMetrics(serviceMeter('flowmesh-executor'));
   // Membership as this executor sees it: the config-stores it may read file roots and tables from.
   if (configStores) metrics.observeMembership(() => ({ 'config-store': configStores.nodes('config-store').length }));
@@ -64,6 +76,7 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
     heartbeatMs: config.heartbeatMs,
     faults,
     logger,
+    ...(spoolId && spoolDir ? { spoolDir } : {}),
   });
   const host = createServiceHost({
     name: 'executor',
@@ -85,6 +98,7 @@ export async function startExecutor(config: ExecutorConfig): Promise<RunningExec
         slots: config.slots,
         version: EXECUTOR_VERSION,
         fileRoots: configSource.rootNames(),
+        ...(spoolId ? { labels: { [SPOOL_LABEL]: spoolId } } : {}),
       }),
     );
   }

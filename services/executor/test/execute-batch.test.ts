@@ -1,7 +1,7 @@
 // ExecuteBatch against an in-process executor on port 0 with real worker threads: output equal to the
 // engine's, reject lines, inline bytes, checksum, fencing, slots, heartbeats while CPU-busy, cancel.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { compileFlow, crc32hex, parseFlow, runBatch, runFlowLocal } from '@flowmesh/flow';
@@ -129,6 +129,36 @@ describe('executor ExecuteBatch', function () {
     const escape = await execute(ex.client, assignment(fixture, batch, { jobId: 'job-part', attempt: 3, outputPart: { root: 'data', path: '../x.jsonl' } }));
     assert.equal(escape.error?.code, status.INVALID_ARGUMENT);
     assert.match(escape.error?.details ?? '', /assign\.output_part\.path/);
+  });
+
+  it('writes a spool part (issue 7) with its chunk layout, only into an existing call directory', async () => {
+    const spool = path.join(fixture.root, 'spool');
+    await mkdir(path.join(spool, 'g-h-1', 'call'), { recursive: true });
+    const sp = await startInProcess(fixture, { spoolDir: spool });
+    try {
+      const batch = fixture.batches[1]!;
+      const streamed = await execute(sp.client, assignment(fixture, batch, { jobId: 'job-spool' }));
+      const outputPart = { root: '@spool', path: 'g-h-1/call/b1-e1-a2.jsonl' };
+      const got = await execute(sp.client, assignment(fixture, batch, { jobId: 'job-spool', attempt: 2, outputPart }));
+      assert.equal(got.error, undefined, got.error?.message);
+      assert.equal(got.chunks.length, 0, 'no records travel back');
+      const trailer = trailerOf(got)!;
+      const written = await readFile(path.join(spool, outputPart.path));
+      assert.ok(written.equals(streamed.output), 'the part holds exactly the records the batch streams');
+      assert.deepEqual(trailer.partChunks?.bytes, streamed.chunks.map((c) => c.data.length), 'the streamed chunks, by size');
+      assert.deepEqual(trailer.partChunks?.records, streamed.chunks.map((c) => c.recordCount));
+      assert.deepEqual(await readdir(path.join(spool, 'g-h-1/call')), ['b1-e1-a2.jsonl'], 'no temp file left');
+
+      // The gateway removed the call's directory (the call ended): a late attempt does not bring it back.
+      const late = await execute(sp.client, assignment(fixture, batch, { jobId: 'job-spool', attempt: 3, outputPart: { root: '@spool', path: 'g-h-1/gone/b1-e1-a3.jsonl' } }));
+      assert.equal(late.error?.code, status.FAILED_PRECONDITION, late.error?.message);
+      assert.deepEqual(await readdir(path.join(spool, 'g-h-1')), ['call']);
+      // An executor without a spool refuses a spool part.
+      const none = await execute(ex.client, assignment(fixture, batch, { jobId: 'job-spool', attempt: 4, outputPart }));
+      assert.equal(none.error?.code, status.FAILED_PRECONDITION);
+    } finally {
+      await sp.stop();
+    }
   });
 
   it('refuses an invalid assignment naming the field, and paths outside the root', async () => {

@@ -1,5 +1,6 @@
 // The gateway's composition root: discovery view, config-store client, access control, coordinator
 // routing and the three public services on one service host; registered in discovery as a gateway.
+import { resolve } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { ClusterServiceService, ConfigStoreClient, FlowServiceService } from '@flowmesh/contracts';
 import {
@@ -32,6 +33,7 @@ import { checkpointProbe } from './jobs/has-checkpoint.js';
 import { createJobLimiter } from './limits/job-limiter.js';
 import { createCoordinatorPicker } from './routing/coordinator-picker.js';
 import { trackConfigRevision } from './routing/config-revision.js';
+import { openResultSpool, type ResultSpool } from './spool/result-spool.js';
 
 export interface Gateway {
   readonly address: string;
@@ -118,6 +120,15 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   };
   const limiter = createJobLimiter({ perKey: config.maxJobsPerKey, total: config.maxJobs });
   const metrics = createMeshMetrics(serviceMeter('flowmesh-gateway'));
+  // Streamed results read from part files when the executors share this spool (issue 7); without one
+  // they cross the coordinator as before.
+  let spool: ResultSpool | undefined;
+  if (config.spoolDir && config.spoolDir !== 'off') {
+    spool = await openResultSpool(resolve(config.spoolDir), logger).catch((err: unknown) => {
+      logger.warn({ err, spoolDir: config.spoolDir }, 'result spool unusable: streamed results cross the coordinator');
+      return undefined;
+    });
+  }
   metrics.observeMembership(() => countByKind(view.nodes()));
 
   const host = createServiceHost({
@@ -135,6 +146,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
           limiter,
           metrics,
           hasCheckpoint: checkpointProbe(store),
+          ...(spool ? { spool } : {}),
         }),
       },
       { definition: FlowServiceService, implementation: createFlowService({ store, guard }) },
@@ -164,6 +176,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
         await host.stop(reason);
         await Promise.race([audit.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
         await bootstrapped.catch(() => {});
+        await spool?.close();
         directory.close();
         keyWatch.close();
         for (const c of storeClients.values()) c.close();

@@ -1,5 +1,5 @@
 // The gateway's flags and environment variables (the common ones plus discovery, config-store and limits).
-import { commonOptions, discoveryOptions, option, type ConfigOf } from '@flowmesh/runtime';
+import { commonOptions, DEFAULT_SPOOL_DIR, discoveryOptions, option, type ConfigOf } from '@flowmesh/runtime';
 
 export const gatewayOptions = {
   ...commonOptions('gateway'),
@@ -27,6 +27,13 @@ export const gatewayOptions = {
     description: 'concurrent jobs through this gateway; more answer RESOURCE_EXHAUSTED',
     default: 64,
     min: 1,
+  }),
+  spoolDir: option.string({
+    flag: '--spool-dir <dir>',
+    env: 'FLOWMESH_SPOOL_DIR',
+    description:
+      'result spool shared with executors on this machine: streamed results are read from part files there instead of crossing the coordinator (issue 7; "off": never)',
+    default: DEFAULT_SPOOL_DIR,
   }),
   keyCacheMs: option.integer({
     flag: '--key-cache-ms <ms>',

@@ -19,16 +19,21 @@ import {
 import { decodeRecordsMessage, encodeRecordsMessage, receivedRecordsMessage, unwrapMessage } from '@flowmesh/runtime';
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 
-/** A coordinator's wrapped response: a records chunk keeps its received bytes, the rest is decoded. */
-function wrappedDeserializer<T>(decode: (bytes: Buffer) => T): (bytes: Buffer) => T {
+/**
+ * A coordinator's wrapped response: a records chunk keeps its received bytes, the rest is decoded.
+ * `absent` holds the wrapper's other fields as the generated decoder leaves them when unset.
+ */
+function wrappedDeserializer<T>(decode: (bytes: Buffer) => T, absent: object = {}): (bytes: Buffer) => T {
   return (bytes) => {
     const inner = unwrapMessage(bytes);
     const records = inner && decodeRecordsMessage(inner, true);
-    return records ? ({ response: { msg: { $case: 'records', records } } } as T) : decode(bytes);
+    return records ? ({ response: { msg: { $case: 'records', records } }, ...absent } as T) : decode(bytes);
   };
 }
 
-export const deserializeRunJobResponse = wrappedDeserializer((b) => CoordinatorServiceRunJobResponse.decode(b));
+export const deserializeRunJobResponse = wrappedDeserializer((b) => CoordinatorServiceRunJobResponse.decode(b), {
+  recordsPart: undefined,
+});
 export const deserializeWatchJobResponse = wrappedDeserializer((b) => CoordinatorServiceWatchJobResponse.decode(b));
 
 /** A response to the caller: records as received when unchanged, else encoded. */

@@ -8,12 +8,14 @@ import type {
   CoordinatorServiceRunJobRequest,
   CoordinatorServiceRunJobResponse,
   JobSpec,
+  RecordsPart,
   RunJobRequest,
   RunJobResponse,
 } from '@flowmesh/contracts';
 import { JobState } from '@flowmesh/contracts';
 import {
   CancelledError,
+  DataLossError,
   InvalidArgumentError,
   UnavailableError,
   write,
@@ -28,6 +30,7 @@ import type { CoordinatorDirectory } from '../downstream/coordinator-directory.j
 import { ForwardedError } from '../downstream/forwarded-error.js';
 import { grpcCode, unaryCall } from '../downstream/unary-call.js';
 import { messageReader, type MessageReader } from '../downstream/message-reader.js';
+import type { CallSpool, ResultSpool } from '../spool/result-spool.js';
 
 export interface RunJobDeps {
   guard: Guard;
@@ -52,6 +55,8 @@ export interface RunJobDeps {
   hasCheckpoint?: (jobId: string, ctx: CallContext) => Promise<boolean>;
   /** Runs of one job again after lost coordinators (see hasCheckpoint). @default 2 */
   maxRestarts?: number;
+  /** The result spool shared with executors on this machine (issue 7, direct result path). @default none */
+  spool?: ResultSpool;
 }
 
 type Down = ClientDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>;
@@ -120,21 +125,31 @@ export function createRunJobHandler(deps: RunJobDeps) {
     }
     const spec = checkSpec(first.msg.start, identity);
     const release = admitJob(deps.limiter, identity.keyId);
+    // The call's spool directory lives exactly as long as the call: whatever executors wrote there for it
+    // (sent, unsent, losing attempts) is removed when it ends.
+    let spool: CallSpool | undefined;
     try {
-      const started = await startOnCoordinator(spec, ctx);
+      spool = await deps.spool?.openCall();
+      const started = await startOnCoordinator(spec, ctx, spool);
       deps.metrics?.job('started');
       try {
-        await relay(call, input, spec, started, identity, ctx);
+        await relay(call, input, spec, started, identity, ctx, spool);
       } catch (err) {
         deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
         throw err;
       }
     } finally {
       release();
+      await spool?.close();
     }
   };
 
-  async function startOnCoordinator(spec: JobSpec, ctx: CallContext, avoid?: string): Promise<Started> {
+  async function startOnCoordinator(
+    spec: JobSpec,
+    ctx: CallContext,
+    spool: CallSpool | undefined,
+    avoid?: string,
+  ): Promise<Started> {
     const tried = new Set<string>(avoid !== undefined ? [avoid] : []);
     let lastError: unknown;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -142,7 +157,9 @@ export function createRunJobHandler(deps: RunJobDeps) {
       const coordinator = deps.picker.pick(deps.directory.candidates(), tried);
       if (!coordinator) break;
       tried.add(coordinator.id);
-      const down = deps.directory.client(coordinator.address).runJob(deps.directory.metadata(), {
+      const metadata = deps.directory.metadata();
+      for (const [key, value] of spool?.metadata ?? []) metadata.set(key, value);
+      const down = deps.directory.client(coordinator.address).runJob(metadata, {
         deadline: ctx.deadline,
       });
       // Errors surface through the iterator; this listener only keeps an abandoned attempt from crashing us.
@@ -195,6 +212,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
     started: Started,
     identity: Identity,
     ctx: CallContext,
+    spool: CallSpool | undefined,
   ): Promise<void> {
     let { down, responses, coordinator } = started;
     const { first } = started;
@@ -204,17 +222,17 @@ export function createRunJobHandler(deps: RunJobDeps) {
     const relayed = relayedResults();
     deps.picker.started(coordinator.id);
     // A caller that goes away cancels the stream and, to be sure, the job itself on its coordinator.
+    const cancelJob = (reason: string): Promise<unknown> =>
+      unaryCall(
+        deps.directory.client(coordinator.address).cancelJob.bind(deps.directory.client(coordinator.address)),
+        { jobId, reason, actor: identity.user },
+        { timeoutMs: cancelTimeoutMs, metadata: deps.directory.metadata() },
+      ).catch(() => {
+        // The stream cancel already told the coordinator; this is the belt to its braces.
+      });
     const onAbort = (): void => {
       down.cancel();
-      if (!finished && jobId) {
-        unaryCall(
-          deps.directory.client(coordinator.address).cancelJob.bind(deps.directory.client(coordinator.address)),
-          { jobId, reason: 'the caller hung up', actor: identity.user },
-          { timeoutMs: cancelTimeoutMs, metadata: deps.directory.metadata() },
-        ).catch(() => {
-          // The stream cancel above already told the coordinator; this is the belt to its braces.
-        });
-      }
+      if (!finished && jobId) void cancelJob('the caller hung up');
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const pumped = { any: false, ended: false };
@@ -230,14 +248,34 @@ export function createRunJobHandler(deps: RunJobDeps) {
       restarts++;
       deps.picker.markSuspect(coordinator.id);
       down.cancel();
-      const next = await startOnCoordinator({ ...spec, jobId }, ctx, coordinator.id).catch(() => undefined);
+      const next = await startOnCoordinator({ ...spec, jobId }, ctx, spool, coordinator.id).catch(() => undefined);
       if (!next) return;
       deps.picker.finished(coordinator.id);
       deps.picker.started(next.coordinator.id);
-      if (pumped.ended) next.down.end();
+      if (pumped.ended) endUpstream(next.down, !spool);
       return next;
     };
-    const pump = pumpInput(input, () => down, ctx.signal, pumped);
+    const pump = pumpInput(input, () => down, ctx.signal, pumped, !spool);
+    // A batch whose records wait in the spool: read and verified whole before its first chunk is sent.
+    const sendPart = async (part: RecordsPart): Promise<void> => {
+      if (!spool)
+        throw new DataLossError(`job ${jobId}: coordinator ${coordinator.id} sent a records part to a call without a spool`);
+      let chunks;
+      try {
+        chunks = await spool.read(part);
+      } catch (err) {
+        // Nothing of the batch has reached the caller; the job ends (cancelled, naming why) with this error.
+        await cancelJob(`the gateway refused batch ${part.batchIndex}'s records: ${(err as Error).message}`);
+        throw err;
+      }
+      for (const records of chunks) {
+        const message: RunJobResponse = { msg: { $case: 'records', records } };
+        if (relayed.take(message)) await write(call, message);
+      }
+      // The coordinator keeps only a few parts unconfirmed (the spool's bound). One small message per part,
+      // at most that many in flight: no drain to wait for.
+      down.write({ request: undefined, partSent: { batchIndex: part.batchIndex } });
+    };
     try {
       let message: RunJobResponse | undefined = first;
       while (message) {
@@ -251,7 +289,15 @@ export function createRunJobHandler(deps: RunJobDeps) {
         if (!repeat && relayed.take(message)) await write(call, message);
         if (finished) break;
         try {
-          message = (await nextResponse(responses, jobId, coordinator, ctx))?.response;
+          message = undefined;
+          for (;;) {
+            const next = await nextResponse(responses, jobId, coordinator, ctx);
+            if (!next?.recordsPart) {
+              message = next?.response;
+              break;
+            }
+            await sendPart(next.recordsPart);
+          }
         } catch (err) {
           const again = await runAgain(err);
           if (!again) throw err;
@@ -298,12 +344,17 @@ export function createRunJobHandler(deps: RunJobDeps) {
   }
 }
 
-/** Client → coordinator (the one running the job now): input chunks, end of input and acks, each write awaiting drain. */
+/**
+ * Client → coordinator (the one running the job now): input chunks, end of input and acks, each write
+ * awaiting drain. With a spool the upstream stays open after the caller half-closes (it carries part
+ * confirmations until the job ends): see endUpstream.
+ */
 async function pumpInput(
   input: MessageReader<RunJobRequest>,
   target: () => Down,
   signal: AbortSignal,
   pumped: { any: boolean; ended: boolean },
+  endWithCaller: boolean,
 ): Promise<void> {
   for (;;) {
     const r = await input.next();
@@ -324,7 +375,13 @@ async function pumpInput(
     }
   }
   pumped.ended = true;
-  if (!signal.aborted) target().end();
+  if (!signal.aborted) endUpstream(target(), endWithCaller);
+}
+
+/** The caller half-closed: so does the upstream, or (spool) it says `end_input`, which a job reading streamed input takes the same way. */
+function endUpstream(down: Down, endWithCaller: boolean): void {
+  if (endWithCaller) down.end();
+  else down.write({ request: { msg: { $case: 'endInput', endInput: {} } } });
 }
 
 /** A relayed job's end: its outcome and record counts (the summary comes only once per job). */

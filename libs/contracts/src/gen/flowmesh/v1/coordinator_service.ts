@@ -33,11 +33,47 @@ import {
 } from "./job_service.js";
 
 export interface CoordinatorServiceRunJobRequest {
-  request: RunJobRequest | undefined;
+  request:
+    | RunJobRequest
+    | undefined;
+  /**
+   * Instead of `request`: the gateway has sent on a records part (issue 7). Parts are small messages that
+   * HTTP/2 flow control would let pile up by the thousand; the coordinator keeps only a few unconfirmed,
+   * so a slow caller stops the job as before instead of filling the spool.
+   */
+  partSent?: PartSent | undefined;
+}
+
+export interface PartSent {
+  batchIndex: number;
 }
 
 export interface CoordinatorServiceRunJobResponse {
-  response: RunJobResponse | undefined;
+  response:
+    | RunJobResponse
+    | undefined;
+  /**
+   * Instead of `response`: one accepted batch's records, written by its executor to a part file in the
+   * caller's spool (the gateway's, when the executor shares its file system: issue 7, direct result path).
+   * The gateway reads, verifies and removes it and sends the caller the usual records chunks.
+   */
+  recordsPart?: RecordsPart | undefined;
+}
+
+/** An accepted batch's records in a spool part (metadata only: the bytes never cross this call). */
+export interface RecordsPart {
+  jobId: string;
+  batchIndex: number;
+  /** Relative to the spool directory the caller named in the RunJob call metadata. */
+  path: string;
+  bytes: number;
+  records: number;
+  /** Over the whole part, as the executor computed it while writing. */
+  checksum: string;
+  checksumAlgorithm: string;
+  /** Bytes and records of each chunk, in order (they add up to `bytes` and `records`). */
+  chunkBytes: number[];
+  chunkRecords: number[];
 }
 
 export interface CoordinatorServiceSubmitJobRequest {
@@ -76,13 +112,16 @@ export interface GetLoadResponse {
 }
 
 function createBaseCoordinatorServiceRunJobRequest(): CoordinatorServiceRunJobRequest {
-  return { request: undefined };
+  return { request: undefined, partSent: undefined };
 }
 
 export const CoordinatorServiceRunJobRequest: MessageFns<CoordinatorServiceRunJobRequest> = {
   encode(message: CoordinatorServiceRunJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.request !== undefined) {
       RunJobRequest.encode(message.request, writer.uint32(10).fork()).join();
+    }
+    if (message.partSent !== undefined) {
+      PartSent.encode(message.partSent, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -108,6 +147,14 @@ export const CoordinatorServiceRunJobRequest: MessageFns<CoordinatorServiceRunJo
             message.request = RunJobRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partSent = PartSent.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -121,13 +168,23 @@ export const CoordinatorServiceRunJobRequest: MessageFns<CoordinatorServiceRunJo
   },
 
   fromJSON(object: any): CoordinatorServiceRunJobRequest {
-    return { request: isSet(object.request) ? RunJobRequest.fromJSON(object.request) : undefined };
+    return {
+      request: isSet(object.request) ? RunJobRequest.fromJSON(object.request) : undefined,
+      partSent: isSet(object.partSent)
+        ? PartSent.fromJSON(object.partSent)
+        : isSet(object.part_sent)
+        ? PartSent.fromJSON(object.part_sent)
+        : undefined,
+    };
   },
 
   toJSON(message: CoordinatorServiceRunJobRequest): unknown {
     const obj: any = {};
     if (message.request !== undefined) {
       obj.request = RunJobRequest.toJSON(message.request);
+    }
+    if (message.partSent !== undefined) {
+      obj.partSent = PartSent.toJSON(message.partSent);
     }
     return obj;
   },
@@ -142,18 +199,97 @@ export const CoordinatorServiceRunJobRequest: MessageFns<CoordinatorServiceRunJo
     message.request = (object.request !== undefined && object.request !== null)
       ? RunJobRequest.fromPartial(object.request)
       : undefined;
+    message.partSent = (object.partSent !== undefined && object.partSent !== null)
+      ? PartSent.fromPartial(object.partSent)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePartSent(): PartSent {
+  return { batchIndex: 0 };
+}
+
+export const PartSent: MessageFns<PartSent> = {
+  encode(message: PartSent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchIndex !== 0) {
+      writer.uint32(8).uint32(message.batchIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartSent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartSent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batchIndex = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartSent {
+    return {
+      batchIndex: isSet(object.batchIndex)
+        ? globalThis.Number(object.batchIndex)
+        : isSet(object.batch_index)
+        ? globalThis.Number(object.batch_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: PartSent): unknown {
+    const obj: any = {};
+    if (message.batchIndex !== 0) {
+      obj.batchIndex = Math.round(message.batchIndex);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartSent>, I>>(base?: I): PartSent {
+    return PartSent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartSent>, I>>(object: I): PartSent {
+    const message = createBasePartSent();
+    message.batchIndex = object.batchIndex ?? 0;
     return message;
   },
 };
 
 function createBaseCoordinatorServiceRunJobResponse(): CoordinatorServiceRunJobResponse {
-  return { response: undefined };
+  return { response: undefined, recordsPart: undefined };
 }
 
 export const CoordinatorServiceRunJobResponse: MessageFns<CoordinatorServiceRunJobResponse> = {
   encode(message: CoordinatorServiceRunJobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.response !== undefined) {
       RunJobResponse.encode(message.response, writer.uint32(10).fork()).join();
+    }
+    if (message.recordsPart !== undefined) {
+      RecordsPart.encode(message.recordsPart, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -179,6 +315,14 @@ export const CoordinatorServiceRunJobResponse: MessageFns<CoordinatorServiceRunJ
             message.response = RunJobResponse.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recordsPart = RecordsPart.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -192,13 +336,23 @@ export const CoordinatorServiceRunJobResponse: MessageFns<CoordinatorServiceRunJ
   },
 
   fromJSON(object: any): CoordinatorServiceRunJobResponse {
-    return { response: isSet(object.response) ? RunJobResponse.fromJSON(object.response) : undefined };
+    return {
+      response: isSet(object.response) ? RunJobResponse.fromJSON(object.response) : undefined,
+      recordsPart: isSet(object.recordsPart)
+        ? RecordsPart.fromJSON(object.recordsPart)
+        : isSet(object.records_part)
+        ? RecordsPart.fromJSON(object.records_part)
+        : undefined,
+    };
   },
 
   toJSON(message: CoordinatorServiceRunJobResponse): unknown {
     const obj: any = {};
     if (message.response !== undefined) {
       obj.response = RunJobResponse.toJSON(message.response);
+    }
+    if (message.recordsPart !== undefined) {
+      obj.recordsPart = RecordsPart.toJSON(message.recordsPart);
     }
     return obj;
   },
@@ -215,6 +369,264 @@ export const CoordinatorServiceRunJobResponse: MessageFns<CoordinatorServiceRunJ
     message.response = (object.response !== undefined && object.response !== null)
       ? RunJobResponse.fromPartial(object.response)
       : undefined;
+    message.recordsPart = (object.recordsPart !== undefined && object.recordsPart !== null)
+      ? RecordsPart.fromPartial(object.recordsPart)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecordsPart(): RecordsPart {
+  return {
+    jobId: "",
+    batchIndex: 0,
+    path: "",
+    bytes: 0,
+    records: 0,
+    checksum: "",
+    checksumAlgorithm: "",
+    chunkBytes: [],
+    chunkRecords: [],
+  };
+}
+
+export const RecordsPart: MessageFns<RecordsPart> = {
+  encode(message: RecordsPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.batchIndex !== 0) {
+      writer.uint32(16).uint32(message.batchIndex);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    if (message.records !== 0) {
+      writer.uint32(40).uint64(message.records);
+    }
+    if (message.checksum !== "") {
+      writer.uint32(50).string(message.checksum);
+    }
+    if (message.checksumAlgorithm !== "") {
+      writer.uint32(58).string(message.checksumAlgorithm);
+    }
+    if (message.chunkBytes.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.chunkBytes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.chunkRecords.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.chunkRecords) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordsPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordsPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.batchIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.records = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.checksum = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.checksumAlgorithm = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.chunkBytes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.chunkBytes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 9: {
+            if (tag === 72) {
+              message.chunkRecords.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.chunkRecords.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordsPart {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      batchIndex: isSet(object.batchIndex)
+        ? globalThis.Number(object.batchIndex)
+        : isSet(object.batch_index)
+        ? globalThis.Number(object.batch_index)
+        : 0,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      checksum: isSet(object.checksum) ? globalThis.String(object.checksum) : "",
+      checksumAlgorithm: isSet(object.checksumAlgorithm)
+        ? globalThis.String(object.checksumAlgorithm)
+        : isSet(object.checksum_algorithm)
+        ? globalThis.String(object.checksum_algorithm)
+        : "",
+      chunkBytes: globalThis.Array.isArray(object?.chunkBytes)
+        ? object.chunkBytes.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.chunk_bytes)
+        ? object.chunk_bytes.map((e: any) => globalThis.Number(e))
+        : [],
+      chunkRecords: globalThis.Array.isArray(object?.chunkRecords)
+        ? object.chunkRecords.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.chunk_records)
+        ? object.chunk_records.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecordsPart): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.batchIndex !== 0) {
+      obj.batchIndex = Math.round(message.batchIndex);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.checksum !== "") {
+      obj.checksum = message.checksum;
+    }
+    if (message.checksumAlgorithm !== "") {
+      obj.checksumAlgorithm = message.checksumAlgorithm;
+    }
+    if (message.chunkBytes?.length) {
+      obj.chunkBytes = message.chunkBytes.map((e) => Math.round(e));
+    }
+    if (message.chunkRecords?.length) {
+      obj.chunkRecords = message.chunkRecords.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordsPart>, I>>(base?: I): RecordsPart {
+    return RecordsPart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordsPart>, I>>(object: I): RecordsPart {
+    const message = createBaseRecordsPart();
+    message.jobId = object.jobId ?? "";
+    message.batchIndex = object.batchIndex ?? 0;
+    message.path = object.path ?? "";
+    message.bytes = object.bytes ?? 0;
+    message.records = object.records ?? 0;
+    message.checksum = object.checksum ?? "";
+    message.checksumAlgorithm = object.checksumAlgorithm ?? "";
+    message.chunkBytes = object.chunkBytes?.map((e) => e) || [];
+    message.chunkRecords = object.chunkRecords?.map((e) => e) || [];
     return message;
   },
 };
@@ -1020,6 +1432,17 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -119,7 +119,15 @@ export interface BatchTrailer {
   durationMs: number;
   executorId: string;
   /** The output part written (file sinks), its size and record count. */
-  outputPart: FileRef | undefined;
+  outputPart:
+    | FileRef
+    | undefined;
+  /**
+   * With an output part: how it was written in chunks, so that it can be sent on to a caller in exactly the
+   * chunks the records would have been streamed in (a re-attached caller drops the chunks it has by
+   * position: docs/guarantees.md).
+   */
+  partChunks?: PartChunks | undefined;
 }
 
 export interface BatchTrailer_CounterDeltasEntry {
@@ -130,6 +138,12 @@ export interface BatchTrailer_CounterDeltasEntry {
 export interface BatchTrailer_CacheSetsEntry {
   key: string;
   value: string;
+}
+
+/** The chunks of an output part, in order (they add up to the trailer's bytes_out and records_out). */
+export interface PartChunks {
+  bytes: number[];
+  records: number[];
 }
 
 export interface ExecuteBatchResponse {
@@ -1094,6 +1108,7 @@ function createBaseBatchTrailer(): BatchTrailer {
     durationMs: 0,
     executorId: "",
     outputPart: undefined,
+    partChunks: undefined,
   };
 }
 
@@ -1140,6 +1155,9 @@ export const BatchTrailer: MessageFns<BatchTrailer> = {
     }
     if (message.outputPart !== undefined) {
       FileRef.encode(message.outputPart, writer.uint32(114).fork()).join();
+    }
+    if (message.partChunks !== undefined) {
+      PartChunks.encode(message.partChunks, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1275,6 +1293,14 @@ export const BatchTrailer: MessageFns<BatchTrailer> = {
             message.outputPart = FileRef.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.partChunks = PartChunks.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1379,6 +1405,11 @@ export const BatchTrailer: MessageFns<BatchTrailer> = {
         : isSet(object.output_part)
         ? FileRef.fromJSON(object.output_part)
         : undefined,
+      partChunks: isSet(object.partChunks)
+        ? PartChunks.fromJSON(object.partChunks)
+        : isSet(object.part_chunks)
+        ? PartChunks.fromJSON(object.part_chunks)
+        : undefined,
     };
   },
 
@@ -1438,6 +1469,9 @@ export const BatchTrailer: MessageFns<BatchTrailer> = {
     if (message.outputPart !== undefined) {
       obj.outputPart = FileRef.toJSON(message.outputPart);
     }
+    if (message.partChunks !== undefined) {
+      obj.partChunks = PartChunks.toJSON(message.partChunks);
+    }
     return obj;
   },
 
@@ -1479,6 +1513,9 @@ export const BatchTrailer: MessageFns<BatchTrailer> = {
     message.executorId = object.executorId ?? "";
     message.outputPart = (object.outputPart !== undefined && object.outputPart !== null)
       ? FileRef.fromPartial(object.outputPart)
+      : undefined;
+    message.partChunks = (object.partChunks !== undefined && object.partChunks !== null)
+      ? PartChunks.fromPartial(object.partChunks)
       : undefined;
     return message;
   },
@@ -1652,6 +1689,119 @@ export const BatchTrailer_CacheSetsEntry: MessageFns<BatchTrailer_CacheSetsEntry
     const message = createBaseBatchTrailer_CacheSetsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePartChunks(): PartChunks {
+  return { bytes: [], records: [] };
+}
+
+export const PartChunks: MessageFns<PartChunks> = {
+  encode(message: PartChunks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bytes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.bytes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.records.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.records) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartChunks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartChunks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.bytes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.bytes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.records.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.records.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartChunks {
+    return {
+      bytes: globalThis.Array.isArray(object?.bytes) ? object.bytes.map((e: any) => globalThis.Number(e)) : [],
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: PartChunks): unknown {
+    const obj: any = {};
+    if (message.bytes?.length) {
+      obj.bytes = message.bytes.map((e) => Math.round(e));
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartChunks>, I>>(base?: I): PartChunks {
+    return PartChunks.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartChunks>, I>>(object: I): PartChunks {
+    const message = createBasePartChunks();
+    message.bytes = object.bytes?.map((e) => e) || [];
+    message.records = object.records?.map((e) => e) || [];
     return message;
   },
 };
