@@ -29,7 +29,7 @@ import { grpcCode } from './downstream/unary-call.js';
 import { createFlowService } from './flows/flow-service.js';
 import type { GatewayConfig } from './gateway-options.js';
 import { createJobService } from './jobs/job-service.js';
-import { checkpointProbe } from './jobs/has-checkpoint.js';
+import { unanchoredProbe } from './jobs/unanchored-probe.js';
 import { createJobLimiter } from './limits/job-limiter.js';
 import { createCoordinatorPicker } from './routing/coordinator-picker.js';
 import { trackConfigRevision } from './routing/config-revision.js';
@@ -145,7 +145,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
           picker,
           limiter,
           metrics,
-          hasCheckpoint: checkpointProbe(store),
+          unanchored: unanchoredProbe(store),
           ...(spool ? { spool } : {}),
         }),
       },

@@ -22,7 +22,7 @@ import type { Guard } from '../src/access/guard.js';
 import type { Store } from '../src/downstream/store.js';
 import type { CoordinatorCandidate } from '../src/routing/coordinator-picker.js';
 
-type Behaviour = 'truncate' | 'hold' | 'complete' | 'die';
+type Behaviour = 'truncate' | 'hold' | 'complete' | 'die' | 'cancel';
 
 interface FakeCoordinator {
   id: string;
@@ -60,6 +60,7 @@ async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordina
         if (behaviour === 'truncate') call.end();
         else if (behaviour === 'die')
           call.emit('error', { code: status.UNAVAILABLE, details: 'coordinator went away' });
+        else if (behaviour === 'cancel') call.emit('error', { code: status.CANCELLED, details: 'cancelled by admin' });
         else if (behaviour === 'complete') {
           call.write({ response: { msg: { $case: 'summary', summary: { job: undefined } } } });
           call.end();
@@ -102,9 +103,9 @@ describe('gateway RunJob relay (fake coordinators)', function () {
       directory,
       picker,
       limiter: createJobLimiter({ perKey: 2, total: 10 }),
-      hasCheckpoint: async (jobId) => {
+      unanchored: async (jobId) => {
         probed.push(jobId);
-        return checkpointed;
+        return !checkpointed;
       },
     });
     host = createServiceHost({
@@ -121,6 +122,7 @@ describe('gateway RunJob relay (fake coordinators)', function () {
       ['holding', 'hold'],
       ['completing', 'complete'],
       ['dying', 'die'],
+      ['cancelling', 'cancel'],
     ] as const)
       fakes.push(await startFake(id, b));
   });
@@ -239,6 +241,22 @@ describe('gateway RunJob relay (fake coordinators)', function () {
     assert.match(jobId, /^dying-job-\d+$/);
     assert.ok(completing.started > before);
     assert.equal(completing.asked[completing.asked.length - 1], jobId, 'run again under the same id');
+    checkpointed = true;
+  });
+
+  it('a job its coordinator cancelled (CANCELLED) is not run again, checkpoint or not', async () => {
+    list = [
+      { id: 'cancelling', address: fakes[4]!.address, load: 0 },
+      { id: 'completing', address: fakes[2]!.address, load: 1000 },
+    ];
+    checkpointed = false;
+    const before = fakes[2]!.started;
+    await assert.rejects(drain(), (err: ServiceError) => {
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(err.details, /job cancelling-job-\d+/);
+      return true;
+    });
+    assert.equal(fakes[2]!.started, before, 'not run again');
     checkpointed = true;
   });
 });

@@ -46,14 +46,15 @@ export interface RunJobDeps {
   /** Jobs relayed and their records, by the summaries that pass through (issue 8). @default none */
   metrics?: MeshMetrics;
   /**
-   * Whether config-store holds a checkpoint of the job (issue 7). A coordinator writes none for a one-batch
-   * job that ends within ~100 ms; when such a job loses its coordinator, the gateway runs it again on
-   * another one (same id, what was already relayed dropped) instead of answering UNAVAILABLE, since no
-   * coordinator could take it over. Rejects when the store cannot say (then: UNAVAILABLE, as before).
-   * @default none: a lost coordinator is always UNAVAILABLE
+   * True when config-store holds neither a checkpoint nor an end record of the job (issue 7). A coordinator
+   * writes no checkpoint for a one-batch job that ends within ~100 ms; when such a job loses its
+   * coordinator, the gateway runs it again on another one (same id, what was already relayed dropped)
+   * instead of answering UNAVAILABLE, since no coordinator could take it over. A job recorded as ended
+   * (cancelled, failed, or succeeded before its coordinator died) is not run again. Rejects when the store
+   * cannot say (then: UNAVAILABLE, as before). @default none: a lost coordinator is always UNAVAILABLE
    */
-  hasCheckpoint?: (jobId: string, ctx: CallContext) => Promise<boolean>;
-  /** Runs of one job again after lost coordinators (see hasCheckpoint). @default 2 */
+  unanchored?: (jobId: string, ctx: CallContext) => Promise<boolean>;
+  /** Runs of one job again after lost coordinators (see unanchored). @default 2 */
   maxRestarts?: number;
   /** The result spool shared with executors on this machine (issue 7, direct result path). @default none */
   spool?: ResultSpool;
@@ -71,8 +72,17 @@ interface Started {
 /** Codes that mean "the coordinator went away", as opposed to an answer about the job. */
 const LOST = new Set<status>([status.UNAVAILABLE, status.CANCELLED, status.INTERNAL, status.UNKNOWN]);
 
-/** The job's coordinator went away mid-job (one of the LOST codes). */
-class CoordinatorLostError extends UnavailableError {}
+/** The job's coordinator went away mid-job (one of the LOST codes, which `lostWith` names). */
+class CoordinatorLostError extends UnavailableError {
+  constructor(
+    message: string,
+    /** The status the coordinator's stream ended with (this error itself is UNAVAILABLE). */
+    readonly lostWith: status,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /**
  * Result messages relayed so far, so a job run again after a lost coordinator sends the caller only what it
@@ -241,10 +251,11 @@ export function createRunJobHandler(deps: RunJobDeps) {
      * another coordinator under the same id — unless the caller streamed input (it cannot be sent again).
      */
     const runAgain = async (err: unknown): Promise<Started | undefined> => {
-      if (!(err instanceof CoordinatorLostError) || !deps.hasCheckpoint || !jobId || ctx.signal.aborted) return;
-      if (restarts >= maxRestarts || pumped.any || !relayed.complete) return;
-      const anchored = await deps.hasCheckpoint(jobId, ctx).catch(() => true);
-      if (anchored || ctx.signal.aborted) return;
+      if (!(err instanceof CoordinatorLostError) || !deps.unanchored || !jobId || ctx.signal.aborted) return;
+      // CANCELLED from the coordinator is the job being cancelled (CancelJob), not the coordinator going away.
+      if (err.lostWith === status.CANCELLED || restarts >= maxRestarts || pumped.any || !relayed.complete) return;
+      const unanchored = await deps.unanchored(jobId, ctx).catch(() => false);
+      if (!unanchored || ctx.signal.aborted) return;
       restarts++;
       deps.picker.markSuspect(coordinator.id);
       down.cancel();
@@ -336,6 +347,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       if (LOST.has(code)) {
         throw new CoordinatorLostError(
           `job ${jobId}: coordinator ${coordinator.id} became unavailable mid-job (${details}); the results are incomplete`,
+          code,
           { cause: err },
         );
       }
