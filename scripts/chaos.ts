@@ -16,7 +16,7 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '10' },
     'first-seed': { type: 'string', default: '1' },
     fault: { type: 'string', multiple: true },
-    records: { type: 'string', default: '40000' },
+    records: { type: 'string', default: '120000' },
     'max-minutes': { type: 'string', default: '30' },
     verbose: { type: 'boolean', default: false },
   },
