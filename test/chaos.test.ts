@@ -12,7 +12,7 @@ import { BATCH_RECORDS, poisonPlan, runScenario, type ScenarioOutcome } from './
 
 const SEEDS = [1, 2];
 // Long enough that every held fault outlasts its timeout before the job ends, even on quiet cores.
-const RECORDS = 80_000;
+const RECORDS = 120_000;
 const HEARTBEAT_TIMEOUT_MS = 1500;
 const FAULTS: FaultName[] = [
   'executor-sigkill',
