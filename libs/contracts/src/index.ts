@@ -9,6 +9,7 @@ export * from './gen/flowmesh/v1/flow_service.js';
 export * from './gen/flowmesh/v1/cluster_service.js';
 export * from './gen/flowmesh/v1/coordinator_service.js';
 export * from './gen/flowmesh/v1/executor_service.js';
+export { ENDED_JOB_STATES } from './job-states.js';
 
 /** Serialized FileDescriptorSets built by `npm run gen`, for server reflection. */
 export const descriptorSetPaths = {

@@ -1,6 +1,6 @@
 // CoordinatorService handlers over the job machinery: RunJob (bidi, results streamed with backpressure),
 // SubmitJob (detached), WatchJob (progress until the end), CancelJob, GetLoad.
-import { JobState } from '@flowmesh/contracts';
+import { ENDED_JOB_STATES } from '@flowmesh/contracts';
 import type {
   CoordinatorServiceRunJobRequest,
   CoordinatorServiceServer,
@@ -50,13 +50,14 @@ function callerSpool(cctx: CallContext): JobIo['spool'] {
   return { id, dir };
 }
 
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
-
 export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorServiceServer {
   return {
     runJob: bidi(
       async (
-        call: ServerDuplexStream<CoordinatorServiceRunJobRequest, { response?: RunJobResponse; recordsPart?: RecordsPart }>,
+        call: ServerDuplexStream<
+          CoordinatorServiceRunJobRequest,
+          { response?: RunJobResponse; recordsPart?: RecordsPart }
+        >,
         cctx: CallContext,
       ) => {
         // Not destroyed when the caller half-closes: a stream's default async iterator destroys the whole
@@ -157,7 +158,9 @@ async function* callerInput(
  * The caller's confirmations of records parts (a job reading a file: its further messages are nothing else
  * it needs; the stream of them ends with the call).
  */
-async function* partsSent(messages: AsyncIterator<CoordinatorServiceRunJobRequest>): AsyncGenerator<number, void, undefined> {
+async function* partsSent(
+  messages: AsyncIterator<CoordinatorServiceRunJobRequest>,
+): AsyncGenerator<number, void, undefined> {
   for (;;) {
     const r = await messages.next();
     if (r.done) return;
@@ -169,7 +172,7 @@ async function* partsSent(messages: AsyncIterator<CoordinatorServiceRunJobReques
 async function finishedJob(ctx: CoordinatorContext, id: string): Promise<Job> {
   const job = await ctx.config.getJob(id);
   if (!job) throw new NotFoundError(`job ${id} not found`);
-  if (!TERMINAL.has(job.state) && job.coordinatorId !== ctx.id) {
+  if (!ENDED_JOB_STATES.has(job.state) && job.coordinatorId !== ctx.id) {
     throw new FailedPreconditionError(`job ${id} runs on coordinator ${job.coordinatorId}, not on ${ctx.id}`);
   }
   return job;
@@ -217,7 +220,7 @@ async function* watch(
   if (!handle) {
     const job = await finishedJob(ctx, jobId);
     if (job.progress) yield { response: { msg: { $case: 'progress', progress: job.progress } } };
-    if (TERMINAL.has(job.state)) yield { response: { msg: { $case: 'summary', summary: { job } } } };
+    if (ENDED_JOB_STATES.has(job.state)) yield { response: { msg: { $case: 'summary', summary: { job } } } };
     return;
   }
   // Only the latest progress is kept: a slow watcher gets fewer events, never a growing queue.

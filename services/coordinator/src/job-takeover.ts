@@ -4,7 +4,7 @@
 // those whose owner is gone (or is itself in an earlier life: a restarted coordinator keeps its id) by a
 // compare-and-set on the checkpoint's revision that names it and raises the epoch. Exactly one contender
 // wins; executors refuse the old epoch, and the old owner's next checkpoint write fails, so it lets go.
-import { JobState, type Job } from '@flowmesh/contracts';
+import { ENDED_JOB_STATES, JobState, type Job } from '@flowmesh/contracts';
 import { AbortedError, FailedPreconditionError, NotFoundError } from '@flowmesh/runtime';
 import { DeposedError, type CheckpointStore, type StoredCheckpoint } from './checkpoint-store.js';
 import { startJob, type CoordinatorContext } from './run-job.js';
@@ -35,8 +35,6 @@ export interface Takeover {
   close(): void;
 }
 
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
-
 export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): Takeover {
   if (!ctx.checkpoints || !ctx.owned) throw new Error('takeover needs checkpoints and the owned-jobs set');
   const store: CheckpointStore = ctx.checkpoints;
@@ -53,7 +51,7 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
     const jobId = cp.jobId;
     // A job that was recorded as ended lost only its checkpoint's removal: remove it, do not run it again.
     const record: Job | undefined = await ctx.config.getJob(jobId).catch(() => undefined);
-    if (record && TERMINAL.has(record.state)) {
+    if (record && ENDED_JOB_STATES.has(record.state)) {
       await store.remove(jobId, stored.revision, ctx.id).catch(() => undefined);
       return;
     }
@@ -95,7 +93,7 @@ export function startTakeover(ctx: CoordinatorContext, opts: TakeoverOptions): T
     const record = await ctx.config.getJob(cp.jobId).catch(() => undefined);
     const error = `coordinator ${cp.coordinatorId} died and no caller re-attached within ${opts.reattachGraceMs} ms`;
     log.warn({ jobId: cp.jobId }, error);
-    if (record && !TERMINAL.has(record.state))
+    if (record && !ENDED_JOB_STATES.has(record.state))
       await ctx.config.putJob({ ...record, state: JobState.JOB_STATE_FAILED, error, finishedAt: new Date() }, ctx.id);
     await store.remove(cp.jobId, revision, ctx.id);
   }

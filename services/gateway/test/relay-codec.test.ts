@@ -33,10 +33,38 @@ describe('gateway relay codec', () => {
   const responses: RunJobResponse[] = [
     { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c' } } },
     { msg: { $case: 'records', records: chunk() } },
-    { msg: { $case: 'records', records: chunk({ jobId: '', batchIndex: 0, seq: 0, recordCount: 0, data: Buffer.alloc(0) }) } },
+    {
+      msg: {
+        $case: 'records',
+        records: chunk({ jobId: '', batchIndex: 0, seq: 0, recordCount: 0, data: Buffer.alloc(0) }),
+      },
+    },
     { msg: { $case: 'records', records: chunk({ data: Buffer.alloc(0), records: ['{"a":1}'] }) } },
-    { msg: { $case: 'rejects', rejects: { jobId: 'j', batchIndex: 2, rejects: [{ line: 9, reason: 'r', step: 's', raw: 'x', batchIndex: 2 }] } } },
-    { msg: { $case: 'progress', progress: { jobId: 'j', state: 2, counts: undefined, batchesPlanned: 3, batchesDone: 1, batchesRunning: 1, batchesRetried: 0, batchesSpeculative: 0, planningDone: false, bytesTotal: 10, bytesDone: 5, elapsedMs: 20 } } },
+    {
+      msg: {
+        $case: 'rejects',
+        rejects: { jobId: 'j', batchIndex: 2, rejects: [{ line: 9, reason: 'r', step: 's', raw: 'x', batchIndex: 2 }] },
+      },
+    },
+    {
+      msg: {
+        $case: 'progress',
+        progress: {
+          jobId: 'j',
+          state: 2,
+          counts: undefined,
+          batchesPlanned: 3,
+          batchesDone: 1,
+          batchesRunning: 1,
+          batchesRetried: 0,
+          batchesSpeculative: 0,
+          planningDone: false,
+          bytesTotal: 10,
+          bytesDone: 5,
+          elapsedMs: 20,
+        },
+      },
+    },
     { msg: undefined },
   ];
 
@@ -56,7 +84,9 @@ describe('gateway relay codec', () => {
       assert.deepEqual(serializeRunJobResponse(relayed), Buffer.from(RunJobResponse.encode(r).finish()));
     }
     const w: WatchJobResponse = { msg: { $case: 'records', records: chunk() } };
-    const relayed = deserializeWatchJobResponse(Buffer.from(CoordinatorServiceWatchJobResponse.encode({ response: w }).finish())).response!;
+    const relayed = deserializeWatchJobResponse(
+      Buffer.from(CoordinatorServiceWatchJobResponse.encode({ response: w }).finish()),
+    ).response!;
     assert.deepEqual(serializeWatchJobResponse(relayed), Buffer.from(WatchJobResponse.encode(w).finish()));
   });
 

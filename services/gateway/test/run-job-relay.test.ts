@@ -6,19 +6,17 @@ import assert from 'node:assert/strict';
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   CoordinatorServiceService,
-  JobServiceService,
-  Role,
   type CoordinatorServiceRunJobRequest,
   type CoordinatorServiceRunJobResponse,
 } from '@flowmesh/contracts';
-import { createLogger, createServiceHost, type ServiceHost } from '@flowmesh/runtime';
-import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import type { ServiceHost } from '@flowmesh/runtime';
+import type { FlowmeshClient } from '@flowmesh/client';
 import { deferred, freePort, waitFor, type Deferred } from '@flowmesh/testing';
 import { createJobService } from '../src/jobs/job-service.js';
 import { createCoordinatorPicker } from '../src/routing/coordinator-picker.js';
 import { createCoordinatorDirectory } from '../src/downstream/coordinator-directory.js';
 import { createJobLimiter } from '../src/limits/job-limiter.js';
-import type { Guard } from '../src/access/guard.js';
+import { allowAll, startJobServiceHost } from './job-service-host.js';
 import type { Store } from '../src/downstream/store.js';
 import type { CoordinatorCandidate } from '../src/routing/coordinator-picker.js';
 
@@ -79,11 +77,6 @@ async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordina
   return fake;
 }
 
-const allowAll: Guard = {
-  check: async () => ({ keyId: 'k1', user: 'tester', role: Role.ROLE_ADMIN }),
-  recordChange: () => {},
-};
-
 describe('gateway RunJob relay (fake coordinators)', function () {
   this.timeout(30_000);
   let host: ServiceHost;
@@ -108,15 +101,7 @@ describe('gateway RunJob relay (fake coordinators)', function () {
         return !checkpointed;
       },
     });
-    host = createServiceHost({
-      name: 'gateway-test',
-      bind: '127.0.0.1:0',
-      services: [{ definition: JobServiceService, implementation }],
-      graceMs: 100,
-      logger: createLogger('gateway-test', { level: 'silent' }),
-    });
-    const { address } = await host.start();
-    client = createClient(address, { apiKey: 'unused-by-the-stub-guard' });
+    ({ host, client } = await startJobServiceHost(implementation));
     for (const [id, b] of [
       ['truncating', 'truncate'],
       ['holding', 'hold'],

@@ -6,28 +6,21 @@ import assert from 'node:assert/strict';
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   CoordinatorServiceService,
-  JobServiceService,
   JobState,
   ResourceKind,
-  Role,
   type CoordinatorServiceWatchJobRequest,
   type CoordinatorServiceWatchJobResponse,
   Job,
   type GetResponse,
 } from '@flowmesh/contracts';
-import { createLogger, createServiceHost, type ServiceHost } from '@flowmesh/runtime';
-import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import type { ServiceHost } from '@flowmesh/runtime';
+import type { FlowmeshClient } from '@flowmesh/client';
 import { createJobService } from '../src/jobs/job-service.js';
 import { createCoordinatorPicker } from '../src/routing/coordinator-picker.js';
 import { createCoordinatorDirectory } from '../src/downstream/coordinator-directory.js';
 import { createJobLimiter } from '../src/limits/job-limiter.js';
-import type { Guard } from '../src/access/guard.js';
+import { allowAll, startJobServiceHost } from './job-service-host.js';
 import type { Store } from '../src/downstream/store.js';
-
-const allowAll: Guard = {
-  check: async () => ({ keyId: 'k1', user: 'tester', role: Role.ROLE_ADMIN }),
-  recordChange: () => {},
-};
 
 const ended = (id: string): Job =>
   Job.fromPartial({ id, flow: 'f', state: JobState.JOB_STATE_SUCCEEDED, coordinatorId: 'c1' });
@@ -89,15 +82,7 @@ describe('gateway WatchJob of a just-submitted job', function () {
       picker: createCoordinatorPicker(),
       limiter: createJobLimiter({ perKey: 2, total: 10 }),
     });
-    host = createServiceHost({
-      name: 'gateway-watch-test',
-      bind: '127.0.0.1:0',
-      services: [{ definition: JobServiceService, implementation }],
-      graceMs: 100,
-      logger: createLogger('gateway-test', { level: 'silent' }),
-    });
-    const { address } = await host.start();
-    client = createClient(address, { apiKey: 'unused-by-the-stub-guard' });
+    ({ host, client } = await startJobServiceHost(implementation));
   });
 
   after(async () => {

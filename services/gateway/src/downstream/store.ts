@@ -21,7 +21,8 @@ import type {
   VerifyApiKeyRequest,
   VerifyApiKeyResponse,
 } from '@flowmesh/contracts';
-import { unaryCall, type UnaryMethod } from './unary-call.js';
+import { status } from '@grpc/grpc-js';
+import { grpcCode, unaryCall, type UnaryMethod } from './unary-call.js';
 
 /** The part of a call context a downstream call inherits. */
 export interface Parent {
@@ -76,4 +77,22 @@ export function createStore(source: ConfigStoreClientSource, opts: StoreOptions)
     createApiKey: call<CreateApiKeyRequest, CreateApiKeyResponse>('createApiKey', false),
     verifyApiKey: call<VerifyApiKeyRequest, VerifyApiKeyResponse>('verifyApiKey', true),
   };
+}
+
+/**
+ * A resource, or undefined when config-store has none by that name: its NOT_FOUND arrives as a gRPC error,
+ * and callers that ask "is it recorded (yet)?" need absence as a value, not as a failure.
+ */
+export async function findResource(
+  store: Pick<Store, 'get'>,
+  kind: GetRequest['kind'],
+  name: string,
+  parent?: Parent,
+): Promise<GetResponse['resource']> {
+  try {
+    return (await store.get({ kind, name, flowRevision: 0 }, parent)).resource;
+  } catch (err) {
+    if (grpcCode(err) === status.NOT_FOUND) return undefined;
+    throw err;
+  }
 }

@@ -2,7 +2,7 @@
 // CancelJob go to a coordinator (the one that owns the job, found through discovery).
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
-  JobState,
+  ENDED_JOB_STATES,
   ResourceKind,
   type CancelJobRequest,
   type CancelJobResponse,
@@ -29,7 +29,7 @@ import {
 } from '@flowmesh/runtime';
 import { listJobPage } from '@flowmesh/config/job-listing';
 import type { Guard } from '../access/guard.js';
-import type { Store } from '../downstream/store.js';
+import { findResource, type Store } from '../downstream/store.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
 import type { CoordinatorPicker } from '../routing/coordinator-picker.js';
 import { admitJob, type JobLimiter } from '../limits/job-limiter.js';
@@ -47,23 +47,13 @@ export interface JobServiceDeps extends RunJobDeps {
   coordinatorTimeoutMs?: number;
 }
 
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
-
 export function createJobService(deps: JobServiceDeps): JobServiceServer {
   const timeoutMs = deps.coordinatorTimeoutMs ?? 10_000;
   const runJob = createRunJobHandler(deps);
 
   async function loadJob(jobId: string, ctx: CallContext): Promise<Job> {
     if (!jobId) throw new InvalidArgumentError('job_id', 'name the job');
-    let res;
-    try {
-      res = await deps.store.get({ kind: ResourceKind.RESOURCE_KIND_JOB, name: jobId, flowRevision: 0 }, ctx);
-    } catch (err) {
-      // config-store's NOT_FOUND arrives as a gRPC error; callers tell "not recorded (yet)" by NotFoundError.
-      if (grpcCode(err) === status.NOT_FOUND) throw new NotFoundError(`job ${jobId} not found`, { cause: err });
-      throw err;
-    }
-    const spec = res.resource?.spec;
+    const spec = (await findResource(deps.store, ResourceKind.RESOURCE_KIND_JOB, jobId, ctx))?.spec;
     if (spec?.$case !== 'job') throw new NotFoundError(`job ${jobId} not found`);
     return spec.job;
   }
@@ -122,7 +112,7 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
           // Not recorded yet (just submitted): the coordinator running it can still answer.
           if (!(err instanceof NotFoundError)) throw err;
         }
-        if (job && TERMINAL.has(job.state) && !req.resumeResults) {
+        if (job && ENDED_JOB_STATES.has(job.state) && !req.resumeResults) {
           if (job.progress) await write(call, { msg: { $case: 'progress', progress: job.progress } });
           await write(call, { msg: { $case: 'summary', summary: { job } } });
           return;
@@ -180,8 +170,12 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
           // short job ends in milliseconds), so its record is the answer if it has one by now.
           const ended = await loadJob(req.jobId, ctx);
           if (ended.progress) await write(call, { msg: { $case: 'progress', progress: ended.progress } });
-          if (TERMINAL.has(ended.state)) await write(call, { msg: { $case: 'summary', summary: { job: ended } } });
-          else throw new UnavailableError(`job ${req.jobId}: its coordinator ${ended.coordinatorId} did not answer; retry`);
+          if (ENDED_JOB_STATES.has(ended.state))
+            await write(call, { msg: { $case: 'summary', summary: { job: ended } } });
+          else
+            throw new UnavailableError(
+              `job ${req.jobId}: its coordinator ${ended.coordinatorId} did not answer; retry`,
+            );
           return;
         }
         throw new NotFoundError(`job ${req.jobId} not found`);
@@ -218,7 +212,7 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
       }
       let res: CancelJobResponse;
       const owner = job ? deps.directory.byId(job.coordinatorId) : undefined;
-      if (job && TERMINAL.has(job.state)) {
+      if (job && ENDED_JOB_STATES.has(job.state)) {
         res = { job };
       } else if (owner) {
         const client = deps.directory.client(owner.address);

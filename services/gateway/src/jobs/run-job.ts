@@ -270,7 +270,9 @@ export function createRunJobHandler(deps: RunJobDeps) {
     // A batch whose records wait in the spool: read and verified whole before its first chunk is sent.
     const sendPart = async (part: RecordsPart): Promise<void> => {
       if (!spool)
-        throw new DataLossError(`job ${jobId}: coordinator ${coordinator.id} sent a records part to a call without a spool`);
+        throw new DataLossError(
+          `job ${jobId}: coordinator ${coordinator.id} sent a records part to a call without a spool`,
+        );
       let chunks;
       try {
         chunks = await spool.read(part);
