@@ -7,14 +7,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobState, RecordEncoding, ResourceKind } from '@flowmesh/contracts';
+import { JobState, RecordEncoding } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient, type RunJobEvent } from '@flowmesh/client';
-import { newResource } from '@flowmesh/config/new-resource';
 import { generateOrders } from '@flowmesh/flow';
 import { listServices, REPO_ROOT, startService, tempDir, waitFor, type RunningService } from '@flowmesh/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { getExecutorStatus } from './engine-harness.js';
-import { dataRoot, loadOrdersExample, startFileMesh } from './mesh-setup.js';
+import { dataRoot, taxRatesTable, loadOrdersExample, startFileMesh } from './mesh-setup.js';
 
 const TOKEN = 'gateway-mesh-test-token';
 const ADMIN_KEY = 'gateway-mesh-test-admin-key-0123456789abcdef';
@@ -73,21 +72,7 @@ describe('gateway in a real mesh (two coordinators, two executors)', function ()
     await waitFor(() => client.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
     await client.putResource(dataRoot(data));
     const { flow, table } = await loadOrdersExample();
-    await client.putResource(
-      newResource({
-        kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
-        name: 'tax-rates',
-        spec: {
-          $case: 'referenceTable',
-          referenceTable: {
-            keyColumn: table.keyColumn,
-            columns: table.columns ?? [],
-            rows: table.rows,
-            description: '',
-          },
-        },
-      }),
-    );
+    await client.putResource(taxRatesTable(table));
     await client.putFlow('orders', flow);
     await waitFor(
       () =>

@@ -91,6 +91,17 @@ export const dataRoot = (path: string) =>
     spec: { $case: 'fileRoot', fileRoot: { path, writable: false, description: '' } },
   });
 
+/** The example's tax-rates reference table, as a resource to put. */
+export const taxRatesTable = (table: ReferenceTableData) =>
+  newResource({
+    kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
+    name: 'tax-rates',
+    spec: {
+      $case: 'referenceTable',
+      referenceTable: { keyColumn: table.keyColumn, columns: table.columns ?? [], rows: table.rows, description: '' },
+    },
+  });
+
 /** Teardown: services in reverse start order (a coordinator before the executors it calls), strays, etcd. */
 export async function stopTracked(services: RunningService[], etcd?: { stop(): Promise<void> }): Promise<void> {
   for (const s of services.reverse()) await s.stop('SIGTERM', { timeoutMs: 5000 });

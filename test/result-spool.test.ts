@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobState, ResourceKind } from '@flowmesh/contracts';
+import { JobState } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient, type JobSpecInput } from '@flowmesh/client';
-import { newResource } from '@flowmesh/config/new-resource';
 import { generateOrders, type LocalRunResult } from '@flowmesh/flow';
 import { startService, tempDir, waitFor, type RunningService } from '@flowmesh/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import {
   dataRoot,
+  taxRatesTable,
   executorArgs,
   loadOrdersExample,
   referenceRun,
@@ -131,21 +131,7 @@ describe('direct result path through a shared spool (issue 7)', function () {
     separate = createClient(b!.address, { apiKey: ADMIN_KEY });
     await waitFor(() => shared.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
     await shared.putResource(dataRoot(data));
-    await shared.putResource(
-      newResource({
-        kind: ResourceKind.RESOURCE_KIND_REFERENCE_TABLE,
-        name: 'tax-rates',
-        spec: {
-          $case: 'referenceTable',
-          referenceTable: {
-            keyColumn: table.keyColumn,
-            columns: table.columns ?? [],
-            rows: table.rows,
-            description: '',
-          },
-        },
-      }),
-    );
+    await shared.putResource(taxRatesTable(table));
     await shared.putFlow('orders', flow);
     await waitFor(() => shared.listNodes().then((n) => n.filter((x) => x.kind === 3).length === 2), {
       timeoutMs: 30_000,
