@@ -1,6 +1,7 @@
 // `npm run bench`: every figure of issues 4 and 7 measured in one run on this machine, as ratios against
 // baselines measured in the same run (these machines are shared and noisy). Writes bench/results/latest.json
-// and bench/results/throughput.svg. Options: --records N (default 1000000), --rounds N (pool/mesh alternations, default 3), --skip-scale, --memory.
+// and bench/results/throughput.svg. Options: --records N (default 1000000), --rounds N (pool/mesh alternations, default 3), --skip-scale,
+// --skip-memory (the 1× → 10× memory run and the slow consumer, target 5: a few minutes more).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -94,7 +95,7 @@ if (!flag('--skip-scale')) {
 // Memory (target 5): peak RSS of every process for a job 10× larger, each run in a fresh mesh (VmHWM is
 // per process lifetime), with memory.Usage() sampled in every process; then a slow, stalling consumer.
 let memory: Record<string, unknown> | undefined;
-if (flag('--memory')) {
+if (!flag('--skip-memory')) {
   const big = dataFile(records * 10);
   const plugin = [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }];
   log(`memory: ${records} vs ${records * 10} records`);
@@ -106,8 +107,11 @@ if (flag('--memory')) {
   // did not apply backpressure would show it; reading at 8 MB/s (about half the mesh's rate here) takes ~30 s.
   log('memory: slow consumer (reads at 8 MB/s, stops reading for 15 s)');
   const slow = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: 2, dataFile: main, slowConsumer: { file: main, bytesPerSecond: 8_000_000, stallAfterBytes: 2_000_000, stallMs: 15_000 } })]);
+  // A slow reader must not grow any process: its peak RSS against the same job read at full speed (run a).
+  const slowVsFast: Record<string, number> = {};
+  for (const name of Object.keys(a.peakRssBytes)) slowVsFast[name] = round((slow.peakRssBytes[name] ?? NaN) / (a.peakRssBytes[name] ?? NaN), 3);
   memory = {
-    small: a.peakRssBytes, large: b.peakRssBytes, growth,
+    small: a.peakRssBytes, large: b.peakRssBytes, growth, slowPeakRss: slow.peakRssBytes, slowVsFast,
     coordinatorGrowth: growth['coordinator-1'], executorGrowth: Math.max(growth['executor-1'] ?? NaN, growth['executor-2'] ?? NaN),
     smallMemoryMb: (a.plugin as { memoryMb?: unknown }).memoryMb, largeMemoryMb: (b.plugin as { memoryMb?: unknown }).memoryMb,
     slowConsumer: slow.slowConsumer,
@@ -173,5 +177,10 @@ line('mesh file sink (2 executors), rec/s', fileSink.recordsPerSecond);
 line('file sink: coordinator CPU µs/batch', `${fileSink.cpuUsPerBatch?.['coordinator-1']} (${fileSink.batches} batches; streamed: ${(mesh.plugin as Batched).cpuUsPerBatch?.['coordinator-1']})`);
 line('file sink: executors one coord. core feeds', `${fileSink.executorsPerCoordinatorCore} (${fileSink.coordinatorBatchesPerCoreSecond} batches/core-s ÷ ${fileSink.executorBatchesPerSecond} batches/s per executor)`);
 for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, `${r.recordsPerSecond} streamed, ${scaleFile[n]?.recordsPerSecond} file sink`);
-if (memory) line('memory growth 1× → 10×', JSON.stringify(memory));
+if (memory) {
+  line('peak RSS growth 1× → 10× records', `coordinator ${memory.coordinatorGrowth}×, executors ${memory.executorGrowth}× (target < 1.2×)`);
+  const sf = memory.slowVsFast as Record<string, number>;
+  line('slow consumer peak RSS / fast', Object.entries(sf).map(([k, v]) => `${k} ${v}×`).join(', '));
+  line('memory detail', JSON.stringify(memory));
+}
 console.log(`results: bench/results/latest.json, chart: bench/results/throughput.svg`);
