@@ -63,6 +63,9 @@ export {
   SPOOL_DIR_METADATA_KEY,
   SPOOL_LABEL,
   SPOOL_ROOT,
+  CALLER_SPOOL_ID_METADATA_KEY,
   spoolIdentity,
+  existingSpoolId,
   isSpoolRelative,
 } from './spool/spool.js';
+export { readCheckedPart, type PartLayout } from './spool/read-part.js';

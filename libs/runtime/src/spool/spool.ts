@@ -13,6 +13,12 @@ export const DEFAULT_SPOOL_DIR = join(tmpdir(), 'flowmesh-spool');
 /** RunJob call metadata (gateway → coordinator): the id of the caller's spool and its directory for this call. */
 export const SPOOL_ID_METADATA_KEY = 'flowmesh-spool-id';
 export const SPOOL_DIR_METADATA_KEY = 'flowmesh-spool-dir';
+/**
+ * RunJob request metadata (caller → gateway, issue 7 local hand-off): the id the caller read from its spool.
+ * Equal to the gateway's, the caller is sent references to parts (`LocalPart`) instead of their bytes, and
+ * the gateway names the call's directory in the response header SPOOL_DIR_METADATA_KEY.
+ */
+export const CALLER_SPOOL_ID_METADATA_KEY = 'flowmesh-caller-spool-id';
 /** Discovery label of an executor: the id of the spool it writes parts into. */
 export const SPOOL_LABEL = 'spool';
 /** File root name of the spool in an output part's FileRef ('@' cannot start a configured root's name). */
@@ -38,6 +44,11 @@ export async function spoolIdentity(dir: string): Promise<string> {
   const id = await readId(file);
   if (!id) throw new Error(`spool ${dir}: ${ID_FILE} is empty`);
   return id;
+}
+
+/** The id of an existing spool, or undefined when there is none at `dir` (never creates one). */
+export function existingSpoolId(dir: string): Promise<string | undefined> {
+  return readId(join(dir, ID_FILE));
 }
 
 async function readId(file: string): Promise<string | undefined> {

@@ -9,13 +9,13 @@
 // start. Executors never create the directory, so a late attempt cannot bring it back.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { crc32 } from 'node:zlib';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordChunk, RecordsPart } from '@flowmesh/contracts';
 import {
   DataLossError,
   isSpoolRelative,
+  readCheckedPart,
   SPOOL_DIR_METADATA_KEY,
   SPOOL_ID_METADATA_KEY,
   spoolIdentity,
@@ -84,53 +84,21 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
 
 async function readPart(spoolDir: string, callDir: string, part: RecordsPart): Promise<RecordChunk[]> {
   const what = `job ${part.jobId}: batch ${part.batchIndex}'s records part ${part.path}`;
+  checkPartOfCall(callDir, part, what);
+  const file = join(spoolDir, part.path);
+  try {
+    return await readCheckedPart(file, { ...part, bytes: Number(part.bytes) }, what);
+  } finally {
+    await rm(file, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Throws DataLossError unless the part is in the call's directory and checksummed with CRC-32. */
+export function checkPartOfCall(callDir: string, part: RecordsPart, what: string): void {
   if (!isSpoolRelative(part.path) || !part.path.startsWith(`${callDir}/`))
     throw new DataLossError(`${what} is not in this call's spool directory`);
   if (part.checksumAlgorithm && part.checksumAlgorithm.toLowerCase() !== 'crc32')
     throw new DataLossError(`${what}: unsupported checksum algorithm ${part.checksumAlgorithm}`);
-  const file = join(spoolDir, part.path);
-  const bytes = Number(part.bytes);
-  let buf: Buffer;
-  try {
-    const fh = await open(file, 'r');
-    try {
-      const { size } = await fh.stat();
-      if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
-      // One positional read per call up to 2 GiB: the part is one batch's output.
-      buf = Buffer.allocUnsafe(bytes);
-      for (let at = 0; at < bytes;) {
-        const { bytesRead } = await fh.read(buf, at, bytes - at, at);
-        if (bytesRead === 0) throw new DataLossError(`${what} ended at ${at} of ${bytes} bytes`);
-        at += bytesRead;
-      }
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    if (err instanceof DataLossError) throw err;
-    throw new DataLossError(`${what} could not be read: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await rm(file, { force: true }).catch(() => undefined);
-  }
-  const digest = (crc32(buf) >>> 0).toString(16).padStart(8, '0');
-  if (digest !== part.checksum.toLowerCase())
-    throw new DataLossError(`${what} fails its checksum (${digest}, the executor computed ${part.checksum})`);
-  const chunks: RecordChunk[] = [];
-  let at = 0;
-  for (let seq = 0; seq < part.chunkBytes.length; seq++) {
-    const size = part.chunkBytes[seq]!;
-    chunks.push({
-      jobId: part.jobId,
-      batchIndex: part.batchIndex,
-      seq,
-      recordCount: part.chunkRecords[seq] ?? 0,
-      data: buf.subarray(at, at + size),
-      records: [],
-    });
-    at += size;
-  }
-  if (at !== bytes) throw new DataLossError(`${what}: its chunks hold ${at} of its ${bytes} bytes`);
-  return chunks;
 }
 
 /** Removes directories of this host's gateways whose process is gone (crashed without cleaning up). */

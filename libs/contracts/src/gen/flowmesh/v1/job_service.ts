@@ -83,7 +83,11 @@ export interface InputChunk {
 export interface EndInput {
 }
 
-/** Acknowledges batches received in order, so a re-attaching caller can resume after them. */
+/**
+ * Acknowledges a batch the caller has consumed. A caller that receives `local_part` messages sends one per
+ * part once it has read it and passed its records on: only then does the gateway remove the part and let
+ * the job go on (a slow caller slows the job; the spool holds at most a few parts per call).
+ */
 export interface Ack {
   batchIndex: number;
 }
@@ -116,7 +120,33 @@ export interface RunJobResponse {
     | { $case: "rejects"; rejects: RejectChunk }
     | { $case: "progress"; progress: JobProgress }
     | { $case: "summary"; summary: JobSummary }
+    | //
+    /**
+     * Instead of `records`, only to a caller that asked for it and proved it shares the gateway's result
+     * spool (issue 7, local hand-off): one batch's records are in a part file the caller reads itself.
+     */
+    { $case: "localPart"; localPart: LocalPart }
     | undefined;
+}
+
+/**
+ * One accepted batch's records in a part file of the call's spool directory, which the gateway names in
+ * the response header `flowmesh-spool-dir` (relative to the spool). The caller asks for parts with the
+ * request header `flowmesh-caller-spool-id` (the id it read from its spool's `.spool-id` file; equal to
+ * the gateway's: one shared directory). It checks size and CRC-32 before using any of the part, passes on
+ * the chunks `chunk_bytes` / `chunk_records` describe as `records` messages, then sends `Ack`.
+ */
+export interface LocalPart {
+  jobId: string;
+  batchIndex: number;
+  /** Relative to the call's spool directory; never absolute, never leaving it. */
+  path: string;
+  bytes: number;
+  records: number;
+  /** CRC-32 of the whole part, 8 hex digits. */
+  checksum: string;
+  chunkBytes: number[];
+  chunkRecords: number[];
 }
 
 export interface SubmitJobRequest {
@@ -1236,6 +1266,9 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
       case "summary":
         JobSummary.encode(message.msg.summary, writer.uint32(42).fork()).join();
         break;
+      case "localPart":
+        LocalPart.encode(message.msg.localPart, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1293,6 +1326,14 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
             message.msg = { $case: "summary", summary: JobSummary.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.msg = { $case: "localPart", localPart: LocalPart.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1317,6 +1358,10 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
         ? { $case: "progress", progress: JobProgress.fromJSON(object.progress) }
         : isSet(object.summary)
         ? { $case: "summary", summary: JobSummary.fromJSON(object.summary) }
+        : isSet(object.localPart)
+        ? { $case: "localPart", localPart: LocalPart.fromJSON(object.localPart) }
+        : isSet(object.local_part)
+        ? { $case: "localPart", localPart: LocalPart.fromJSON(object.local_part) }
         : undefined,
     };
   },
@@ -1333,6 +1378,8 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
       obj.progress = JobProgress.toJSON(message.msg.progress);
     } else if (message.msg?.$case === "summary") {
       obj.summary = JobSummary.toJSON(message.msg.summary);
+    } else if (message.msg?.$case === "localPart") {
+      obj.localPart = LocalPart.toJSON(message.msg.localPart);
     }
     return obj;
   },
@@ -1373,7 +1420,238 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
         }
         break;
       }
+      case "localPart": {
+        if (object.msg?.localPart !== undefined && object.msg?.localPart !== null) {
+          message.msg = { $case: "localPart", localPart: LocalPart.fromPartial(object.msg.localPart) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseLocalPart(): LocalPart {
+  return { jobId: "", batchIndex: 0, path: "", bytes: 0, records: 0, checksum: "", chunkBytes: [], chunkRecords: [] };
+}
+
+export const LocalPart: MessageFns<LocalPart> = {
+  encode(message: LocalPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.batchIndex !== 0) {
+      writer.uint32(16).uint32(message.batchIndex);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    if (message.records !== 0) {
+      writer.uint32(40).uint64(message.records);
+    }
+    if (message.checksum !== "") {
+      writer.uint32(50).string(message.checksum);
+    }
+    if (message.chunkBytes.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.chunkBytes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.chunkRecords.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.chunkRecords) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocalPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocalPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.batchIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.records = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.checksum = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.chunkBytes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.chunkBytes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.chunkRecords.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.chunkRecords.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LocalPart {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      batchIndex: isSet(object.batchIndex)
+        ? globalThis.Number(object.batchIndex)
+        : isSet(object.batch_index)
+        ? globalThis.Number(object.batch_index)
+        : 0,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      checksum: isSet(object.checksum) ? globalThis.String(object.checksum) : "",
+      chunkBytes: globalThis.Array.isArray(object?.chunkBytes)
+        ? object.chunkBytes.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.chunk_bytes)
+        ? object.chunk_bytes.map((e: any) => globalThis.Number(e))
+        : [],
+      chunkRecords: globalThis.Array.isArray(object?.chunkRecords)
+        ? object.chunkRecords.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.chunk_records)
+        ? object.chunk_records.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: LocalPart): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.batchIndex !== 0) {
+      obj.batchIndex = Math.round(message.batchIndex);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.checksum !== "") {
+      obj.checksum = message.checksum;
+    }
+    if (message.chunkBytes?.length) {
+      obj.chunkBytes = message.chunkBytes.map((e) => Math.round(e));
+    }
+    if (message.chunkRecords?.length) {
+      obj.chunkRecords = message.chunkRecords.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LocalPart>, I>>(base?: I): LocalPart {
+    return LocalPart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LocalPart>, I>>(object: I): LocalPart {
+    const message = createBaseLocalPart();
+    message.jobId = object.jobId ?? "";
+    message.batchIndex = object.batchIndex ?? 0;
+    message.path = object.path ?? "";
+    message.bytes = object.bytes ?? 0;
+    message.records = object.records ?? 0;
+    message.checksum = object.checksum ?? "";
+    message.chunkBytes = object.chunkBytes?.map((e) => e) || [];
+    message.chunkRecords = object.chunkRecords?.map((e) => e) || [];
     return message;
   },
 };
