@@ -160,6 +160,20 @@ describe('direct result path through a shared spool (issue 7)', function () {
     await noPartsLeft();
   });
 
+  it('tiny batches stream their records instead of going through the spool (a part costs more than it saves)', async () => {
+    // 100-record batches of orders are ~12 KB of input, under the coordinator's spool threshold (32 KiB).
+    const tiny = await collect(
+      shared,
+      spec('spool-tiny-1', {
+        distribute: { batchRecords: 100, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
+      }),
+    );
+    assert.equal(tiny.summary?.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.ok(tiny.output.equals(reference.output), 'the same bytes as the reference run');
+    assert.equal((await endedLine('spool-tiny-1'))['partsSent'], 0, 'no batch went through the spool');
+    await noPartsLeft();
+  });
+
   it('arrival order through the spool holds every record once', async () => {
     const r = await collect(
       shared,

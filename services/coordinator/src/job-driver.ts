@@ -68,8 +68,14 @@ export interface DriverJob {
   globals: Record<string, unknown>;
   /** Merges two partial aggregates (the flow's own rule); absent when the flow has no aggregate. */
   mergeAggregates?: (a: unknown, b: unknown) => unknown;
-  /** File sinks: the part an attempt on `executor` writes its output to, or undefined to stream it back. */
-  outputPart?: (at: { index: number; attempt: number; epoch: number }, executor: ExecutorView) => FileRef | undefined;
+  /**
+   * File sinks and the result spool: the part an attempt on `executor` writes its output to, or undefined to
+   * stream it back. `bytes` is the batch's input length.
+   */
+  outputPart?: (
+    at: { index: number; attempt: number; epoch: number; bytes: number },
+    executor: ExecutorView,
+  ) => FileRef | undefined;
   /** A job taken over from another coordinator (issue 6): what its earlier epochs already did. */
   resume?: ResumeState;
 }
@@ -200,7 +206,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     header: source.header(),
     inline,
     globals: globals.snapshot(),
-    outputPart: job.outputPart?.({ index: b.index, attempt, epoch: job.epoch }, executor),
+    outputPart: job.outputPart?.({ index: b.index, attempt, epoch: job.epoch, bytes: length }, executor),
     encoding: job.encoding,
     includeRejects: job.includeRejects,
     chunkBytes: 0,

@@ -21,6 +21,7 @@ import type { Takeover } from './job-takeover.js';
 import { prepareJob } from './job-setup.js';
 import { createLocalRunner } from './local-runner.js';
 import { createPartWindow } from './part-window.js';
+import { spoolWorthIt } from './spool-threshold.js';
 import { createSerialSender } from './serial-sender.js';
 import { emptyCounts } from './progress.js';
 import { createSlotLedger, type SlotLedger } from './slot-ledger.js';
@@ -259,8 +260,11 @@ export async function startJob(
           ? {
               // Per batch: only an executor writing into the caller's own spool gets a part (fencing by the
               // epoch and attempt in the name, like a sink's parts).
-              outputPart: (at: { index: number; attempt: number; epoch: number }, executor: { spool?: string }) =>
-                executor.spool === spool.id
+              outputPart: (
+                at: { index: number; attempt: number; epoch: number; bytes: number },
+                executor: { spool?: string },
+              ) =>
+                executor.spool === spool.id && spoolWorthIt(at.bytes)
                   ? { root: SPOOL_ROOT, path: `${spool.dir}/b${at.index}-e${at.epoch}-a${at.attempt}.jsonl` }
                   : undefined,
             }
