@@ -25,12 +25,20 @@ import { createServiceClients } from './service-clients.js';
 import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { runJob, type RunJobEvent, type RunJobOptions } from './run-job.js';
 import { unary, type CallOpts, type UnaryFn } from './unary.js';
+import { resolveSpoolDir } from './local-parts.js';
 
 export interface FlowmeshClientOptions {
   /** API key, sent as `authorization: Bearer <key>`. */
   apiKey?: string;
   /** Deadline of each unary call. @default 10000 */
   timeoutMs?: number;
+  /**
+   * The result spool this client looks in to prove it shares the gateway's (issue 7, local hand-off): when
+   * the ids match, RunJob results are read from the spooled parts instead of crossing gRPC (same records,
+   * same order). "off" always takes the bytes through gRPC.
+   * @default FLOWMESH_SPOOL_DIR, else the services' default ($TMPDIR/flowmesh-spool)
+   */
+  spoolDir?: string;
 }
 
 export interface FlowmeshClient {
@@ -76,6 +84,7 @@ export interface FlowmeshClient {
 export function createClient(address: string, options: FlowmeshClientOptions = {}): FlowmeshClient {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { jobs, flows, cluster, close } = createServiceClients(address, options.apiKey);
+  const spoolDir = resolveSpoolDir(options.spoolDir);
   const read = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o?: CallOpts) =>
     unary(fn, req, { timeoutMs: o?.timeoutMs ?? timeoutMs, signal: o?.signal, idempotent: true });
   const change = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o?: CallOpts) =>
@@ -83,7 +92,7 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
 
   return {
     address,
-    runJob: (spec, opts) => runJob(jobs, spec, opts),
+    runJob: (spec, opts) => runJob(jobs, spec, opts, spoolDir),
     async submitJob(spec, o) {
       const res = await change(jobs.submitJob.bind(jobs), { spec: toJobSpec(spec) }, o);
       if (!res.accepted) throw new Error('the gateway answered SubmitJob without an accepted job');

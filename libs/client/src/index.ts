@@ -3,3 +3,4 @@ export { createClient, type FlowmeshClient, type FlowmeshClientOptions } from '.
 export { toJobSpec, type JobSpecInput } from './job-spec.js';
 export { IncompleteStreamError, type RunJobEvent, type RunJobOptions } from './run-job.js';
 export { describeError, exitCodeOf } from './describe-error.js';
+export { LocalPartError } from './local-parts.js';

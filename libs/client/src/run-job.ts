@@ -4,14 +4,18 @@
 // silently short result. When the job's coordinator dies mid-stream (UNAVAILABLE after `accepted`), the
 // stream re-attaches to the job (WatchJob resume_results; another coordinator takes it over) and goes on
 // with exactly the records not yet received (result-tracker.ts), so the consumer sees one uninterrupted result.
+// On the gateway's machine, batches may come as references to spooled parts read here (local-parts.ts),
+// passed on as the same `records` messages and acked once taken; the request side then stays open to the end.
 import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { JobClient } from './service-clients.js';
 import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { createResultTracker } from './result-tracker.js';
+import { createLocalParts, LocalPartError, localPartsRequest, type LocalParts } from './local-parts.js';
 import type { JobProgress, RunJobRequest, RunJobResponse, WatchJobResponse } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
 
-export type RunJobEvent = NonNullable<RunJobResponse['msg']>;
+/** What a caller sees: a local part is always passed on as its `records` messages. */
+export type RunJobEvent = Exclude<NonNullable<RunJobResponse['msg']>, { $case: 'localPart' }>;
 
 export interface RunJobOptions {
   /** Records for a flow whose source is `stream`: bytes in the flow's source format, chunked as given. */
@@ -41,15 +45,23 @@ export async function* runJob(
   client: JobClient,
   spec: JobSpecInput,
   opts: RunJobOptions = {},
+  /** The result spool this client may share with the gateway (resolveSpoolDir); undefined: never. */
+  spoolDir?: string,
 ): AsyncGenerator<RunJobEvent> {
   const options = opts.timeoutMs
     ? callOptions({ timeoutMs: opts.timeoutMs, signal: opts.signal })
     : { signal: opts.signal };
-  const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(new Metadata(), options);
+  const metadata = new Metadata();
+  const asked = await localPartsRequest(spoolDir);
+  if (asked) metadata.set(...asked);
+  const local: LocalParts | undefined = asked && spoolDir ? createLocalParts(spoolDir) : undefined;
+  const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(metadata, options);
   call.on('error', () => {}); // surfaced through the iterator below
+  if (local) call.once('metadata', (headers: Metadata) => local.onHeaders(headers));
   const start = toJobSpec(spec);
   call.write({ msg: { $case: 'start', start } });
-  const sending = sendInput(call, opts.input);
+  // Acks of local parts go on this side of the call: it is ended after the summary instead.
+  const sending = sendInput(call, opts.input, !local);
   let jobId = '';
   let done = false;
   const tracker = createResultTracker();
@@ -64,6 +76,18 @@ export async function* runJob(
     try {
       for await (const res of call as AsyncIterable<RunJobResponse>) {
         const msg = res.msg;
+        if (msg?.$case === 'localPart') {
+          if (!local)
+            throw new LocalPartError(`job ${jobId}: the gateway sent a part reference this client did not ask for`);
+          // Read and checked whole before any of its records is passed on.
+          for (const records of await local.read(msg.localPart)) {
+            const event: RunJobEvent = { $case: 'records', records };
+            if (take(event)) yield event;
+          }
+          // Taken: the gateway may remove the part and let the job go on.
+          call.write({ msg: { $case: 'ack', ack: { batchIndex: msg.localPart.batchIndex } } });
+          continue;
+        }
         if (!msg || !take(msg)) continue;
         yield msg;
         if (done) break;
@@ -78,6 +102,7 @@ export async function* runJob(
   } finally {
     // The consumer stopped early (break, throw, abort): hang up, which cancels the job in the mesh.
     if (!done) call.cancel();
+    else if (local) call.end();
     sending.catch(() => {});
   }
 }
@@ -85,6 +110,7 @@ export async function* runJob(
 async function sendInput(
   call: ClientDuplexStream<RunJobRequest, RunJobResponse>,
   input: RunJobOptions['input'],
+  endWhenSent: boolean,
 ): Promise<void> {
   if (input) {
     for await (const piece of input as AsyncIterable<Uint8Array | string>) {
@@ -99,7 +125,7 @@ async function sendInput(
     }
     call.write({ msg: { $case: 'endInput', endInput: {} } });
   }
-  call.end();
+  if (endWhenSent) call.end();
 }
 
 /**

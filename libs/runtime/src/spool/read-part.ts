@@ -34,7 +34,7 @@ export async function readCheckedPart(file: string, layout: PartLayout, what: st
       if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
       // One positional read per call up to 2 GiB: the part is one batch's output.
       buf = Buffer.allocUnsafe(bytes);
-      for (let at = 0; at < bytes; ) {
+      for (let at = 0; at < bytes;) {
         const { bytesRead } = await fh.read(buf, at, bytes - at, at);
         if (bytesRead === 0) throw new DataLossError(`${what} ended at ${at} of ${bytes} bytes`);
         at += bytesRead;

@@ -3,7 +3,7 @@
 // the coordinator's stream is read only as fast as the caller drains (one message at a time, pull-based),
 // so a slow client slows the job instead of growing memory. A caller that hangs up cancels the job; a
 // coordinator that dies mid-job gives UNAVAILABLE naming the job; a stream without `summary` is an error.
-import { status, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
 import type {
   CoordinatorServiceRunJobRequest,
   CoordinatorServiceRunJobResponse,
@@ -31,6 +31,7 @@ import { ForwardedError } from '../downstream/forwarded-error.js';
 import { grpcCode, unaryCall } from '../downstream/unary-call.js';
 import { messageReader, type MessageReader } from '../downstream/message-reader.js';
 import type { CallSpool, ResultSpool } from '../spool/result-spool.js';
+import { callerSharesSpool, createLocalHandoff, type LocalHandoff } from '../spool/local-handoff.js';
 
 export interface RunJobDeps {
   guard: Guard;
@@ -98,7 +99,9 @@ function relayedResults(limit = 10_000) {
       ? `r${m.msg.records.batchIndex}/${m.msg.records.seq}`
       : m.msg?.$case === 'rejects'
         ? `j${m.msg.rejects.batchIndex}/${m.msg.rejects.rejects[0]?.line ?? 0}`
-        : undefined;
+        : m.msg?.$case === 'localPart'
+          ? `p${m.msg.localPart.batchIndex}`
+          : undefined;
   return {
     /** Records a message about to be relayed; false when the caller already has it. */
     take(m: RunJobResponse): boolean {
@@ -140,10 +143,17 @@ export function createRunJobHandler(deps: RunJobDeps) {
     let spool: CallSpool | undefined;
     try {
       spool = await deps.spool?.openCall();
+      // A caller sharing the spool reads parts itself (local-handoff.ts); told where before any message.
+      const local = spool && callerSharesSpool(deps.spool, ctx.metadata) ? createLocalHandoff(spool) : undefined;
+      if (local) {
+        const header = new Metadata();
+        header.set(...local.header);
+        call.sendMetadata(header);
+      }
       const started = await startOnCoordinator(spec, ctx, spool);
       deps.metrics?.job('started');
       try {
-        await relay(call, input, spec, started, identity, ctx, spool);
+        await relay(call, input, spec, started, identity, ctx, spool, local);
       } catch (err) {
         deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
         throw err;
@@ -223,6 +233,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
     identity: Identity,
     ctx: CallContext,
     spool: CallSpool | undefined,
+    local: LocalHandoff | undefined,
   ): Promise<void> {
     let { down, responses, coordinator } = started;
     const { first } = started;
@@ -266,13 +277,31 @@ export function createRunJobHandler(deps: RunJobDeps) {
       if (pumped.ended) endUpstream(next.down, !spool);
       return next;
     };
-    const pump = pumpInput(input, () => down, ctx.signal, pumped, !spool);
+    const pump = pumpInput(input, () => down, ctx.signal, pumped, !spool, local);
     // A batch whose records wait in the spool: read and verified whole before its first chunk is sent.
     const sendPart = async (part: RecordsPart): Promise<void> => {
       if (!spool)
         throw new DataLossError(
           `job ${jobId}: coordinator ${coordinator.id} sent a records part to a call without a spool`,
         );
+      // Confirms the part to the coordinator that sent it (not to one that took over since: its own window).
+      const from = down;
+      const confirm = (): void => {
+        if (from === down) down.write({ request: undefined, partSent: { batchIndex: part.batchIndex } });
+      };
+      if (local) {
+        let message: RunJobResponse;
+        try {
+          message = { msg: { $case: 'localPart', localPart: local.offer(part, confirm) } };
+        } catch (err) {
+          await cancelJob(`the gateway refused batch ${part.batchIndex}'s records: ${(err as Error).message}`);
+          throw err;
+        }
+        // Confirmed when the caller acks it (pumpInput), so the caller's pace bounds the spool.
+        if (relayed.take(message)) await write(call, message);
+        else local.drop(part, confirm);
+        return;
+      }
       let chunks;
       try {
         chunks = await spool.read(part);
@@ -287,7 +316,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       }
       // The coordinator keeps only a few parts unconfirmed (the spool's bound). One small message per part,
       // at most that many in flight: no drain to wait for.
-      down.write({ request: undefined, partSent: { batchIndex: part.batchIndex } });
+      confirm();
     };
     try {
       let message: RunJobResponse | undefined = first;
@@ -360,7 +389,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
 
 /**
  * Client → coordinator (the one running the job now): input chunks, end of input and acks, each write
- * awaiting drain. With a spool the upstream stays open after the caller half-closes (it carries part
+ * awaiting drain; a local hand-off's acks stay here (they confirm parts). With a spool the upstream stays open after the caller half-closes (it carries part
  * confirmations until the job ends): see endUpstream.
  */
 async function pumpInput(
@@ -369,11 +398,16 @@ async function pumpInput(
   signal: AbortSignal,
   pumped: { any: boolean; ended: boolean },
   endWithCaller: boolean,
+  local: LocalHandoff | undefined,
 ): Promise<void> {
   for (;;) {
     const r = await input.next();
     if (!r || signal.aborted) break;
     if (r.msg?.$case === 'start') continue; // one job per call; a second start is ignored
+    if (local && r.msg?.$case === 'ack') {
+      local.ack(r.msg.ack.batchIndex);
+      continue;
+    }
     if (r.msg?.$case === 'input' || r.msg?.$case === 'endInput') pumped.any = true;
     const down = target();
     if (!down.write({ request: r })) {

@@ -31,6 +31,10 @@ export interface ResultSpool {
 }
 
 export interface CallSpool {
+  /** The call's directory, relative to the spool. */
+  readonly dir: string;
+  /** The spool's directory (absolute). */
+  readonly spoolDir: string;
   /** Metadata entries naming this spool and the call's directory to the coordinator. */
   readonly metadata: ReadonlyArray<readonly [string, string]>;
   /**
@@ -66,6 +70,8 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
       await mkdir(abs, { mode: 0o700 });
       let closed: Promise<void> | undefined;
       return {
+        dir: rel,
+        spoolDir: dir,
         metadata: [
           [SPOOL_ID_METADATA_KEY, id],
           [SPOOL_DIR_METADATA_KEY, rel],
