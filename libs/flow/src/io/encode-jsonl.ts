@@ -1,9 +1,10 @@
 // JSONL output encoding: the hot path (serialization is ~75% of the transform, issue 7).
-// Measured on 50k orders records (CPU time, same run; test/io-throughput.test.ts prints it every run):
-// JSON.stringify + Buffer#write of each record into a preallocated chunk ~2.7 µs/record, against ~3.4 for
-// one string per chunk encoded once, ~3.8 for join, and ~5.2 for a generated per-shape serializer
-// (JSON.stringify alone ~2.1). So: JSON.stringify, written straight into the chunk Buffer — and the newline
-// as a byte of its own: `json + '\n'` makes a rope that Buffer#write must flatten (copy) first.
+// Flat records (string, number, boolean, null values: every CSV record and what the orders flows make of
+// it) are written straight into the chunk Buffer by writeJsonRecord (json-record-writer.ts: same bytes as
+// JSON.stringify, ~half the CPU, bench/README.md session 4); anything else goes through JSON.stringify,
+// written into the chunk with Buffer#write — the newline as a byte of its own: `json + '\n'` makes a rope
+// that Buffer#write must flatten (copy) first.
+import { writeJsonRecord } from './json-record-writer.js';
 import type { FlowRecord } from './types.js';
 
 export interface EncodedChunk {
@@ -90,6 +91,13 @@ export function createJsonlEncoder(chunkBytes = 256 * 1024, sizeHint = Infinity)
 
   return {
     write(record) {
+      const end = writeJsonRecord(buf, used, record);
+      if (end >= 0 && end < buf.length) {
+        used = end;
+        buf[used++] = LF;
+        count++;
+        return used >= chunkBytes ? take() : undefined;
+      }
       const json = jsonOf(record);
       // UTF-8 needs at most 3 bytes per UTF-16 unit (+1 for the newline): if even that fits, write without measuring.
       if (json.length * 3 + 1 > buf.length - used) {
@@ -123,6 +131,12 @@ export function encodeJsonl(records: Iterable<FlowRecord>): Buffer {
   let buf = Buffer.allocUnsafeSlow(64 * 1024);
   let used = 0;
   for (const record of records) {
+    const end = writeJsonRecord(buf, used, record);
+    if (end >= 0 && end < buf.length) {
+      used = end;
+      buf[used++] = LF;
+      continue;
+    }
     const json = jsonOf(record);
     const worst = json.length * 3 + 1;
     if (worst > buf.length - used) {
