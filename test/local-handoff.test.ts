@@ -5,9 +5,15 @@
 // at the coordinator's part window (the spool stays bounded); a failed or cancelled job leaves no part; a
 // caller with another spool's id, or with the option off, gets the records as bytes.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobServiceClient, JobState, type RunJobRequest, type RunJobResponse } from '@flowmesh/contracts';
+import {
+  JobServiceClient,
+  JobState,
+  type LocalPart,
+  type RunJobRequest,
+  type RunJobResponse,
+} from '@flowmesh/contracts';
 import { createClient, LocalPartError, type FlowmeshClient, type JobSpecInput, toJobSpec } from '@flowmesh/client';
 import { generateOrders, type LocalRunResult } from '@flowmesh/flow';
 import {
@@ -265,6 +271,33 @@ describe('local hand-off of spooled results to a client on the same machine (iss
     assert.equal(m?.msg?.$case, 'summary');
     assert.equal(m.msg.summary.job?.state, JobState.JOB_STATE_SUCCEEDED);
     assert.ok(records > 0);
+    await noPartsLeft();
+  });
+
+  it('parts sent before the summary stay until the caller acks them; then the call ends and they go', async () => {
+    const raw = rawRunJob(jobs, await spoolIdentity(spool), spec('local-tail-1', 1000));
+    const callDir = join(spool, (await raw.headers).get(SPOOL_DIR_METADATA_KEY)[0] as string);
+    const ended = new Promise<{ code: status }>((resolve) => raw.call.once('status', resolve));
+    // Two parts kept unacked at any time (the window is 4, so the job goes on): the last two at the summary.
+    const unacked: LocalPart[] = [];
+    let m: RunJobResponse | undefined;
+    while ((m = await raw.next()) && m.msg?.$case !== 'summary') {
+      if (m.msg?.$case !== 'localPart') continue;
+      unacked.push(m.msg.localPart);
+      if (unacked.length > 2) raw.ack(unacked.shift()!.batchIndex);
+    }
+    assert.equal(m?.msg?.$case, 'summary');
+    assert.equal(unacked.length, 2);
+    // The gateway used to close the call, and remove its directory, right after the summary.
+    const early = await Promise.race([ended, new Promise((r) => setTimeout(() => r('open'), 1000))]);
+    assert.equal(early, 'open', 'the call waits for the last acks');
+    for (const p of unacked) {
+      const bytes = await readFile(join(callDir, p.path));
+      assert.equal(bytes.length, p.bytes, `part ${p.path} still whole after the summary`);
+      raw.ack(p.batchIndex);
+    }
+    assert.equal((await ended).code, status.OK);
+    raw.call.end();
     await noPartsLeft();
   });
 

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
 import { startMesh } from '@flowmesh/cli';
 import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
+import { DEFAULT_SPOOL_DIR, existingSpoolId } from '@flowmesh/runtime';
 import { pluginDir, repoRoot } from '../lib/plugin.js';
 import { percentile, round } from '../lib/stats.js';
 
@@ -15,8 +16,12 @@ interface Options {
   executors: number;
   slots?: number;
   dataFile: string;
-  /** Throughput runs: a flow file under examples/ or bench/flows and a label. */
-  throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number }>;
+  /**
+   * Throughput runs: a flow file under examples/ or bench/flows and a label. `grpcBytes`: the client does
+   * not ask for the local hand-off (spoolDir 'off'), so the records cross gRPC from the gateway as before
+   * (issue 7: both figures are reported, each named by `resultPath`).
+   */
+  throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number; grpcBytes?: boolean }>;
   latency?: { file: string; runs: number };
   controlPlane?: { file: string; batchRecords: number; fileSink?: boolean };
   /** Sample process.memoryUsage() of every mesh process (bench/lib/memory-probe.mjs) and report it per scenario. */
@@ -39,6 +44,10 @@ if (opts.memoryProbe || opts.slowConsumer) {
 }
 const mesh = await startMesh({ dataDir, executors: opts.executors, slots: opts.slots ?? 1, fileRoots: { data: dirname(opts.dataFile) }, pluginDir, timeoutMs: 120_000 });
 const client: FlowmeshClient = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
+// The same caller without the local hand-off: every record through the gateway's gRPC stream.
+const bytesClient: FlowmeshClient = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000, spoolDir: 'off' });
+// The mesh's services use the default spool (startMesh): the client shares it when it can read its id.
+const sharedSpool = (await existingSpoolId(process.env.FLOWMESH_SPOOL_DIR ?? DEFAULT_SPOOL_DIR).catch(() => undefined)) !== undefined;
 const results: Record<string, unknown> = { executors: opts.executors };
 
 /** CPU time (user + system, µs) of each mesh process and of this client, read from /proc (10 ms ticks). */
@@ -120,12 +129,12 @@ function memorySummary(from: number, to: number) {
   return out;
 }
 
-async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }, pace?: (bytes: number) => Promise<void>) {
+async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }, pace?: (bytes: number) => Promise<void>, caller: FlowmeshClient = client) {
   const started = process.hrtime.bigint();
   let records = 0;
   let bytes = 0;
   let summary: unknown;
-  for await (const ev of client.runJob({ flow, vars, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: distribute ? { maxInstances: distribute.maxInstances ?? 0, batchRecords: distribute.batchRecords ?? 0, batchBytes: distribute.batchBytes ?? 0, order: '', mode: '' } : undefined })) {
+  for await (const ev of caller.runJob({ flow, vars, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: distribute ? { maxInstances: distribute.maxInstances ?? 0, batchRecords: distribute.batchRecords ?? 0, batchBytes: distribute.batchBytes ?? 0, order: '', mode: '' } : undefined })) {
     if (ev.$case === 'records') {
       records += ev.records.recordCount;
       bytes += ev.records.data.length;
@@ -170,7 +179,7 @@ try {
     const faults0 = faultSample();
     const load = loadAverage();
     const t0 = Date.now();
-    const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances });
+    const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client);
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
     const cpu1 = cpuSample();
     const faults1 = faultSample();
@@ -182,7 +191,7 @@ try {
     const executorBatchesPerSecond = round(batches / r.seconds / opts.executors, 3);
     results[t.label] = {
       seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records || (r.job?.progress?.counts as { recordsOut?: number } | undefined)?.recordsOut, bytesOut: r.bytes || r.job?.progress?.counts?.bytesOut,
-      streamedToClient: r.bytes > 0, recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
+      streamedToClient: r.bytes > 0, resultPath: r.bytes === 0 ? 'not streamed' : t.grpcBytes || !sharedSpool ? 'gRPC bytes' : 'local hand-off', recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
       // The steady figure on a shared machine: CPU µs per input record, per process.
       cpuUsPerRecord: cpuPer(cpu0, cpu1, recordsIn), loadAverage: load,
       minorFaultsPer1kRecords: cpuPer(faults0, faults1, recordsIn / 1000),
@@ -263,6 +272,7 @@ try {
   results.peakRssBytes = rss;
 } finally {
   client.close();
+  bytesClient.close();
   await mesh.stop();
   await rm(dataDir, { recursive: true, force: true });
 }

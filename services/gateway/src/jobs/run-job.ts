@@ -59,6 +59,11 @@ export interface RunJobDeps {
   maxRestarts?: number;
   /** The result spool shared with executors on this machine (issue 7, direct result path). @default none */
   spool?: ResultSpool;
+  /**
+   * How long a job that ended waits for a local caller (local-handoff.ts) to ack the parts it was sent
+   * before its call, and the call's spool directory with them, is closed. @default 60000
+   */
+  localSettleTimeoutMs?: number;
 }
 
 type Down = ClientDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>;
@@ -125,6 +130,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
   const maxRestarts = deps.maxRestarts ?? 2;
   const acceptTimeoutMs = deps.acceptTimeoutMs ?? 15_000;
   const cancelTimeoutMs = deps.cancelTimeoutMs ?? 5_000;
+  const settleTimeoutMs = deps.localSettleTimeoutMs ?? 60_000;
 
   return async function runJob(
     call: ServerDuplexStream<RunJobRequest, RunJobResponse>,
@@ -154,6 +160,8 @@ export function createRunJobHandler(deps: RunJobDeps) {
       deps.metrics?.job('started');
       try {
         await relay(call, input, spec, started, identity, ctx, spool, local);
+        // The caller may still be reading the last parts after the summary: the directory stays until then.
+        await local?.settled(ctx.signal, settleTimeoutMs);
       } catch (err) {
         deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
         throw err;
@@ -287,7 +295,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
       // Confirms the part to the coordinator that sent it (not to one that took over since: its own window).
       const from = down;
       const confirm = (): void => {
-        if (from === down) down.write({ request: undefined, partSent: { batchIndex: part.batchIndex } });
+        if (from === down && !finished) down.write({ request: undefined, partSent: { batchIndex: part.batchIndex } });
       };
       if (local) {
         let message: RunJobResponse;

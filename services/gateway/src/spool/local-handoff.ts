@@ -25,6 +25,12 @@ export interface LocalHandoff {
   ack(batchIndex: number): void;
   /** A part the caller is not sent (it has the batch already: a run again): removed and confirmed now. */
   drop(part: RecordsPart, confirm: () => void): void;
+  /**
+   * Resolves once every part handed off was acked and removed — the job's summary may reach the caller
+   * before it has read the last parts, and the call's directory goes when the call ends — or when `signal`
+   * aborts or `timeoutMs` passes (a caller that never acks: the call's end removes what is left).
+   */
+  settled(signal: AbortSignal, timeoutMs: number): Promise<void>;
 }
 
 /** True when the caller proved it shares this spool (its id in the call metadata equals the spool's). */
@@ -36,11 +42,18 @@ export function callerSharesSpool(spool: ResultSpool | undefined, metadata: Meta
 export function createLocalHandoff(call: CallSpool): LocalHandoff {
   // Parts handed off and not yet acked: at most the coordinator's window (a few), so no bound of its own.
   const pending = new Map<number, { file: string; confirm: () => void }>();
+  let removing = 0;
+  let onSettled: (() => void) | undefined;
   const settle = (file: string, confirm: () => void): void => {
+    removing++;
     // Removed before confirmed: the coordinator's next part may follow at once, the disk bound holds.
     void rm(file, { force: true })
       .catch(() => undefined)
-      .then(confirm);
+      .then(() => {
+        removing--;
+        confirm();
+        if (pending.size === 0 && removing === 0) onSettled?.();
+      });
   };
   return {
     header: [SPOOL_DIR_METADATA_KEY, call.dir],
@@ -67,6 +80,20 @@ export function createLocalHandoff(call: CallSpool): LocalHandoff {
     },
     drop(part, confirm) {
       settle(join(call.spoolDir, part.path), confirm);
+    },
+    settled(signal, timeoutMs) {
+      if ((pending.size === 0 && removing === 0) || signal.aborted) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          onSettled = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        signal.addEventListener('abort', done, { once: true });
+        onSettled = done;
+      });
     },
   };
 }
