@@ -44,16 +44,22 @@ const single = await runStage<Throughput>('bench/baselines/single-csv-parse.ts',
 // Target 1 (and issue 4) is a ratio: the pool and the mesh's plugin job alternate for `--rounds` rounds, so
 // a change of the machine's load during the run weighs on both sides; the median ratio is reported.
 const rounds = Math.max(1, Number(value('--rounds', '3')));
-const pairs: Array<{ pool: Throughput; mesh: Throughput; ratio: number; loadAverage: number }> = [];
+// The mesh runs the job twice per round, in alternating order: `plugin` with the client reading the spooled
+// parts itself (local hand-off, the default on one machine) and `pluginGrpc` with the records streamed from
+// the gateway over gRPC (client option spoolDir 'off') — two figures, never to be mistaken for each other.
+const pluginLocal = { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' };
+const pluginGrpc = { label: 'pluginGrpc', flowFile: 'bench/flows/orders-plugin-only.yaml', grpcBytes: true };
+const pairs: Array<{ pool: Throughput; mesh: Throughput; meshGrpc: Throughput; ratio: number; ratioGrpc: number; loadAverage: number }> = [];
 for (let i = 0; i < rounds; i++) {
-  log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin)`);
+  log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin: local hand-off and gRPC bytes)`);
   const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   const p = await runStage<Throughput>('bench/baselines/pool.ts', [main, '2']);
   const m = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
-    executors: 2, dataFile: main, throughput: [{ label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' }],
+    executors: 2, dataFile: main, throughput: i % 2 === 0 ? [pluginLocal, pluginGrpc] : [pluginGrpc, pluginLocal],
   })]);
   const mp = m.plugin as Throughput;
-  pairs.push({ pool: p, mesh: mp, ratio: round(mp.recordsPerSecond / p.recordsPerSecond, 3), loadAverage });
+  const mg = m.pluginGrpc as Throughput;
+  pairs.push({ pool: p, mesh: mp, meshGrpc: mg, ratio: round(mp.recordsPerSecond / p.recordsPerSecond, 3), ratioGrpc: round(mg.recordsPerSecond / p.recordsPerSecond, 3), loadAverage });
 }
 const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
 const medianPair = median(pairs, (x) => x.ratio);
@@ -63,7 +69,8 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
   executors: 2,
   dataFile: main,
   throughput: [
-    { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' },
+    pluginLocal,
+    pluginGrpc,
     { label: 'declarative', flowFile: 'examples/orders/orders.flow.yaml' },
     // The scale-out path (target 6): executors write output parts, the coordinator handles metadata.
     { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
@@ -74,6 +81,7 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
 // The round with the median ratio gives the headline pool and mesh figures; the full mesh stage's own
 // plugin run (same job, after the rounds) is kept in `mesh.plugin` for its CPU breakdown.
 const meshPlugin = medianPair.mesh;
+const medianGrpc = median(pairs, (x) => x.ratioGrpc);
 const meshDecl = mesh.declarative as Throughput;
 
 // Scale-out curve: 1, 2 and 4 executors (one slot each) on the same input, results streamed back and
@@ -124,9 +132,11 @@ const result = {
   single,
   pool,
   mesh,
-  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, ratio: x.ratio, loadAverage: x.loadAverage })),
+  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, meshGrpcRecordsPerSecond: x.meshGrpc.recordsPerSecond, ratio: x.ratio, ratioGrpc: x.ratioGrpc, loadAverage: x.loadAverage })),
   ratios: {
     meshVsPool: round(meshPlugin.recordsPerSecond / pool.recordsPerSecond, 3),
+    // The same job with every record streamed from the gateway over gRPC (no local hand-off): median round.
+    meshGrpcBytesVsPool: medianGrpc.ratioGrpc,
     meshVsSingleCsvParse: round(meshPlugin.recordsPerSecond / single.recordsPerSecond, 3),
     declarativeVsPlugin: round(meshDecl.recordsPerSecond / meshPlugin.recordsPerSecond, 3),
     poolVsSingle: round(pool.recordsPerSecond / single.recordsPerSecond, 3),
@@ -141,7 +151,8 @@ writeFileSync(join(outDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n
 const bars = [
   { label: 'single process (csv-parse)', value: single.recordsPerSecond },
   { label: 'worker pool, 2 threads', value: pool.recordsPerSecond },
-  { label: 'mesh, 2 executors (plugin)', value: meshPlugin.recordsPerSecond },
+  { label: 'mesh, 2 executors (plugin, local hand-off)', value: meshPlugin.recordsPerSecond },
+  { label: 'mesh, 2 executors (plugin, gRPC bytes)', value: medianGrpc.meshGrpc.recordsPerSecond },
   { label: 'mesh, 2 executors (declarative)', value: meshDecl.recordsPerSecond },
   { label: 'mesh, 2 executors (file sink)', value: (mesh.fileSink as Throughput).recordsPerSecond },
   ...Object.entries(scale).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), streamed`, value: r.recordsPerSecond })),
@@ -152,16 +163,17 @@ writeFileSync(join(outDir, 'throughput.svg'), barChartSvg(`Orders transform, ${r
 const line = (k: string, v: unknown) => console.log(`${k.padEnd(34)} ${String(v)}`);
 line('single process csv-parse, rec/s', round(single.recordsPerSecond, 0));
 line('worker pool (2 threads), rec/s', round(pool.recordsPerSecond, 0));
-line('mesh plugin (2 executors), rec/s', meshPlugin.recordsPerSecond);
+line('mesh plugin (2 executors), rec/s', `${meshPlugin.recordsPerSecond} local hand-off, ${medianGrpc.meshGrpc.recordsPerSecond} gRPC bytes`);
 line('mesh declarative, rec/s', meshDecl.recordsPerSecond);
-line('ratio mesh / pool', `${result.ratios.meshVsPool}×  (median of ${rounds} alternated rounds: ${pairs.map((x) => `${x.ratio}× at load ${x.loadAverage}`).join(', ')}; target ≥ 0.8× issue 4, ≥ 1.0× issue 7)`);
+line('ratio mesh (hand-off) / pool', `${result.ratios.meshVsPool}×  (median of ${rounds} alternated rounds: ${pairs.map((x) => `${x.ratio}× at load ${x.loadAverage}`).join(', ')}; target ≥ 0.8× issue 4, ≥ 1.0× issue 7)`);
+line('ratio mesh (gRPC bytes) / pool', `${result.ratios.meshGrpcBytesVsPool}×  (median of ${rounds}: ${pairs.map((x) => `${x.ratioGrpc}×`).join(', ')}; records streamed from the gateway, no local hand-off)`);
 line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  (target ≥ 3×)`);
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));
 line('control plane', JSON.stringify(mesh.controlPlane));
 line('control plane, file sink', JSON.stringify(mesh.controlPlaneFileSink));
 // CPU per record / per batch: the steady figures on a shared machine (records/s move with the load).
-for (const label of ['plugin', 'declarative', 'fileSink']) {
+for (const label of ['plugin', 'pluginGrpc', 'declarative', 'fileSink']) {
   const r = mesh[label] as { cpuUsPerRecord?: Record<string, number>; loadAverage?: number } | undefined;
   if (r?.cpuUsPerRecord) line(`CPU µs/record, ${label}`, `${JSON.stringify(r.cpuUsPerRecord)}  (load ${r.loadAverage})`);
 }
