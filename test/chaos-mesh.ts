@@ -416,7 +416,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
         );
         // Progress comes from WatchJob on the same coordinator; the stream ends (or breaks) with it.
         const watch = client.watchJob(
-          { request: { jobId: spec.jobId, resumeResults: false, afterBatch: 0 } },
+          { request: { jobId: spec.jobId, resumeResults: false, afterBatch: 0, coalesceBatches: false } },
           callOptions({ timeoutMs: 120_000 }),
         );
         const watched = (async () => {

@@ -180,7 +180,7 @@ export async function watchJob(
   jobId: string,
 ): Promise<{ progress: JobProgress[]; summary?: Job }> {
   const stream = client.watchJob(
-    { request: { jobId, resumeResults: false, afterBatch: 0 } },
+    { request: { jobId, resumeResults: false, afterBatch: 0, coalesceBatches: false } },
     callOptions({ timeoutMs: 60_000 }),
   );
   const out: { progress: JobProgress[]; summary?: Job } = { progress: [] };

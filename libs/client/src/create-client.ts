@@ -100,7 +100,8 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
     },
     async *watchJob(jobId, o = {}) {
       const call = jobs.watchJob(
-        { jobId, resumeResults: o.resumeResults ?? false, afterBatch: o.afterBatch ?? -1 },
+        // No coalesced messages: WatchJob's events are passed on as they come.
+        { jobId, resumeResults: o.resumeResults ?? false, afterBatch: o.afterBatch ?? -1, coalesceBatches: false },
         new Metadata(),
         { signal: o.signal } as object,
       );

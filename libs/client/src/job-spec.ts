@@ -16,5 +16,7 @@ export function toJobSpec(spec: JobSpecInput): JobSpec {
     progressIntervalMs: spec.progressIntervalMs ?? 0,
     distribute: spec.distribute,
     submittedBy: '',
+    // Set by runJob (RunJobOptions.coalesceBatches): only it reads coalesced messages.
+    coalesceBatches: false,
   };
 }

@@ -10,6 +10,11 @@ import type { RejectChunk, RecordChunk } from '@flowmesh/contracts';
 export interface ResultTracker {
   /** False when the message repeats what was already received (drop it). */
   accept(msg: { $case: 'records'; records: RecordChunk } | { $case: 'rejects'; rejects: RejectChunk }): boolean;
+  /**
+   * A coalesced message (issue 7): several batches, each whole. Which of them are new (pass those on); the
+   * others were received before a re-attach. All of them count as whole from now on.
+   */
+  acceptWhole(batches: readonly number[]): boolean[];
   /** The caller is about to re-attach: every batch up to the returned index is whole (-1: none). */
   reattach(): number;
 }
@@ -48,6 +53,22 @@ export function createResultTracker(): ResultTracker {
       if (msg.$case === 'records') current.chunks++;
       else current.rejects = true;
       return true;
+    },
+    acceptWhole(batches) {
+      // A message of other batches: the one in progress is whole (a batch is never sent in both forms by
+      // one coordinator; after a re-attach nothing is in progress).
+      if (current) close(current.batch);
+      current = undefined;
+      return batches.map((batch) => {
+        if (batch <= prefix || whole.has(batch)) return false;
+        close(batch);
+        // The batch that was cut held one chunk (a coalesced batch is one chunk): it was passed on whole.
+        if (cut && cut.batch === batch && cut.chunks > 0) {
+          cut.chunks--;
+          return false;
+        }
+        return true;
+      });
     },
     reattach() {
       // The batch in progress may be whole or not: its received part is remembered and skipped when re-sent.

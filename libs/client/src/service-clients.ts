@@ -10,7 +10,7 @@ import {
   RunJobResponse,
   WatchJobResponse,
 } from '@flowmesh/contracts';
-import { createClient, decodeRecordsMessage } from '@flowmesh/runtime';
+import { createClient, decodeCoalescedMessage, decodeRecordsMessage } from '@flowmesh/runtime';
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 
 export type JobClient = JobServiceClient;
@@ -22,15 +22,22 @@ export interface ServiceClients {
   close(): void;
 }
 
-/** A records message without copying its payload; any other message through the generated decoder. */
+/**
+ * A records or coalesced message without copying its payload; any other message through the generated
+ * decoder. (`coalesced` is field 7 of both responses, `records` field 2.)
+ */
 export function deserializeRunJobResponse(bytes: Buffer): RunJobResponse {
   const records = decodeRecordsMessage(bytes);
-  return records ? { msg: { $case: 'records', records } } : RunJobResponse.decode(bytes);
+  if (records) return { msg: { $case: 'records', records } };
+  const coalesced = decodeCoalescedMessage(bytes);
+  return coalesced ? { msg: { $case: 'coalesced', coalesced } } : RunJobResponse.decode(bytes);
 }
 
 export function deserializeWatchJobResponse(bytes: Buffer): WatchJobResponse {
   const records = decodeRecordsMessage(bytes);
-  return records ? { msg: { $case: 'records', records } } : WatchJobResponse.decode(bytes);
+  if (records) return { msg: { $case: 'records', records } };
+  const coalesced = decodeCoalescedMessage(bytes);
+  return coalesced ? { msg: { $case: 'coalesced', coalesced } } : WatchJobResponse.decode(bytes);
 }
 
 const ViewingJobServiceClient = makeGenericClientConstructor(

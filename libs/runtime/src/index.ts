@@ -58,6 +58,13 @@ export {
   WRAPPED_TAG,
 } from './wire/records-wire.js';
 export {
+  COALESCED_TAG,
+  decodeCoalescedMessage,
+  encodeCoalescedMessage,
+  receivedCoalescedMessage,
+  type CoalescedBatch,
+} from './wire/coalesced-wire.js';
+export {
   DEFAULT_SPOOL_DIR,
   SPOOL_ID_METADATA_KEY,
   SPOOL_DIR_METADATA_KEY,

@@ -79,6 +79,7 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
               }
             : {}),
           input: callerInput(messages),
+          ...(msg.start.coalesceBatches ? { coalesce: {} } : {}),
           signal: cctx.signal,
           ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
         });
@@ -119,7 +120,7 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
 
     watchJob: serverStream((req, cctx, call) =>
       req.request?.resumeResults
-        ? resumeResults(ctx, req.request.jobId, Number(req.request.afterBatch), cctx, call)
+        ? resumeResults(ctx, req.request.jobId, Number(req.request.afterBatch), req.request.coalesceBatches, cctx, call)
         : watch(ctx, req.request?.jobId ?? '', cctx.signal),
     ),
 
@@ -187,6 +188,7 @@ async function resumeResults(
   ctx: CoordinatorContext,
   jobId: string,
   afterBatch: number,
+  coalesce: boolean,
   cctx: CallContext,
   call: ServerWritableStream<CoordinatorServiceWatchJobRequest, CoordinatorServiceWatchJobResponse>,
 ): Promise<void> {
@@ -200,7 +202,13 @@ async function resumeResults(
     started = await startJob(
       ctx,
       adopted.checkpoint.spec!,
-      { send, signal: cctx.signal, afterBatch, ...(cctx.deadline ? { deadline: cctx.deadline } : {}) },
+      {
+        send,
+        signal: cctx.signal,
+        afterBatch,
+        ...(coalesce ? { coalesce: {} } : {}),
+        ...(cctx.deadline ? { deadline: cctx.deadline } : {}),
+      },
       adopted,
     );
   } catch (err) {

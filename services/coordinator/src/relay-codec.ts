@@ -8,6 +8,7 @@
 // (no copy; see wrapReceived), so grpc-js's own framing copy is the only one. A chunk whose fields changed
 // on the way (another job id, say) is encoded afresh; every other message uses the generated code.
 import {
+  type CoalescedRecords,
   ExecuteBatchesResponse,
   CoordinatorServiceRunJobResponse,
   CoordinatorServiceService,
@@ -21,6 +22,7 @@ import {
   decodeRecordsMessage,
   encodeRecordsMessage,
   readVarintField,
+  receivedCoalescedMessage,
   receivedRecordsMessage,
   wrapMessage,
   wrapReceived,
@@ -47,15 +49,23 @@ export function deserializeStreamResponse(bytes: Buffer): ExecuteBatchesResponse
   return ExecuteBatchesResponse.decode(bytes);
 }
 
-/** A response wrapping a RunJobResponse or WatchJobResponse: records as received when unchanged. */
+/**
+ * A response wrapping a RunJobResponse or WatchJobResponse: records as received when unchanged, and a
+ * coalesced message as it was encoded (batch-coalescer.ts; in the free bytes before it, so no copy).
+ */
 function wrappedSerializer<T extends { response?: { msg?: { $case: string } | undefined } | undefined }>(
   encode: (value: T) => Uint8Array,
 ): (value: T) => Buffer {
   return (value) => {
-    const msg = value.response?.msg as { $case: string; records?: RecordChunk } | undefined;
+    const msg = value.response?.msg as
+      { $case: string; records?: RecordChunk; coalesced?: CoalescedRecords } | undefined;
     if (msg?.$case === 'records' && msg.records && msg.records.records.length === 0) {
       const received = receivedRecordsMessage(msg.records);
       return received ? wrapReceived(received) : wrapMessage(encodeRecordsMessage(msg.records));
+    }
+    if (msg?.$case === 'coalesced' && msg.coalesced) {
+      const encoded = receivedCoalescedMessage(msg.coalesced);
+      if (encoded) return wrapReceived(encoded);
     }
     return Buffer.from(encode(value));
   };

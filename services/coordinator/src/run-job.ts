@@ -20,6 +20,7 @@ import type { JobHandle, JobRegistry } from './job-registry.js';
 import type { Takeover } from './job-takeover.js';
 import { prepareJob } from './job-setup.js';
 import { createLocalRunner } from './local-runner.js';
+import { createBatchCoalescer, type CoalesceOptions } from './batch-coalescer.js';
 import { createPartWindow } from './part-window.js';
 import { spoolWorthIt } from './spool-threshold.js';
 import { createSerialSender } from './serial-sender.js';
@@ -86,6 +87,11 @@ export interface JobIo {
   sendPart?: (part: RecordsPart) => Promise<void>;
   /** The caller's confirmations that it has sent a part on (batch indices); read only for a job reading a file. */
   partsSent?: () => AsyncIterable<number>;
+  /**
+   * The caller takes small batches several to a `coalesced` message (JobSpec / WatchJobRequest
+   * `coalesce_batches`, issue 7 target 4): how long and how much to hold. Absent: one message per chunk.
+   */
+  coalesce?: CoalesceOptions;
 }
 
 /** Records parts a caller may have unconfirmed: enough to keep its reads going, few enough to bound the spool. */
@@ -385,6 +391,15 @@ export async function startJob(
         await serial.send(m);
       },
     };
+    const coalescer =
+      sender && io.coalesce
+        ? createBatchCoalescer(
+            jobId,
+            (m) => sender.send(m),
+            () => driver.cancel('the caller stopped reading'),
+            io.coalesce,
+          )
+        : undefined;
     const onCallerGone = (): void => driver.cancel('the caller hung up');
     io.signal?.addEventListener('abort', onCallerGone, { once: true });
     const progressMs = spec.progressIntervalMs || DEFAULT_PROGRESS_MS;
@@ -428,10 +443,16 @@ export async function startJob(
       // Sent (and counted) by an earlier epoch only in part: count what is not counted, send what is not had.
       if (writer && !writer.isDone(index)) writer.done(index, result, bytesCovered);
       if (delivered(index)) return;
+      const part = result.trailer.outputPart;
+      // Held to go with other small batches (issue 7): only a batch without a part or rejects to send, so a
+      // coalesced batch is whole by itself; the lone batch of an unanchored job keeps its own path (held).
+      const alone =
+        (part && spool) || (spec.includeRejects && result.rejects.length > 0) || (onlyBatch && !writer?.anchored);
+      if (coalescer && !alone && (await coalescer.add(index, result.chunks))) return;
+      await coalescer?.flush();
       const messages: Array<RunJobResponse | { part: RecordsPart }> = result.chunks.map((c) => ({
         msg: { $case: 'records', records: { ...c, jobId } },
       }));
-      const part = result.trailer.outputPart;
       if (part && spool) {
         // Only the part's name and what verifies it: the caller (gateway) reads, checks and removes it.
         const t = result.trailer;
@@ -512,6 +533,9 @@ export async function startJob(
       if (!deferAnchor) writeRunningRecord();
       log.info({ local, maxInstances: settings.maxInstances, order: settings.order }, 'job started');
       outcome = await driver.run(source, output);
+      // Held batches go before the summary; a job that did not succeed drops them (whole batches only).
+      if (outcome.state === 'succeeded') await coalescer?.flush();
+      else coalescer?.drop();
       running = false;
       clearTimeout(anchorTimer);
       clearInterval(tick);
@@ -519,6 +543,7 @@ export async function startJob(
       await (recording as Promise<void> | undefined);
       final = await finalize(outcome, startedAt, sendHeld);
     } finally {
+      coalescer?.drop();
       running = false;
       clearTimeout(anchorTimer);
       clearInterval(tick);

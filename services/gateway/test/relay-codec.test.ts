@@ -7,6 +7,7 @@ import {
   CoordinatorServiceWatchJobResponse,
   RunJobResponse,
   WatchJobResponse,
+  type CoalescedRecords,
   type RecordChunk,
 } from '@flowmesh/contracts';
 import {
@@ -23,6 +24,15 @@ const chunk = (over: Partial<RecordChunk> = {}): RecordChunk => ({
   recordCount: 16_384,
   data: Buffer.alloc(70_000, 0x61),
   records: [],
+  ...over,
+});
+
+const coalesced = (over: Partial<CoalescedRecords> = {}): CoalescedRecords => ({
+  jobId: 'job-1',
+  batchIndices: [7, 0, 300_000],
+  batchRecords: [1, 0, 2],
+  batchBytes: [3, 0, 6],
+  data: Buffer.from('a7\nb3\nc3\n'),
   ...over,
 });
 
@@ -65,6 +75,13 @@ describe('gateway relay codec', () => {
         },
       },
     },
+    { msg: { $case: 'coalesced', coalesced: coalesced() } },
+    {
+      msg: {
+        $case: 'coalesced',
+        coalesced: coalesced({ batchIndices: [0], batchRecords: [0], batchBytes: [0], data: Buffer.alloc(0) }),
+      },
+    },
     { msg: undefined },
   ];
 
@@ -98,5 +115,17 @@ describe('gateway relay codec', () => {
     assert.equal(relayed.msg?.$case, 'records');
     const changed: RunJobResponse = { msg: { $case: 'records', records: { ...relayed.msg.records, seq: 1 } } };
     assert.deepEqual(serializeRunJobResponse(changed), Buffer.from(RunJobResponse.encode(changed).finish()));
+  });
+
+  it('relays a coalesced message (issue 7) as received, to RunJob and WatchJob callers alike', () => {
+    const bytes = wrapped({ msg: { $case: 'coalesced', coalesced: coalesced() } });
+    const relayed = deserializeRunJobResponse(bytes).response!;
+    const out = serializeRunJobResponse(relayed);
+    assert.equal(out.buffer, bytes.buffer, 'the received bytes themselves are sent');
+    const w: WatchJobResponse = { msg: { $case: 'coalesced', coalesced: coalesced() } };
+    const wb = Buffer.from(CoordinatorServiceWatchJobResponse.encode({ response: w }).finish());
+    const watched = deserializeWatchJobResponse(wb).response!;
+    assert.deepEqual(serializeWatchJobResponse(watched), Buffer.from(WatchJobResponse.encode(w).finish()));
+    assert.equal(serializeWatchJobResponse(watched).buffer, wb.buffer);
   });
 });

@@ -207,7 +207,7 @@ function writeRecordChunk(out: Buffer, at: number, c: RecordChunk): number {
 }
 
 /** A varint of at most 5 bytes with a value below 2^32 (uint32 fields and lengths); else undefined. */
-function readVarint(buf: Buffer, at: number): { value: number; next: number } | undefined {
+export function readVarint(buf: Buffer, at: number): { value: number; next: number } | undefined {
   let value = 0;
   for (let i = 0; i < 5; i++) {
     const b = buf[at + i];
@@ -218,7 +218,7 @@ function readVarint(buf: Buffer, at: number): { value: number; next: number } | 
   return undefined;
 }
 
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);
@@ -227,7 +227,7 @@ function varintSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, at: number, n: number): number {
+export function writeVarint(buf: Buffer, at: number, n: number): number {
   let pos = at;
   while (n >= 0x80) {
     buf[pos++] = (n % 128) | 0x80;

@@ -14,20 +14,32 @@ import {
   JobServiceService,
   RunJobResponse,
   WatchJobResponse,
+  type CoalescedRecords,
   type RecordChunk,
 } from '@flowmesh/contracts';
-import { decodeRecordsMessage, encodeRecordsMessage, receivedRecordsMessage, unwrapMessage } from '@flowmesh/runtime';
+import {
+  decodeCoalescedMessage,
+  decodeRecordsMessage,
+  encodeRecordsMessage,
+  receivedCoalescedMessage,
+  receivedRecordsMessage,
+  unwrapMessage,
+} from '@flowmesh/runtime';
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 
 /**
- * A coordinator's wrapped response: a records chunk keeps its received bytes, the rest is decoded.
- * `absent` holds the wrapper's other fields as the generated decoder leaves them when unset.
+ * A coordinator's wrapped response: a records chunk or a coalesced message (several small batches, issue 7)
+ * keeps its received bytes, the rest is decoded. `absent` holds the wrapper's other fields as the generated
+ * decoder leaves them when unset.
  */
 function wrappedDeserializer<T>(decode: (bytes: Buffer) => T, absent: object = {}): (bytes: Buffer) => T {
   return (bytes) => {
     const inner = unwrapMessage(bytes);
     const records = inner && decodeRecordsMessage(inner, true);
-    return records ? ({ response: { msg: { $case: 'records', records } }, ...absent } as T) : decode(bytes);
+    if (records) return { response: { msg: { $case: 'records', records } }, ...absent } as T;
+    const coalesced = inner && decodeCoalescedMessage(inner, true);
+    if (coalesced) return { response: { msg: { $case: 'coalesced', coalesced } }, ...absent } as T;
+    return decode(bytes);
   };
 }
 
@@ -41,9 +53,13 @@ function relayingSerializer<T extends { msg?: { $case: string } | undefined }>(
   encode: (value: T) => Uint8Array,
 ): (value: T) => Buffer {
   return (value) => {
-    const msg = value.msg as { $case: string; records?: RecordChunk } | undefined;
+    const msg = value.msg as { $case: string; records?: RecordChunk; coalesced?: CoalescedRecords } | undefined;
     if (msg?.$case === 'records' && msg.records && msg.records.records.length === 0) {
       return receivedRecordsMessage(msg.records) ?? encodeRecordsMessage(msg.records);
+    }
+    if (msg?.$case === 'coalesced' && msg.coalesced) {
+      const received = receivedCoalescedMessage(msg.coalesced);
+      if (received) return received;
     }
     return Buffer.from(encode(value));
   };

@@ -106,7 +106,9 @@ function relayedResults(limit = 10_000) {
         ? `j${m.msg.rejects.batchIndex}/${m.msg.rejects.rejects[0]?.line ?? 0}`
         : m.msg?.$case === 'localPart'
           ? `p${m.msg.localPart.batchIndex}`
-          : undefined;
+          : m.msg?.$case === 'coalesced'
+            ? `c${m.msg.coalesced.batchIndices.join(',')}`
+            : undefined;
   return {
     /** Records a message about to be relayed; false when the caller already has it. */
     take(m: RunJobResponse): boolean {

@@ -55,6 +55,13 @@ export interface JobSpec {
     | undefined;
   /** Set by the gateway from the caller's key; ignored when a client sets it. */
   submittedBy: string;
+  /**
+   * RunJob: the caller takes `coalesced` messages, each holding several small whole batches, so a job of
+   * tiny batches costs one message per few batches on every hop instead of one per batch (issue 7, target
+   * 4). The coordinator holds an accepted batch back for a few milliseconds at most to gather others.
+   * Callers that do not set it get `records` chunks only, as before.
+   */
+  coalesceBatches: boolean;
 }
 
 export interface JobSpec_VarsEntry {
@@ -126,7 +133,27 @@ export interface RunJobResponse {
      * spool (issue 7, local hand-off): one batch's records are in a part file the caller reads itself.
      */
     { $case: "localPart"; localPart: LocalPart }
+    | //
+    /** Only to a caller that set JobSpec `coalesce_batches`: several small batches, each whole. */
+    { $case: "coalesced"; coalesced: CoalescedRecords }
     | undefined;
+}
+
+/**
+ * The records of several whole batches in one message (issue 7, target 4), for callers that ask for it
+ * (JobSpec / WatchJobRequest `coalesce_batches`). Each batch is one that would otherwise have been one
+ * `records` chunk (seq 0, the batch's only chunk; its rejects, if any, come in `rejects` as usual), so a
+ * caller that re-attaches can count every batch here as whole. Batches are in the order they were accepted:
+ * input order when the job keeps it, any order otherwise (indices need not be consecutive).
+ */
+export interface CoalescedRecords {
+  jobId: string;
+  batchIndices: number[];
+  /** Records and bytes of each batch in `data`, in the same order. */
+  batchRecords: number[];
+  batchBytes: number[];
+  /** RECORD_ENCODING_JSONL: the batches' records one batch after the other. */
+  data: Buffer;
 }
 
 /**
@@ -162,6 +189,8 @@ export interface WatchJobRequest {
   /** Re-attach to the job's result stream, receiving batches after this index (-1: from the start). */
   resumeResults: boolean;
   afterBatch: number;
+  /** As JobSpec `coalesce_batches`, for the re-attached result stream. */
+  coalesceBatches: boolean;
 }
 
 export interface WatchJobResponse {
@@ -170,6 +199,9 @@ export interface WatchJobResponse {
     | { $case: "records"; records: RecordChunk }
     | { $case: "rejects"; rejects: RejectChunk }
     | { $case: "summary"; summary: JobSummary }
+    | //
+    /** The same field number as in RunJobResponse: a relay forwards the bytes unchanged to either. */
+    { $case: "coalesced"; coalesced: CoalescedRecords }
     | undefined;
 }
 
@@ -215,6 +247,7 @@ function createBaseJobSpec(): JobSpec {
     progressIntervalMs: 0,
     distribute: undefined,
     submittedBy: "",
+    coalesceBatches: false,
   };
 }
 
@@ -246,6 +279,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.submittedBy !== "") {
       writer.uint32(74).string(message.submittedBy);
+    }
+    if (message.coalesceBatches !== false) {
+      writer.uint32(80).bool(message.coalesceBatches);
     }
     return writer;
   },
@@ -338,6 +374,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.submittedBy = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.coalesceBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -394,6 +438,11 @@ export const JobSpec: MessageFns<JobSpec> = {
         : isSet(object.submitted_by)
         ? globalThis.String(object.submitted_by)
         : "",
+      coalesceBatches: isSet(object.coalesceBatches)
+        ? globalThis.Boolean(object.coalesceBatches)
+        : isSet(object.coalesce_batches)
+        ? globalThis.Boolean(object.coalesce_batches)
+        : false,
     };
   },
 
@@ -432,6 +481,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.submittedBy !== "") {
       obj.submittedBy = message.submittedBy;
     }
+    if (message.coalesceBatches !== false) {
+      obj.coalesceBatches = message.coalesceBatches;
+    }
     return obj;
   },
 
@@ -459,6 +511,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       ? DistributeOverrides.fromPartial(object.distribute)
       : undefined;
     message.submittedBy = object.submittedBy ?? "";
+    message.coalesceBatches = object.coalesceBatches ?? false;
     return message;
   },
 };
@@ -1269,6 +1322,9 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
       case "localPart":
         LocalPart.encode(message.msg.localPart, writer.uint32(50).fork()).join();
         break;
+      case "coalesced":
+        CoalescedRecords.encode(message.msg.coalesced, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1334,6 +1390,14 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
             message.msg = { $case: "localPart", localPart: LocalPart.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.msg = { $case: "coalesced", coalesced: CoalescedRecords.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1362,6 +1426,8 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
         ? { $case: "localPart", localPart: LocalPart.fromJSON(object.localPart) }
         : isSet(object.local_part)
         ? { $case: "localPart", localPart: LocalPart.fromJSON(object.local_part) }
+        : isSet(object.coalesced)
+        ? { $case: "coalesced", coalesced: CoalescedRecords.fromJSON(object.coalesced) }
         : undefined,
     };
   },
@@ -1380,6 +1446,8 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
       obj.summary = JobSummary.toJSON(message.msg.summary);
     } else if (message.msg?.$case === "localPart") {
       obj.localPart = LocalPart.toJSON(message.msg.localPart);
+    } else if (message.msg?.$case === "coalesced") {
+      obj.coalesced = CoalescedRecords.toJSON(message.msg.coalesced);
     }
     return obj;
   },
@@ -1426,7 +1494,204 @@ export const RunJobResponse: MessageFns<RunJobResponse> = {
         }
         break;
       }
+      case "coalesced": {
+        if (object.msg?.coalesced !== undefined && object.msg?.coalesced !== null) {
+          message.msg = { $case: "coalesced", coalesced: CoalescedRecords.fromPartial(object.msg.coalesced) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCoalescedRecords(): CoalescedRecords {
+  return { jobId: "", batchIndices: [], batchRecords: [], batchBytes: [], data: Buffer.alloc(0) };
+}
+
+export const CoalescedRecords: MessageFns<CoalescedRecords> = {
+  encode(message: CoalescedRecords, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.batchIndices.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.batchIndices) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.batchRecords.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.batchRecords) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.batchBytes.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.batchBytes) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(42).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CoalescedRecords {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCoalescedRecords();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.batchIndices.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.batchIndices.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.batchRecords.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.batchRecords.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.batchBytes.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.batchBytes.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CoalescedRecords {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      batchIndices: globalThis.Array.isArray(object?.batchIndices)
+        ? object.batchIndices.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.batch_indices)
+        ? object.batch_indices.map((e: any) => globalThis.Number(e))
+        : [],
+      batchRecords: globalThis.Array.isArray(object?.batchRecords)
+        ? object.batchRecords.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.batch_records)
+        ? object.batch_records.map((e: any) => globalThis.Number(e))
+        : [],
+      batchBytes: globalThis.Array.isArray(object?.batchBytes)
+        ? object.batchBytes.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.batch_bytes)
+        ? object.batch_bytes.map((e: any) => globalThis.Number(e))
+        : [],
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: CoalescedRecords): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.batchIndices?.length) {
+      obj.batchIndices = message.batchIndices.map((e) => Math.round(e));
+    }
+    if (message.batchRecords?.length) {
+      obj.batchRecords = message.batchRecords.map((e) => Math.round(e));
+    }
+    if (message.batchBytes?.length) {
+      obj.batchBytes = message.batchBytes.map((e) => Math.round(e));
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CoalescedRecords>, I>>(base?: I): CoalescedRecords {
+    return CoalescedRecords.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CoalescedRecords>, I>>(object: I): CoalescedRecords {
+    const message = createBaseCoalescedRecords();
+    message.jobId = object.jobId ?? "";
+    message.batchIndices = object.batchIndices?.map((e) => e) || [];
+    message.batchRecords = object.batchRecords?.map((e) => e) || [];
+    message.batchBytes = object.batchBytes?.map((e) => e) || [];
+    message.data = object.data ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1793,7 +2058,7 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
 };
 
 function createBaseWatchJobRequest(): WatchJobRequest {
-  return { jobId: "", resumeResults: false, afterBatch: 0 };
+  return { jobId: "", resumeResults: false, afterBatch: 0, coalesceBatches: false };
 }
 
 export const WatchJobRequest: MessageFns<WatchJobRequest> = {
@@ -1806,6 +2071,9 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
     }
     if (message.afterBatch !== 0) {
       writer.uint32(24).int64(message.afterBatch);
+    }
+    if (message.coalesceBatches !== false) {
+      writer.uint32(32).bool(message.coalesceBatches);
     }
     return writer;
   },
@@ -1847,6 +2115,14 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
             message.afterBatch = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.coalesceBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1876,6 +2152,11 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
         : isSet(object.after_batch)
         ? globalThis.Number(object.after_batch)
         : 0,
+      coalesceBatches: isSet(object.coalesceBatches)
+        ? globalThis.Boolean(object.coalesceBatches)
+        : isSet(object.coalesce_batches)
+        ? globalThis.Boolean(object.coalesce_batches)
+        : false,
     };
   },
 
@@ -1890,6 +2171,9 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
     if (message.afterBatch !== 0) {
       obj.afterBatch = Math.round(message.afterBatch);
     }
+    if (message.coalesceBatches !== false) {
+      obj.coalesceBatches = message.coalesceBatches;
+    }
     return obj;
   },
 
@@ -1901,6 +2185,7 @@ export const WatchJobRequest: MessageFns<WatchJobRequest> = {
     message.jobId = object.jobId ?? "";
     message.resumeResults = object.resumeResults ?? false;
     message.afterBatch = object.afterBatch ?? 0;
+    message.coalesceBatches = object.coalesceBatches ?? false;
     return message;
   },
 };
@@ -1923,6 +2208,9 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
         break;
       case "summary":
         JobSummary.encode(message.msg.summary, writer.uint32(34).fork()).join();
+        break;
+      case "coalesced":
+        CoalescedRecords.encode(message.msg.coalesced, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -1973,6 +2261,14 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
             message.msg = { $case: "summary", summary: JobSummary.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.msg = { $case: "coalesced", coalesced: CoalescedRecords.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1995,6 +2291,8 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
         ? { $case: "rejects", rejects: RejectChunk.fromJSON(object.rejects) }
         : isSet(object.summary)
         ? { $case: "summary", summary: JobSummary.fromJSON(object.summary) }
+        : isSet(object.coalesced)
+        ? { $case: "coalesced", coalesced: CoalescedRecords.fromJSON(object.coalesced) }
         : undefined,
     };
   },
@@ -2009,6 +2307,8 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
       obj.rejects = RejectChunk.toJSON(message.msg.rejects);
     } else if (message.msg?.$case === "summary") {
       obj.summary = JobSummary.toJSON(message.msg.summary);
+    } else if (message.msg?.$case === "coalesced") {
+      obj.coalesced = CoalescedRecords.toJSON(message.msg.coalesced);
     }
     return obj;
   },
@@ -2040,6 +2340,12 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
       case "summary": {
         if (object.msg?.summary !== undefined && object.msg?.summary !== null) {
           message.msg = { $case: "summary", summary: JobSummary.fromPartial(object.msg.summary) };
+        }
+        break;
+      }
+      case "coalesced": {
+        if (object.msg?.coalesced !== undefined && object.msg?.coalesced !== null) {
+          message.msg = { $case: "coalesced", coalesced: CoalescedRecords.fromPartial(object.msg.coalesced) };
         }
         break;
       }
