@@ -17,6 +17,7 @@ import type {
 import { callOptions, injectTraceContext } from '@flowmesh/runtime';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { AttemptRequest } from './attempt-runner.js';
+import { createCallContexts, type CallContexts } from './call-contexts.js';
 
 /** Inline bytes travel in messages of this size (below the 16 MiB message limit, cheap to copy). */
 const INLINE_CHUNK_BYTES = 1024 * 1024;
@@ -49,6 +50,8 @@ interface Channel {
 
 interface LiveCall {
   call: Call;
+  /** Job contexts this call carries, once its executor announced it keeps them. */
+  contexts: CallContexts | undefined;
   channels: Map<number, Channel>;
   openedAt: number;
   nextTag: number;
@@ -60,6 +63,11 @@ interface LiveCall {
 }
 
 export interface ExecutorStream {
+  /**
+   * Attempts per slot the executor holds when sent ahead (`may_wait`), as its latest call announced
+   * (`StreamFeatures`); 0 until one did, and for executors that predate it.
+   */
+  heldPerSlot(): number;
   /** Runs one attempt on the executor's call; aborting `signal` cancels it there. */
   run(request: AttemptRequest, signal: AbortSignal): AsyncGenerator<ExecuteBatchResponse, void, undefined>;
   /** Cancels the call (every attempt on it fails). */
@@ -71,6 +79,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
   const idleMs = opts.idleMs ?? 10_000;
   let current: LiveCall | undefined;
   let closed = false;
+  let heldPerSlot = 0;
 
   function finish(live: LiveCall, tag: number, ch: Channel, end: { error?: Error }): void {
     if (ch.end) return;
@@ -94,6 +103,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     const call = client.executeBatches(callOptions({ timeoutMs: maxAgeMs + opts.attemptTimeoutMs }));
     const live: LiveCall = {
       call,
+      contexts: undefined,
       channels: new Map(),
       openedAt: Date.now(),
       nextTag: 1,
@@ -110,9 +120,18 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       }, idleMs),
     };
     live.idleTimer.unref();
-    call.on('data', (res: ExecuteBatchesResponse) => {
-      const ch = live.channels.get(res.tag);
+    // Our side's features first (tag 0; executors that predate it ignore it): responses may be bundled.
+    call.write({ tag: 0, msg: { $case: 'features', features: { takesBundles: true } }, traceContext: {} });
+    const onResponse = (res: ExecuteBatchesResponse): void => {
       const msg = res.msg;
+      if (msg?.$case === 'features') {
+        const f = msg.features;
+        heldPerSlot = f.holdsAttempts ? f.heldPerSlot : 0;
+        // From here on (messages on the call are ordered), assigns of a job after its first leave out its context.
+        if (f.cachesJobContext && f.jobContexts > 0) live.contexts = createCallContexts(f.jobContexts);
+        return;
+      }
+      const ch = live.channels.get(res.tag);
       // A late message of an attempt that was cancelled or already ended: nobody reads it.
       if (!ch || !msg) return;
       if (msg.$case === 'error') {
@@ -127,6 +146,11 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       }
       if (msg.$case === 'trailer') finish(live, res.tag, ch, {});
       else ch.wake?.();
+    };
+    call.on('data', (res: ExecuteBatchesResponse) => {
+      onResponse(res);
+      // A bundle: the responses the executor had ready in one turn, in order (response-outbox.ts there).
+      for (const more of res.more) onResponse(more);
     });
     call.on('error', (err: Error) => failAll(live, err));
     call.on('end', () =>
@@ -182,7 +206,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     try {
       await send(live.call, {
         tag,
-        msg: { $case: 'assign', assign: request.assignment },
+        msg: { $case: 'assign', assign: live.contexts ? live.contexts.slim(request.assignment) : request.assignment },
         traceContext: injectTraceContext(),
       });
       const inline = request.inline;
@@ -222,6 +246,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
 
   return {
     run,
+    heldPerSlot: () => heldPerSlot,
     close() {
       closed = true;
       const live = current;

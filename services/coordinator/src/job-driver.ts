@@ -27,6 +27,7 @@ import { createNotifier } from './notifier.js';
 import { createProgressTracker } from './progress.js';
 import { createReorderBuffer } from './reorder-buffer.js';
 import { AttemptError, runAttempt } from './run-attempt.js';
+import { AHEAD_MAX_BYTES } from './send-ahead.js';
 import type { ExecutorView, SlotLedger } from './slot-ledger.js';
 
 /** A planned batch; streamed input carries its bytes (they travel inline and are kept until accepted). */
@@ -210,6 +211,10 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     encoding: job.encoding,
     includeRejects: job.includeRejects,
     chunkBytes: 0,
+    // A small batch may wait on the executor for its slot (send-ahead.ts); harmless when the slot is free.
+    mayWait: length <= AHEAD_MAX_BYTES,
+    // Set by the executor stream for a call that already carries this job's context (call-contexts.ts).
+    contextFromCall: false,
   });
 
   async function attemptBatch(
@@ -347,6 +352,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     let starvedSince: number | undefined;
     let starvedTimer: NodeJS.Timeout | undefined;
     let speculationTimer: NodeJS.Timeout | undefined;
+    const scanEveryMs = speculation ? Math.max(25, speculation.minAgeMs / 4) : 0;
+    let nextScanAt = 0;
     try {
       for (;;) {
         const waiting = wake.wait();
@@ -383,7 +390,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
             if (!head || head.state !== 'queued') break;
             b = head;
           }
-          const executor = deps.ledger.pick(tracker.triedOn(b.index));
+          const executor = deps.ledger.pick(tracker.triedOn(b.index), b.length <= AHEAD_MAX_BYTES);
           if (!executor) break;
           const attempt = tracker.start(b.index, executor.id);
           deps.ledger.acquire(executor.id);
@@ -394,8 +401,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           void attemptBatch(source, b, executor, attempt);
         }
         if (speculation) {
-          // Free slots and nothing queued to use them: back up batches far slower than their peers.
-          if (tracker.stats().queued === 0) {
+          // Free slots and nothing queued to use them: back up batches far slower than their peers. A batch
+          // is slow only after minAgeMs, so a look every scanEveryMs is enough — looking on every wake scans
+          // every batch of the job and sorts every duration, per batch (issue 7: at thousands of tiny batches
+          // per second with nothing queued, it took half the coordinator's CPU).
+          const t = Date.now();
+          if (tracker.stats().queued === 0 && t >= nextScanAt) {
+            nextScanAt = t + scanEveryMs;
             for (const b of tracker.slowBatches(speculation)) {
               if (inFlight >= job.maxInstances) break;
               const avoid = new Set([...tracker.triedOn(b.index), ...tracker.runningOn(b.index)]);
@@ -415,11 +427,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
               void attemptBatch(source, b, executor, attempt);
             }
           }
-          // A batch becomes slow by time passing alone: look again while batches run.
-          if (speculationTimer) clearTimeout(speculationTimer);
-          speculationTimer = undefined;
-          if (tracker.stats().running > 0) {
-            speculationTimer = setTimeout(() => wake.notify(), Math.max(25, speculation.minAgeMs / 4));
+          // A batch becomes slow by time passing alone: look again while batches run (one timer at a time,
+          // not a new one per wake).
+          if (!speculationTimer && tracker.stats().running > 0) {
+            speculationTimer = setTimeout(() => {
+              speculationTimer = undefined;
+              wake.notify();
+            }, scanEveryMs);
             speculationTimer.unref();
           }
         }

@@ -36,6 +36,7 @@ import { startTakeover } from './job-takeover.js';
 import { coordinatorServiceDefinition } from './relay-codec.js';
 import { createRemoteRunner } from './remote-runner.js';
 import type { CoordinatorContext, CoordinatorOptions } from './run-job.js';
+import { AHEAD_PER_SLOT } from './send-ahead.js';
 import { createSlotLedger, type ExecutorView } from './slot-ledger.js';
 
 export const COORDINATOR_VERSION = '0.1.0';
@@ -162,7 +163,10 @@ const toExecutorView = (n: NodeInfo): ExecutorView => ({
 export async function startCoordinator(config: CoordinatorConfig): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator', { level: config.logLevel, base: { node: config.nodeId } });
   const discovery: Discovery = discoveryFromFlags(config);
-  const ledger = createSlotLedger();
+  const remote = createRemoteRunner({ clusterToken: config.clusterToken, attemptTimeoutMs: config.attemptTimeoutMs });
+  const ledger = createSlotLedger([], {
+    aheadPerSlot: (e) => Math.min(AHEAD_PER_SLOT, remote.heldPerSlot(e.address)),
+  });
   const executors: DiscoveryView = discovery.watch('executor');
   const refresh = (): void => ledger.setExecutors(executors.nodes('executor').map(toExecutorView));
   for (const event of ['add', 'update', 'remove']) executors.on(event, refresh);
@@ -178,7 +182,6 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
     address: config.configStore ?? findConfigStore,
     clusterToken: config.clusterToken,
   });
-  const remote = createRemoteRunner({ clusterToken: config.clusterToken, attemptTimeoutMs: config.attemptTimeoutMs });
   const registry = createJobRegistry();
   const options: CoordinatorOptions = {
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,

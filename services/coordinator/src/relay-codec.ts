@@ -44,7 +44,7 @@ export function deserializeStreamResponse(bytes: Buffer): ExecuteBatchesResponse
   const tag = bytes[0] === 0x78 ? readVarintField(bytes, 0) : undefined;
   if (tag) {
     const records = decodeRecordsMessage(bytes.subarray(tag.next), true);
-    if (records) return { tag: tag.value, msg: { $case: 'records', records } };
+    if (records) return { tag: tag.value, msg: { $case: 'records', records }, more: [] };
   }
   return ExecuteBatchesResponse.decode(bytes);
 }

@@ -10,6 +10,8 @@ import { RelayingExecutorClient } from './relay-codec.js';
 
 export interface RemoteRunner {
   run: AttemptRunner;
+  /** Attempts per slot the executor at `address` holds when sent ahead (0: none, or not known yet). */
+  heldPerSlot(address: string): number;
   close(): void;
 }
 
@@ -27,6 +29,7 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
 
   return {
     run: (request, signal) => streamFor(request.executor.address).run(request, signal),
+    heldPerSlot: (address) => executors.get(address)?.stream.heldPerSlot() ?? 0,
     close() {
       for (const e of executors.values()) {
         e.stream.close();

@@ -59,15 +59,15 @@ export async function runAttempt(
   };
   const where = `executor ${request.executor.id}`;
   let trailer;
-  let received = 0;
+  let started = false;
   try {
     arm();
     for await (const response of runner(request, signal)) {
-      received++;
       arm();
       const msg = response.msg;
       if (!msg) continue;
-      if (msg.$case === 'records') collector.onRecords(msg.records);
+      if (msg.$case === 'started') started = true;
+      else if (msg.$case === 'records') collector.onRecords(msg.records);
       else if (msg.$case === 'rejects') collector.onRejects(msg.rejects);
       else if (msg.$case === 'heartbeat') opts.onHeartbeat?.(msg.heartbeat.recordsDone);
       else if (msg.$case === 'trailer') trailer = msg.trailer;
@@ -78,10 +78,11 @@ export async function runAttempt(
     if (silent) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
     const code = (err as { code?: number }).code;
     const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
-    // UNAVAILABLE before the executor sent anything: the batch never ran there (a dead executor still in
-    // discovery until its lease expires — connection refused). Like a refusal, it spends no retry budget;
+    // UNAVAILABLE before the executor sent `started`: the batch never ran there (a dead executor still in
+    // discovery until its lease expires — connection refused; or a batch sent ahead that was still waiting
+    // for the slot, heartbeating, when its executor died). Like a refusal, it spends no retry budget;
     // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
-    const neverReached = code === grpcStatus.UNAVAILABLE && received === 0;
+    const neverReached = code === grpcStatus.UNAVAILABLE && !started;
     const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
     throw new AttemptError(
       `${where}: ${(err as Error).message ?? String(err)}`,

@@ -19,11 +19,14 @@ export interface ExecutorView {
  * Picks the executor for one batch: a free slot, then the lowest share of busy slots, then the lowest
  * reported load, then the fewest busy slots, then id (deterministic). Executors in `avoid` are used only
  * when no other executor exists at all; when others exist but are full, the batch waits for them.
+ * `capacity` is how many batches an executor may have at once (its slots, or more when it holds batches
+ * sent ahead: the per-slot prefetch).
  */
 export function pickExecutor(
   executors: readonly ExecutorView[],
   busy: (id: string) => number,
   avoid: ReadonlySet<string> = new Set(),
+  capacity: (e: ExecutorView) => number = (e) => e.slots,
 ): ExecutorView | undefined {
   const others = executors.filter((e) => !avoid.has(e.id));
   const pool = others.length > 0 ? others : executors;
@@ -31,7 +34,7 @@ export function pickExecutor(
   let bestKey: [number, number, number, string] | undefined;
   for (const e of pool) {
     const b = busy(e.id);
-    if (e.slots <= 0 || b >= e.slots) continue;
+    if (e.slots <= 0 || b >= capacity(e)) continue;
     const key: [number, number, number, string] = [b / e.slots, e.load, b, e.id];
     if (!bestKey || compareKeys(key, bestKey) < 0) {
       best = e;
@@ -55,7 +58,11 @@ export interface SlotLedger {
   busy(id: string): number;
   /** Batches this coordinator has in flight on all executors. */
   inFlight(): number;
-  pick(avoid?: ReadonlySet<string>): ExecutorView | undefined;
+  /**
+   * An executor with room for one more batch. `ahead`: the batch may be sent ahead to a busy slot, to wait
+   * there for it (prefetch, only to executors that hold such batches); otherwise only a free slot counts.
+   */
+  pick(avoid?: ReadonlySet<string>, ahead?: boolean): ExecutorView | undefined;
   acquire(id: string): void;
   /** Leaves the executor out of `pick` for `ms` (unreachable, draining). */
   suspend(id: string, ms: number): void;
@@ -66,7 +73,17 @@ export interface SlotLedger {
   onChange(listener: () => void): () => void;
 }
 
-export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
+export interface SlotLedgerOptions {
+  /**
+   * Batches this coordinator may send ahead per slot of the executor, to wait there while the slot runs
+   * another (issue 7, target 4: a tiny batch's round trip otherwise leaves the slot idle). @default none
+   */
+  aheadPerSlot?: (e: ExecutorView) => number;
+}
+
+export function createSlotLedger(initial: ExecutorView[] = [], opts: SlotLedgerOptions = {}): SlotLedger {
+  const aheadPerSlot = opts.aheadPerSlot;
+  const deep = aheadPerSlot ? (e: ExecutorView): number => e.slots * (1 + aheadPerSlot(e)) : undefined;
   let members = new Map(initial.map((e) => [e.id, e]));
   const used = new Map<string, number>();
   let total = 0;
@@ -88,7 +105,7 @@ export function createSlotLedger(initial: ExecutorView[] = []): SlotLedger {
     executors: () => [...members.values()],
     busy,
     inFlight: () => total,
-    pick: (avoid) => pickExecutor(available(), busy, avoid),
+    pick: (avoid, ahead) => pickExecutor(available(), busy, avoid, ahead ? deep : undefined),
     suspend(id, ms) {
       suspended.set(id, Date.now() + ms);
       // Wake waiters when it is back, so a batch waiting only for this executor is not stuck.

@@ -87,6 +87,8 @@ describe('coordinator: attempts on one ExecuteBatches call (real executor)', fun
       encoding: RecordEncoding.RECORD_ENCODING_JSONL,
       includeRejects: false,
       chunkBytes: 0,
+      mayWait: false,
+      contextFromCall: false,
       ...patch,
     };
   }
@@ -153,6 +155,32 @@ describe('coordinator: attempts on one ExecuteBatches call (real executor)', fun
     const stale = await attempt(assign(1, { jobId: 'fenced', epoch: 4 })).catch((e: unknown) => e);
     assert.ok(stale instanceof AttemptError && !stale.refused, String(stale));
     assert.match(stale.message, new RegExp(`${status.FAILED_PRECONDITION} FAILED_PRECONDITION.*superseded`));
+  });
+
+  it('learns that the executor holds batches sent ahead; one sent to a full executor waits there and runs', async () => {
+    await attempt(assign(0));
+    assert.equal(runner.heldPerSlot(view.address), 4, 'announced on the call (StreamFeatures)');
+    const stop = new AbortController();
+    const hanging = [
+      attempt(assign(1, { jobId: 'hang' }), stop.signal),
+      attempt(assign(2, { jobId: 'hang' }), stop.signal),
+    ];
+    await waitFor(() => executor.slots.busy() === 2);
+    // A short silence watchdog: the held batch heartbeats while it waits, for longer than that watchdog.
+    let beats = 0;
+    const ahead = runAttempt(
+      runner.run,
+      { executor: view, assignment: assign(3, { mayWait: true }) },
+      { signal: new AbortController().signal, heartbeatTimeoutMs: 300, includeRejects: false, onHeartbeat: () => beats++ },
+    );
+    await waitFor(() => executor.slots.waiting() === 1, { what: 'the batch sent ahead is held' });
+    await waitFor(() => beats >= 10, { what: 'heartbeats of the held batch (50 ms apart) for longer than 300 ms' });
+    assert.equal(executor.slots.waiting(), 1, 'still held');
+    stop.abort(new Error('done'));
+    await Promise.allSettled(hanging);
+    const r = await ahead;
+    assert.deepEqual(records(r.chunks.map((c) => c.data)), [12, 13, 14, 15]);
+    await waitFor(() => executor.slots.busy() === 0);
   });
 
   it('a draining executor ends the idle call at once, and a new attempt there is refused', async () => {

@@ -35,6 +35,18 @@ describe('slot ledger and executor choice', () => {
     assert.equal(picked.filter((p) => p === 'b').length, 3);
   });
 
+  it('sends small batches ahead to busy slots only as deep as the executor holds them', () => {
+    const held = new Map([['a', 2], ['b', 0]]);
+    const l = createSlotLedger([ex('a', 1), ex('b', 1)], { aheadPerSlot: (e) => held.get(e.id) ?? 0 });
+    l.acquire('a');
+    l.acquire('b');
+    assert.equal(l.pick(), undefined, 'a batch that is not sent ahead waits for a free slot');
+    assert.equal(l.pick(undefined, true)?.id, 'a');
+    l.acquire('a');
+    l.acquire('a');
+    assert.equal(l.pick(undefined, true), undefined, 'a holds 1 + 2, b (an older executor) holds none');
+  });
+
   it('sends a retry to another executor when one exists, waiting for its slot', () => {
     const execs = [ex('a', 2), ex('b', 1)];
     const busy = new Map([['b', 1]]);

@@ -37,6 +37,8 @@ import type { Slots } from './slots.js';
 import { validateAssignment } from './validate-assignment.js';
 
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+/** Attempts sent ahead (`may_wait`) that may wait per slot; more are refused with RESOURCE_EXHAUSTED. */
+export const HELD_PER_SLOT = 4;
 const REJECTS_PER_CHUNK = 1000;
 const MAX_REJECT_RAW = 1024;
 
@@ -106,7 +108,7 @@ export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
     const log = batchLog(deps.logger, assign);
     let trailer: BatchTrailer;
     try {
-      releaseSlot = deps.slots.acquire();
+      releaseSlot = assign.mayWait ? await waitForSlot(deps, io) : deps.slots.acquire();
       log.started();
       metrics?.batch('started');
       metrics?.running(1);
@@ -302,6 +304,21 @@ async function runAttempt(
     ...(part ? { partChunks: { bytes: partChunkBytes, records: partChunkRecords } } : {}),
   };
   return trailer;
+}
+
+/**
+ * A slot for an attempt the coordinator sent ahead of time (its per-slot prefetch), waiting behind the ones
+ * before it. It heartbeats while it waits, so a coordinator's silence watchdog does not fail it, and sends
+ * `started` only once it runs (a crash before that is "never reached": no retry budget spent).
+ */
+async function waitForSlot(deps: ExecuteBatchDeps, io: AttemptIo): Promise<() => void> {
+  if (deps.slots.busy() < deps.slots.total && deps.slots.waiting() === 0) return deps.slots.acquire();
+  const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => 0);
+  try {
+    return await deps.slots.wait(io.signal, deps.slots.total * HELD_PER_SLOT);
+  } finally {
+    heartbeats.stop();
+  }
 }
 
 /** A spool part (issue 7) goes into the call's existing spool directory, without fsync; a sink part as before. */

@@ -6,12 +6,14 @@
 // stops one attempt; the call's end (cancel, deadline, broken connection) stops all of them. When the
 // coordinator half-closes, the call ends once its attempts have; when this executor drains, once its live
 // attempts have, so a graceful stop is not held up by an idle stream.
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { ExecuteBatchesRequest, ExecuteBatchesResponse, ExecuteBatchResponse } from '@flowmesh/contracts';
 import { extractTraceContext, InvalidArgumentError, toServiceError, write } from '@flowmesh/runtime';
 import type { CallContext } from '@flowmesh/runtime';
-import type { AttemptHandler } from './execute-batch.js';
+import { HELD_PER_SLOT, type AttemptHandler } from './execute-batch.js';
 import { createInlineSink, type InlineSink } from './inline-input.js';
+import { createJobContexts, JOB_CONTEXTS } from './job-contexts.js';
+import { createResponseOutbox } from './response-outbox.js';
 
 type Call = ServerDuplexStream<ExecuteBatchesRequest, ExecuteBatchesResponse>;
 
@@ -36,6 +38,9 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
   const maxLive = deps.maxLive ?? 1024;
   return async function executeBatches(call: Call, ctx: CallContext): Promise<void> {
     const live = new Map<number, LiveAttempt>();
+    const contexts = createJobContexts();
+    // Every response of the call goes through it, so bundling keeps their order.
+    const outbox = createResponseOutbox((res) => write(call, res));
     let draining = false;
     // Resolves once nothing is live after the input ended or draining began: then the call ends.
     let onIdle: (() => void) | undefined;
@@ -56,11 +61,24 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
         throw new InvalidArgumentError('tag', `tag ${tag} is 0 or already live on this call`);
       if (live.size >= maxLive) throw new InvalidArgumentError('tag', `more than ${maxLive} live attempts on one call`);
       const assign = msg.assign;
+      if (!contexts.apply(assign)) {
+        void outbox
+          .send({
+            tag,
+            msg: {
+              $case: 'error',
+              error: { code: status.INVALID_ARGUMENT, message: `assign: no context of job ${assign.jobId} on this call` },
+            },
+            more: [],
+          })
+          .catch(() => undefined);
+        return;
+      }
       const abort = new AbortController();
       const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
       live.set(tag, entry);
       const send = (m: ExecuteBatchResponse): Promise<void> =>
-        write(call, { tag, msg: m.msg } as ExecuteBatchesResponse);
+        outbox.send({ tag, msg: m.msg, more: [] } as ExecuteBatchesResponse);
       deps
         .handle(
           assign,
@@ -78,7 +96,7 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
           // A cancelled attempt's coordinator is no longer listening for it; anything else gets its status.
           if (abort.signal.aborted || call.cancelled) return;
           const e = toServiceError(err, ctx.logger);
-          return write(call, { tag, msg: { $case: 'error', error: { code: e.code, message: e.details } } });
+          return outbox.send({ tag, msg: { $case: 'error', error: { code: e.code, message: e.details } }, more: [] });
         })
         .catch(() => undefined)
         .finally(() => {
@@ -90,6 +108,20 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
     let inputEnded = false;
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<ExecuteBatchesRequest>;
     try {
+      // First, what this side supports (tag 0: coordinators that predate it drop it).
+      await outbox.send({
+        tag: 0,
+        more: [],
+        msg: {
+          $case: 'features',
+          features: {
+            holdsAttempts: true,
+            heldPerSlot: HELD_PER_SLOT,
+            cachesJobContext: true,
+            jobContexts: JOB_CONTEXTS,
+          },
+        },
+      });
       for (;;) {
         const next = await Promise.race([messages.next(), quiet.then(() => undefined)]);
         // Draining with nothing live: end the call (the coordinator opens a new one to wherever it goes next).
@@ -107,6 +139,9 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
             sink?.push(req.msg.data.data);
             break;
           }
+          case 'features':
+            if (req.msg.features.takesBundles) outbox.takeBundles();
+            break;
           case 'cancel':
             live.get(tag)?.abort.abort(new Error(`cancelled by the coordinator: ${req.msg.cancel.reason}`));
             break;

@@ -5,3 +5,4 @@ export { createExecutor, type Executor, type ExecutorParts, type ExecutorState }
 export { executorOptions, type ExecutorConfig } from './options.js';
 export { parseFaults, type Faults, type FaultKind, type FaultRule } from './faults.js';
 export { staticFileRoots, parseFileRootFlags, type FileRootLookup } from './file-roots.js';
+export { createJobContexts, JOB_CONTEXTS, type JobContexts } from './job-contexts.js';

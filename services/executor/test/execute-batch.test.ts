@@ -209,6 +209,39 @@ describe('executor ExecuteBatch', function () {
     await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slots freed after cancel' });
   });
 
+  it('holds a batch sent ahead (may_wait) while both slots are busy: it heartbeats, then runs after one of them', async () => {
+    const b = fixture.batches[0]!;
+    const slow = { vars: { busy_ms: '2' }, chunkBytes: 16 * 1024 * 1024 };
+    let maxBusy = 0;
+    ex.executor.slots.onChange((busy) => (maxBusy = Math.max(maxBusy, busy)));
+    const started = [false, false];
+    const ended: number[] = [];
+    const seen: Array<{ kind: string; at: number }> = [];
+    // The busy batches end (cancelled) only once the held one has heartbeated while it waited.
+    const heldBeat = (): boolean => seen.some((m) => m.kind === 'heartbeat');
+    const running = [0, 1].map((i) =>
+      execute(ex.client, assignment(fixture, b, { jobId: `job-ahead-busy-${i}`, ...slow }), {
+        onMessage(msg) {
+          if (msg.msg?.$case === 'started') started[i] = true;
+          return msg.msg?.$case === 'heartbeat' && heldBeat() ? 'cancel' : undefined;
+        },
+      }).then((r) => (ended.push(Date.now()), r)),
+    );
+    await waitFor(() => started[0] && started[1], { what: 'both slots busy' });
+    const ahead = await execute(ex.client, assignment(fixture, b, { jobId: 'job-ahead', mayWait: true }), {
+      onMessage: (msg) => void seen.push({ kind: msg.msg?.$case ?? '', at: Date.now() }),
+    });
+    assert.equal(ahead.error, undefined, ahead.error?.message);
+    const kinds = seen.map((m) => m.kind);
+    assert.ok(trailerOf(ahead), 'the held batch ran to its trailer');
+    assert.ok(kinds.indexOf('heartbeat') < kinds.indexOf('started'), `no heartbeat while held: ${kinds.join(',')}`);
+    const startedAt = seen.find((m) => m.kind === 'started')!.at;
+    assert.ok(ended.length > 0 && startedAt >= Math.min(...ended) - 50, 'started before a slot was free');
+    assert.equal(maxBusy, 2, 'never more batches running than slots');
+    for (const r of await Promise.all(running)) assert.equal(r.error?.code, status.CANCELLED);
+    await waitFor(() => ex.executor.slots.busy() === 0, { timeoutMs: 5000, what: 'slots freed' });
+  });
+
   it('a cancel or a deadline mid-batch stops the worker and frees its slot', async () => {
     const b = fixture.batches[0]!;
     // Long enough (~20 s of CPU) that only a stopped worker can free the slot within the wait below.

@@ -140,6 +140,8 @@ export function assignment(fixture: OrdersFixture, batch: BatchRange, patch: Par
     encoding: RecordEncoding.RECORD_ENCODING_JSONL,
     includeRejects: true,
     chunkBytes: 0,
+    mayWait: false,
+    contextFromCall: false,
     ...patch,
   };
 }

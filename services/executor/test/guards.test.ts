@@ -66,6 +66,48 @@ describe('executor guards', () => {
       await idleP;
       assert.deepEqual(seen, [1, 2, 1, 0]);
     });
+
+    it('holds batches sent ahead in arrival order, bounded, and is idle only once they have run', async () => {
+      const slots = createSlots(1);
+      const none = new AbortController().signal;
+      const first = await slots.wait(none, 2); // a free slot: taken at once
+      const order: string[] = [];
+      const second = slots.wait(none, 2).then((release) => (order.push('second'), release));
+      const third = slots.wait(none, 2).then((release) => (order.push('third'), release));
+      await assert.rejects(slots.wait(none, 2), (err: { code: number }) => err.code === status.RESOURCE_EXHAUSTED);
+      assert.equal(slots.waiting(), 2);
+      let idle = false;
+      const idleP = slots.idle().then(() => (idle = true));
+      first();
+      const r2 = await second;
+      // The slot passed straight to the next waiter: one busy, never idle in between.
+      assert.equal(slots.busy(), 1);
+      assert.deepEqual(order, ['second']);
+      r2();
+      const r3 = await third;
+      assert.deepEqual(order, ['second', 'third']);
+      assert.equal(idle, false);
+      r3();
+      await idleP;
+      assert.equal(slots.busy(), 0);
+    });
+
+    it('drops a waiting batch that is cancelled, and the slot goes to the one after it', async () => {
+      const slots = createSlots(1);
+      const none = new AbortController().signal;
+      const first = slots.acquire();
+      const cancel = new AbortController();
+      const cancelled = slots.wait(cancel.signal, 4);
+      const next = slots.wait(none, 4);
+      cancel.abort();
+      await assert.rejects(cancelled, (err: { code: number }) => err.code === status.CANCELLED);
+      assert.equal(slots.waiting(), 1);
+      first();
+      const r = await next;
+      assert.equal(slots.busy(), 1);
+      r();
+      assert.equal(slots.busy(), 0);
+    });
   });
 
   describe('faults', () => {

@@ -87,7 +87,7 @@ try {
     jobId: job, batchIndex: b.index, attempt: 1, epoch: 1, file: { root: 'data', path: 'orders.csv' },
     offset: b.offset, length: b.length, firstLine: b.firstLine, firstRecord: 0, flow: 'orders-plugin', flowRevision: 1,
     flowSource: FLOW, vars: {}, format: DataFormat.DATA_FORMAT_CSV, header: info.header, inline: false, globals: {},
-    outputPart: undefined, encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: true, chunkBytes: 0,
+    outputPart: undefined, encoding: RecordEncoding.RECORD_ENCODING_JSONL, includeRejects: true, chunkBytes: 0, mayWait: false, contextFromCall: false,
   });
   const runAll = async (job: string) => {
     let next = 0;

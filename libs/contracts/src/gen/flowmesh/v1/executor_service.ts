@@ -70,6 +70,20 @@ export interface BatchAssignment {
   includeRejects: boolean;
   /** Output chunk size target in bytes (0: executor default). */
   chunkBytes: number;
+  /**
+   * The executor may hold this attempt until one of its slots is free instead of refusing it with
+   * RESOURCE_EXHAUSTED: the coordinator's per-slot prefetch (issue 7, target 4), so a slot finishing a tiny
+   * batch finds the next one already there instead of waiting a round trip. A slot still runs one batch at a
+   * time; a held attempt heartbeats, and sends `started` only once it runs. Executors announce that they
+   * hold attempts (`StreamFeatures.holds_attempts`); older ones ignore the field.
+   */
+  mayWait: boolean;
+  /**
+   * On an ExecuteBatches call whose executor announced `caches_job_context`: `flow_source`, `header` and
+   * `vars` are left empty and are those of the latest assign of this job on this call that carried them
+   * (the coordinator sends them once per job per call, not with every tiny batch: issue 7, target 4).
+   */
+  contextFromCall: boolean;
 }
 
 export interface BatchAssignment_VarsEntry {
@@ -171,6 +185,9 @@ export interface ExecuteBatchesRequest {
     /** The attempt's inline bytes, after its assign. */
     { $case: "data"; data: BatchData }
     | { $case: "cancel"; cancel: BatchCancel }
+    | //
+    /** The coordinator's first message on a call, with tag 0 (executors that predate it ignore it). */
+    { $case: "features"; features: CallFeatures }
     | undefined;
   /** Trace context of the coordinator's attempt span (W3C trace context keys), with `assign`. */
   traceContext: { [key: string]: string };
@@ -179,6 +196,12 @@ export interface ExecuteBatchesRequest {
 export interface ExecuteBatchesRequest_TraceContextEntry {
   key: string;
   value: string;
+}
+
+/** What the coordinator's side of an ExecuteBatches call supports beyond the base protocol. */
+export interface CallFeatures {
+  /** Responses may come several to a message (`ExecuteBatchesResponse.more`). */
+  takesBundles: boolean;
 }
 
 /** How an attempt failed: the status its ExecuteBatch call would have ended with. */
@@ -200,7 +223,33 @@ export interface ExecuteBatchesResponse {
     | { $case: "heartbeat"; heartbeat: Heartbeat }
     | { $case: "trailer"; trailer: BatchTrailer }
     | { $case: "error"; error: BatchError }
+    | //
+    /**
+     * The executor's first message on a call, with tag 0 (coordinators that predate it drop it: no attempt
+     * has tag 0).
+     */
+    { $case: "features"; features: StreamFeatures }
     | undefined;
+  /**
+   * Further responses carried by this message, in order after it — only to a coordinator that said
+   * `takes_bundles`. What an executor produces within one turn of its event loop (one batch's trailer and
+   * the next one's `started`, say) then costs one message instead of several (issue 7, target 4). Records
+   * chunks are never bundled (they go as they are, relayed without re-encoding).
+   */
+  more: ExecuteBatchesResponse[];
+}
+
+/** What this executor's side of an ExecuteBatches call supports beyond the base protocol. */
+export interface StreamFeatures {
+  /** Assigns with `may_wait` are held until a slot is free (at most `held_per_slot` per slot), not refused. */
+  holdsAttempts: boolean;
+  heldPerSlot: number;
+  /**
+   * Assigns with `context_from_call` are understood: the executor keeps the flow text, header and vars of
+   * the last `job_contexts` jobs whose assigns carried them on this call (older ones are dropped first).
+   */
+  cachesJobContext: boolean;
+  jobContexts: number;
 }
 
 export interface GetExecutorStatusRequest {
@@ -237,6 +286,8 @@ function createBaseBatchAssignment(): BatchAssignment {
     encoding: 0,
     includeRejects: false,
     chunkBytes: 0,
+    mayWait: false,
+    contextFromCall: false,
   };
 }
 
@@ -304,6 +355,12 @@ export const BatchAssignment: MessageFns<BatchAssignment> = {
     }
     if (message.chunkBytes !== 0) {
       writer.uint32(168).uint32(message.chunkBytes);
+    }
+    if (message.mayWait !== false) {
+      writer.uint32(176).bool(message.mayWait);
+    }
+    if (message.contextFromCall !== false) {
+      writer.uint32(184).bool(message.contextFromCall);
     }
     return writer;
   },
@@ -492,6 +549,22 @@ export const BatchAssignment: MessageFns<BatchAssignment> = {
             message.chunkBytes = reader.uint32();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.mayWait = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.contextFromCall = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -576,6 +649,16 @@ export const BatchAssignment: MessageFns<BatchAssignment> = {
         : isSet(object.chunk_bytes)
         ? globalThis.Number(object.chunk_bytes)
         : 0,
+      mayWait: isSet(object.mayWait)
+        ? globalThis.Boolean(object.mayWait)
+        : isSet(object.may_wait)
+        ? globalThis.Boolean(object.may_wait)
+        : false,
+      contextFromCall: isSet(object.contextFromCall)
+        ? globalThis.Boolean(object.contextFromCall)
+        : isSet(object.context_from_call)
+        ? globalThis.Boolean(object.context_from_call)
+        : false,
     };
   },
 
@@ -650,6 +733,12 @@ export const BatchAssignment: MessageFns<BatchAssignment> = {
     if (message.chunkBytes !== 0) {
       obj.chunkBytes = Math.round(message.chunkBytes);
     }
+    if (message.mayWait !== false) {
+      obj.mayWait = message.mayWait;
+    }
+    if (message.contextFromCall !== false) {
+      obj.contextFromCall = message.contextFromCall;
+    }
     return obj;
   },
 
@@ -689,6 +778,8 @@ export const BatchAssignment: MessageFns<BatchAssignment> = {
     message.encoding = object.encoding ?? 0;
     message.includeRejects = object.includeRejects ?? false;
     message.chunkBytes = object.chunkBytes ?? 0;
+    message.mayWait = object.mayWait ?? false;
+    message.contextFromCall = object.contextFromCall ?? false;
     return message;
   },
 };
@@ -2056,6 +2147,9 @@ export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
       case "cancel":
         BatchCancel.encode(message.msg.cancel, writer.uint32(26).fork()).join();
         break;
+      case "features":
+        CallFeatures.encode(message.msg.features, writer.uint32(34).fork()).join();
+        break;
     }
     globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
       ExecuteBatchesRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
@@ -2108,6 +2202,14 @@ export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
             message.msg = { $case: "cancel", cancel: BatchCancel.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.msg = { $case: "features", features: CallFeatures.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 14: {
             if (tag !== 114) {
               break;
@@ -2140,6 +2242,8 @@ export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
         ? { $case: "data", data: BatchData.fromJSON(object.data) }
         : isSet(object.cancel)
         ? { $case: "cancel", cancel: BatchCancel.fromJSON(object.cancel) }
+        : isSet(object.features)
+        ? { $case: "features", features: CallFeatures.fromJSON(object.features) }
         : undefined,
       traceContext: isObject(object.traceContext)
         ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
@@ -2182,6 +2286,8 @@ export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
       obj.data = BatchData.toJSON(message.msg.data);
     } else if (message.msg?.$case === "cancel") {
       obj.cancel = BatchCancel.toJSON(message.msg.cancel);
+    } else if (message.msg?.$case === "features") {
+      obj.features = CallFeatures.toJSON(message.msg.features);
     }
     if (message.traceContext) {
       const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
@@ -2217,6 +2323,12 @@ export const ExecuteBatchesRequest: MessageFns<ExecuteBatchesRequest> = {
       case "cancel": {
         if (object.msg?.cancel !== undefined && object.msg?.cancel !== null) {
           message.msg = { $case: "cancel", cancel: BatchCancel.fromPartial(object.msg.cancel) };
+        }
+        break;
+      }
+      case "features": {
+        if (object.msg?.features !== undefined && object.msg?.features !== null) {
+          message.msg = { $case: "features", features: CallFeatures.fromPartial(object.msg.features) };
         }
         break;
       }
@@ -2323,6 +2435,79 @@ export const ExecuteBatchesRequest_TraceContextEntry: MessageFns<ExecuteBatchesR
   },
 };
 
+function createBaseCallFeatures(): CallFeatures {
+  return { takesBundles: false };
+}
+
+export const CallFeatures: MessageFns<CallFeatures> = {
+  encode(message: CallFeatures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.takesBundles !== false) {
+      writer.uint32(8).bool(message.takesBundles);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallFeatures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallFeatures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.takesBundles = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallFeatures {
+    return {
+      takesBundles: isSet(object.takesBundles)
+        ? globalThis.Boolean(object.takesBundles)
+        : isSet(object.takes_bundles)
+        ? globalThis.Boolean(object.takes_bundles)
+        : false,
+    };
+  },
+
+  toJSON(message: CallFeatures): unknown {
+    const obj: any = {};
+    if (message.takesBundles !== false) {
+      obj.takesBundles = message.takesBundles;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallFeatures>, I>>(base?: I): CallFeatures {
+    return CallFeatures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallFeatures>, I>>(object: I): CallFeatures {
+    const message = createBaseCallFeatures();
+    message.takesBundles = object.takesBundles ?? false;
+    return message;
+  },
+};
+
 function createBaseBatchError(): BatchError {
   return { code: 0, message: "" };
 }
@@ -2409,7 +2594,7 @@ export const BatchError: MessageFns<BatchError> = {
 };
 
 function createBaseExecuteBatchesResponse(): ExecuteBatchesResponse {
-  return { tag: 0, msg: undefined };
+  return { tag: 0, msg: undefined, more: [] };
 }
 
 export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
@@ -2436,6 +2621,12 @@ export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
       case "error":
         BatchError.encode(message.msg.error, writer.uint32(50).fork()).join();
         break;
+      case "features":
+        StreamFeatures.encode(message.msg.features, writer.uint32(58).fork()).join();
+        break;
+    }
+    for (const v of message.more) {
+      ExecuteBatchesResponse.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -2509,6 +2700,22 @@ export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
             message.msg = { $case: "error", error: BatchError.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.msg = { $case: "features", features: StreamFeatures.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.more.push(ExecuteBatchesResponse.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2536,7 +2743,12 @@ export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
         ? { $case: "trailer", trailer: BatchTrailer.fromJSON(object.trailer) }
         : isSet(object.error)
         ? { $case: "error", error: BatchError.fromJSON(object.error) }
+        : isSet(object.features)
+        ? { $case: "features", features: StreamFeatures.fromJSON(object.features) }
         : undefined,
+      more: globalThis.Array.isArray(object?.more)
+        ? object.more.map((e: any) => ExecuteBatchesResponse.fromJSON(e))
+        : [],
     };
   },
 
@@ -2557,6 +2769,11 @@ export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
       obj.trailer = BatchTrailer.toJSON(message.msg.trailer);
     } else if (message.msg?.$case === "error") {
       obj.error = BatchError.toJSON(message.msg.error);
+    } else if (message.msg?.$case === "features") {
+      obj.features = StreamFeatures.toJSON(message.msg.features);
+    }
+    if (message.more?.length) {
+      obj.more = message.more.map((e) => ExecuteBatchesResponse.toJSON(e));
     }
     return obj;
   },
@@ -2604,7 +2821,147 @@ export const ExecuteBatchesResponse: MessageFns<ExecuteBatchesResponse> = {
         }
         break;
       }
+      case "features": {
+        if (object.msg?.features !== undefined && object.msg?.features !== null) {
+          message.msg = { $case: "features", features: StreamFeatures.fromPartial(object.msg.features) };
+        }
+        break;
+      }
     }
+    message.more = object.more?.map((e) => ExecuteBatchesResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamFeatures(): StreamFeatures {
+  return { holdsAttempts: false, heldPerSlot: 0, cachesJobContext: false, jobContexts: 0 };
+}
+
+export const StreamFeatures: MessageFns<StreamFeatures> = {
+  encode(message: StreamFeatures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holdsAttempts !== false) {
+      writer.uint32(8).bool(message.holdsAttempts);
+    }
+    if (message.heldPerSlot !== 0) {
+      writer.uint32(16).uint32(message.heldPerSlot);
+    }
+    if (message.cachesJobContext !== false) {
+      writer.uint32(24).bool(message.cachesJobContext);
+    }
+    if (message.jobContexts !== 0) {
+      writer.uint32(32).uint32(message.jobContexts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamFeatures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamFeatures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.holdsAttempts = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.heldPerSlot = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cachesJobContext = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.jobContexts = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamFeatures {
+    return {
+      holdsAttempts: isSet(object.holdsAttempts)
+        ? globalThis.Boolean(object.holdsAttempts)
+        : isSet(object.holds_attempts)
+        ? globalThis.Boolean(object.holds_attempts)
+        : false,
+      heldPerSlot: isSet(object.heldPerSlot)
+        ? globalThis.Number(object.heldPerSlot)
+        : isSet(object.held_per_slot)
+        ? globalThis.Number(object.held_per_slot)
+        : 0,
+      cachesJobContext: isSet(object.cachesJobContext)
+        ? globalThis.Boolean(object.cachesJobContext)
+        : isSet(object.caches_job_context)
+        ? globalThis.Boolean(object.caches_job_context)
+        : false,
+      jobContexts: isSet(object.jobContexts)
+        ? globalThis.Number(object.jobContexts)
+        : isSet(object.job_contexts)
+        ? globalThis.Number(object.job_contexts)
+        : 0,
+    };
+  },
+
+  toJSON(message: StreamFeatures): unknown {
+    const obj: any = {};
+    if (message.holdsAttempts !== false) {
+      obj.holdsAttempts = message.holdsAttempts;
+    }
+    if (message.heldPerSlot !== 0) {
+      obj.heldPerSlot = Math.round(message.heldPerSlot);
+    }
+    if (message.cachesJobContext !== false) {
+      obj.cachesJobContext = message.cachesJobContext;
+    }
+    if (message.jobContexts !== 0) {
+      obj.jobContexts = Math.round(message.jobContexts);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamFeatures>, I>>(base?: I): StreamFeatures {
+    return StreamFeatures.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamFeatures>, I>>(object: I): StreamFeatures {
+    const message = createBaseStreamFeatures();
+    message.holdsAttempts = object.holdsAttempts ?? false;
+    message.heldPerSlot = object.heldPerSlot ?? 0;
+    message.cachesJobContext = object.cachesJobContext ?? false;
+    message.jobContexts = object.jobContexts ?? 0;
     return message;
   },
 };
