@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createClient, type FlowmeshClient } from '@flowmesh/client';
+import { createClient, type FlowmeshClient, type RunJobOptions } from '@flowmesh/client';
 import { startMesh } from '@flowmesh/cli';
 import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
 import { DEFAULT_SPOOL_DIR, existingSpoolId } from '@flowmesh/runtime';
@@ -23,7 +23,12 @@ interface Options {
    */
   throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number; grpcBytes?: boolean }>;
   latency?: { file: string; runs: number };
-  controlPlane?: { file: string; batchRecords: number; fileSink?: boolean };
+  /**
+   * Tiny batches. `uncoalesced`: the same job also with one records message per batch (a caller that does not
+   * take coalesced messages, issue 7 target 4), alternated with the default over `rounds` (default 1) in this
+   * mesh, so both see the same load; each label's CPU per batch is over all its rounds.
+   */
+  controlPlane?: { file: string; batchRecords: number; fileSink?: boolean; uncoalesced?: boolean; rounds?: number };
   /** Sample process.memoryUsage() of every mesh process (bench/lib/memory-probe.mjs) and report it per scenario. */
   memoryProbe?: boolean;
   /**
@@ -129,15 +134,17 @@ function memorySummary(from: number, to: number) {
   return out;
 }
 
-async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }, pace?: (bytes: number) => Promise<void>, caller: FlowmeshClient = client) {
+async function runToEnd(flow: string, vars: Record<string, string>, distribute?: { batchBytes?: number; batchRecords?: number; maxInstances?: number }, pace?: (bytes: number) => Promise<void>, caller: FlowmeshClient = client, runOptions: RunJobOptions = {}) {
   const started = process.hrtime.bigint();
   let records = 0;
   let bytes = 0;
+  let messages = 0;
   let summary: unknown;
-  for await (const ev of caller.runJob({ flow, vars, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: distribute ? { maxInstances: distribute.maxInstances ?? 0, batchRecords: distribute.batchRecords ?? 0, batchBytes: distribute.batchBytes ?? 0, order: '', mode: '' } : undefined })) {
+  for await (const ev of caller.runJob({ flow, vars, encoding: RecordEncoding.RECORD_ENCODING_JSONL, distribute: distribute ? { maxInstances: distribute.maxInstances ?? 0, batchRecords: distribute.batchRecords ?? 0, batchBytes: distribute.batchBytes ?? 0, order: '', mode: '' } : undefined }, runOptions)) {
     if (ev.$case === 'records') {
       records += ev.records.recordCount;
       bytes += ev.records.data.length;
+      messages++;
       if (pace) await pace(bytes);
     } else if (ev.$case === 'summary') {
       summary = ev.summary.job;
@@ -149,7 +156,7 @@ async function runToEnd(flow: string, vars: Record<string, string>, distribute?:
   for (const f of [job?.output?.path, job?.rejectsOutput?.path]) if (f) await rm(join(dirname(opts.dataFile), f), { force: true });
   // And its directory once empty (other runs may be writing there: never recursive).
   if (job?.output?.path) await rmdir(dirname(join(dirname(opts.dataFile), job.output.path))).catch(() => undefined);
-  return { seconds, records, bytes, job };
+  return { seconds, records, bytes, messages, job };
 }
 
 try {
@@ -219,23 +226,43 @@ try {
   if (opts.controlPlane) {
     // Tiny batches, no step: the per-batch cost of dispatch. With `fileSink`, the same again with a JSONL
     // file sink, where executors write each batch as a part and the coordinator only appends it (target 6).
-    const variants: Array<[string, string]> = [['controlPlane', 'bench/flows/passthrough.yaml']];
-    if (opts.controlPlane.fileSink) variants.push(['controlPlaneFileSink', 'bench/flows/passthrough-file.yaml']);
-    for (const [label, flowFile] of variants) {
-      await client.putFlow(`bench-${label}`, readFileSync(join(repoRoot, flowFile), 'utf8'));
-      const input = opts.controlPlane.file.split('/').pop() ?? '';
-      const cpu0 = cpuSample();
-      const load = loadAverage();
-      const r = await runToEnd(`bench-${label}`, { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
-      const batches = r.job?.progress?.batchesDone ?? 0;
-      const cpuUsPerBatch = cpuPer(cpu0, cpuSample(), batches);
+    const variants: Array<[string, string, RunJobOptions]> = [['controlPlane', 'bench/flows/passthrough.yaml', {}]];
+    if (opts.controlPlane.uncoalesced) variants.push(['controlPlaneUncoalesced', 'bench/flows/passthrough.yaml', { coalesceBatches: false }]);
+    if (opts.controlPlane.fileSink) variants.push(['controlPlaneFileSink', 'bench/flows/passthrough-file.yaml', {}]);
+    for (const [label, flowFile] of variants) await client.putFlow(`bench-${label}`, readFileSync(join(repoRoot, flowFile), 'utf8'));
+    const input = opts.controlPlane.file.split('/').pop() ?? '';
+    // Per label, over its rounds: CPU spent by each process, batches, seconds and the loads seen.
+    const sums = new Map<string, { cpu: CpuSample; batches: number; seconds: number; messages: number; loads: number[]; each: number[] }>();
+    const rounds = opts.controlPlane.rounds ?? 1;
+    // With rounds, a job first that is not measured: the mesh's first job pays for compiling and connecting
+    // (measured: ~2× the wall time of the next ones), which would weigh on whichever variant goes first.
+    if (rounds > 1) await runToEnd('bench-controlPlane', { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 });
+    for (let round_ = 0; round_ < rounds; round_++) {
+      for (const [label, , runOptions] of round_ % 2 === 0 ? variants : [...variants].reverse()) {
+        const cpu0 = cpuSample();
+        const load = loadAverage();
+        const r = await runToEnd(`bench-${label}`, { input }, { batchRecords: opts.controlPlane.batchRecords, maxInstances: 64 }, undefined, client, runOptions);
+        const cpu1 = cpuSample();
+        const sum = sums.get(label) ?? { cpu: {}, batches: 0, seconds: 0, messages: 0, loads: [], each: [] };
+        sum.messages += r.messages;
+        for (const [name, v] of Object.entries(cpu1)) sum.cpu[name] = (sum.cpu[name] ?? 0) + v - (cpu0[name] ?? 0);
+        sum.batches += r.job?.progress?.batchesDone ?? 0;
+        sum.seconds += r.seconds;
+        sum.each.push(round(r.seconds, 2));
+        sum.loads.push(load);
+        sums.set(label, sum);
+      }
+    }
+    for (const [label, { cpu, batches, seconds, messages, loads, each }] of sums) {
+      const cpuUsPerBatch = cpuPer({}, cpu, batches);
       const coordinatorUs = cpuUsPerBatch['coordinator-1'] ?? NaN;
       results[label] = {
-        batches, seconds: round(r.seconds, 3), batchesPerSecond: round(batches / r.seconds, 0), perBatchOverheadUs: round((r.seconds * 1e6) / Math.max(1, batches), 1),
+        // Records messages the client received: one per batch, or fewer when batches are coalesced.
+        batches, rounds, recordsMessages: messages, seconds: round(seconds, 3), ...(rounds > 1 ? { secondsEach: each } : {}), batchesPerSecond: round(batches / seconds, 0), perBatchOverheadUs: round((seconds * 1e6) / Math.max(1, batches), 1),
         cpuUsPerBatch,
         // What one coordinator core could feed: batches/s it sustains on one core, if it did nothing else.
         coordinatorBatchesPerCoreSecond: round(1e6 / coordinatorUs, 0),
-        loadAverage: load,
+        loadAverage: rounds === 1 ? loads[0] : loads,
       };
     }
   }
