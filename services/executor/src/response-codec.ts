@@ -23,7 +23,7 @@ const TAG_FIELD = 15;
  */
 export function serializeStreamResponse(value: ExecuteBatchesResponse): Buffer {
   const msg = value.msg;
-  if (msg?.$case !== 'records' || msg.records.records.length > 0 || value.tag === 0) {
+  if (msg?.$case !== 'records' || msg.records.records.length > 0 || value.tag === 0 || value.more.length > 0) {
     return Buffer.from(ExecuteBatchesResponse.encode(value).finish());
   }
   return encodeRecordsMessage(msg.records, varintField(TAG_FIELD, value.tag));

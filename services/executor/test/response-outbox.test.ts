@@ -2,17 +2,20 @@
 // in order; a records chunk never waits and never overtakes what was sent before it.
 import assert from 'node:assert/strict';
 import type { ExecuteBatchesResponse } from '@flowmesh/contracts';
-import { createResponseOutbox } from '../src/response-outbox.js';
+import { BUNDLED_RECORDS_MAX, createResponseOutbox } from '../src/response-outbox.js';
 
 const started = (tag: number): ExecuteBatchesResponse => ({ tag, msg: { $case: 'started', started: { executorId: 'e' } }, more: [] });
 const heartbeat = (tag: number): ExecuteBatchesResponse => ({ tag, msg: { $case: 'heartbeat', heartbeat: { recordsDone: 1 } }, more: [] });
-const records = (tag: number): ExecuteBatchesResponse => ({
+const records = (tag: number, bytes = 3): ExecuteBatchesResponse => ({
   tag,
-  msg: { $case: 'records', records: { jobId: 'j', batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.from('{}\n'), records: [] } },
+  msg: { $case: 'records', records: { jobId: 'j', batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.alloc(bytes, 0x20), records: [] } },
   more: [],
 });
-/** Each written message as the list of `tag:kind` it carries. */
-const shape = (m: ExecuteBatchesResponse): string[] => [m, ...m.more].map((r) => `${r.tag}:${r.msg?.$case}`);
+/** Each written message as the list of `tag:kind` it carries (a bundle has none of its own, and tag 0). */
+const shape = (m: ExecuteBatchesResponse): string[] => {
+  if (m.more.length > 0) assert.deepEqual([m.tag, m.msg], [0, undefined], 'a bundle carries only `more`');
+  return (m.more.length > 0 ? m.more : [m]).map((r) => `${r.tag}:${r.msg?.$case}`);
+};
 
 describe('executor response outbox', () => {
   it('writes each response at once until the coordinator takes bundles', async () => {
@@ -22,21 +25,47 @@ describe('executor response outbox', () => {
     assert.deepEqual(written, [['1:started'], ['2:heartbeat']]);
   });
 
-  it('bundles what is ready in one turn, in order; a records chunk sends what waits first and goes alone', async () => {
+  it('bundles what is ready in one turn, in order, small records included; a large records chunk sends what waits first and goes alone', async () => {
     const written: string[][] = [];
     const outbox = createResponseOutbox(async (m) => void written.push(shape(m)));
     outbox.takeBundles();
-    const sent = [outbox.send(started(1)), outbox.send(heartbeat(2)), outbox.send(records(1)), outbox.send(started(3))];
-    outbox.send(heartbeat(1)).catch(() => undefined);
-    assert.deepEqual(written, [['1:started', '2:heartbeat'], ['1:records']], 'nothing waits behind a records chunk');
-    await Promise.all(sent);
-    assert.deepEqual(written, [['1:started', '2:heartbeat'], ['1:records'], ['3:started', '1:heartbeat']]);
+    // Senders are not held up (the call's buffer has room), so one batch's messages share a turn.
+    await outbox.send(started(1));
+    await outbox.send(records(1));
+    await outbox.send(heartbeat(2));
+    const large = outbox.send(records(2, BUNDLED_RECORDS_MAX + 1));
+    await outbox.send(started(3));
+    await outbox.send(heartbeat(1));
+    assert.deepEqual(written, [['1:started', '1:records', '2:heartbeat'], ['2:records']], 'nothing waits behind a large chunk');
+    await large;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(written, [['1:started', '1:records', '2:heartbeat'], ['2:records'], ['3:started', '1:heartbeat']]);
   });
 
-  it('fails every response of a bundle whose write fails', async () => {
+  it('holds senders back while a bundle waits for the call to drain', async () => {
+    let drained!: () => void;
+    const written: string[][] = [];
+    const outbox = createResponseOutbox((m) => {
+      written.push(shape(m));
+      return written.length === 1 ? new Promise<void>((resolve) => (drained = resolve)) : Promise.resolve();
+    });
+    outbox.takeBundles();
+    await outbox.send(started(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(written.length, 1);
+    let released = false;
+    const held = outbox.send(heartbeat(1)).then(() => (released = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(released, false, 'the sender waits for drain');
+    drained();
+    await held;
+  });
+
+  it('fails the sends after a bundle whose write failed', async () => {
     const outbox = createResponseOutbox(() => Promise.reject(new Error('call ended')));
     outbox.takeBundles();
-    const results = await Promise.allSettled([outbox.send(started(1)), outbox.send(heartbeat(1))]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    await outbox.send(started(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(outbox.send(heartbeat(1)), /call ended/);
   });
 });

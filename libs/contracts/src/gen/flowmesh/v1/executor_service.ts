@@ -232,9 +232,10 @@ export interface ExecuteBatchesResponse {
     | undefined;
   /**
    * Further responses carried by this message, in order after it — only to a coordinator that said
-   * `takes_bundles`. What an executor produces within one turn of its event loop (one batch's trailer and
-   * the next one's `started`, say) then costs one message instead of several (issue 7, target 4). Records
-   * chunks are never bundled (they go as they are, relayed without re-encoding).
+   * `takes_bundles`. What an executor produces within one turn of its event loop (a tiny batch's records
+   * and trailer and the next one's `started`, say) then costs one message instead of several (issue 7,
+   * target 4). The executor sends a bundle as a message without a response of its own (tag 0, no `msg`);
+   * records chunks of more than 16 KiB are never bundled (they go alone and are relayed as received).
    */
   more: ExecuteBatchesResponse[];
 }
