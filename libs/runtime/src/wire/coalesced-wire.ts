@@ -55,7 +55,8 @@ export function encodeCoalescedMessage(jobId: string, batches: readonly Coalesce
   for (const len of packed) if (len > 0) inner += 1 + varintSize(len) + len;
   if (dataLen > 0) inner += 1 + varintSize(dataLen) + dataLen;
   const total = 1 + varintSize(inner) + inner;
-  const message = Buffer.from(new ArrayBuffer(HEADROOM + total), HEADROOM, total);
+  // Not zeroed (every byte is written below) and not from the shared pool: a buffer of its own.
+  const message = Buffer.allocUnsafeSlow(HEADROOM + total).subarray(HEADROOM);
   message[0] = COALESCED_TAG;
   let pos = writeVarint(message, 1, inner);
   if (jobIdLen > 0) {
