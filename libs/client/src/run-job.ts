@@ -6,13 +6,13 @@
 // with exactly the records not yet received (result-tracker.ts), so the consumer sees one uninterrupted result.
 // On the gateway's machine, batches may come as references to spooled parts read here (local-parts.ts),
 // passed on as the same `records` messages and acked once taken; the request side then stays open to the end.
-import { Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import type { JobClient } from './service-clients.js';
 import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { createResultTracker } from './result-tracker.js';
 import { createLocalParts, LocalPartError, localPartsRequest, type LocalParts } from './local-parts.js';
 import { coalescedAsRecords } from './coalesced-records.js';
-import type { JobProgress, RunJobRequest, RunJobResponse, WatchJobResponse } from '@flowmesh/contracts';
+import type { JobProgress, LocalPart, RecordChunk, RunJobRequest, RunJobResponse, WatchJobResponse } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
 
 /** What a caller sees: a local part is always passed on as its `records` messages. */
@@ -65,6 +65,8 @@ export async function* runJob(
   const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(metadata, options);
   call.on('error', () => {}); // surfaced through the iterator below
   if (local) call.once('metadata', (headers: Metadata) => local.onHeaders(headers));
+  // The call's final status, for a part that vanished (see readLocal below).
+  const ended = new Promise<StatusObject>((resolve) => call.once('status', resolve));
   const coalesce = opts.coalesceBatches ?? true;
   const start = { ...toJobSpec(spec), coalesceBatches: coalesce };
   call.write({ msg: { $case: 'start', start } });
@@ -93,7 +95,7 @@ export async function* runJob(
           if (!local)
             throw new LocalPartError(`job ${jobId}: the gateway sent a part reference this client did not ask for`);
           // Read and checked whole before any of its records is passed on.
-          for (const records of await local.read(part)) {
+          for (const records of await readLocal(local, part, ended)) {
             const event: RunJobEvent = { $case: 'records', records };
             const taken = take(event);
             if (taken) yield taken;
@@ -120,6 +122,45 @@ export async function* runJob(
     else if (local) call.end();
     sending.catch(() => {});
   }
+}
+
+/**
+ * How long a client waits, after a part it was sent is missing, for the call to end with the reason. The
+ * gateway removes a failed call's directory as it fails the call, so the status is already on its way.
+ */
+const VANISHED_PART_GRACE_MS = 5_000;
+
+/**
+ * Reads a local part. A part that is missing while its call is failing (coordinator gone, job cancelled: the
+ * gateway removes the call's directory as it ends the call) is the call's failure, not lost data: the
+ * batch was never passed on, so a re-attach delivers it. The call's status is thrown then, as a grpc-js
+ * ServiceError would be — UNAVAILABLE re-attaches. A part missing from a call that goes on is DATA_LOSS.
+ */
+async function readLocal(local: LocalParts, part: LocalPart, ended: Promise<StatusObject>): Promise<RecordChunk[]> {
+  try {
+    return await local.read(part);
+  } catch (err) {
+    if (!isMissingFile(err)) throw err;
+    let timer: NodeJS.Timeout | undefined;
+    const end = await Promise.race([
+      ended,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), VANISHED_PART_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!end || end.code === status.OK) throw err;
+    throw Object.assign(new Error(`${end.code} ${status[end.code]}: ${end.details}`), {
+      code: end.code,
+      details: end.details,
+      metadata: end.metadata,
+    });
+  }
+}
+
+function isMissingFile(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+  }
+  return false;
 }
 
 async function sendInput(
