@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobState } from '@flowmesh/contracts';
+import { JobServiceClient, JobState, type RunJobRequest, type RunJobResponse } from '@flowmesh/contracts';
+import { createClient as createGrpcClient } from '@flowmesh/runtime';
+import { Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   createClient,
   type FlowmeshClient,
@@ -35,6 +37,7 @@ describe('coalesced results through the gateway (issue 7, target 4)', function (
   const services: RunningService[] = [];
   const coordinators = new Map<string, RunningService>();
   let client: FlowmeshClient;
+  let gatewayAddress = '';
   let reference: LocalRunResult;
   let reference40k: LocalRunResult;
 
@@ -92,7 +95,8 @@ describe('coalesced results through the gateway (issue 7, target 4)', function (
     const [gateway] = await startAllTracked(services, [
       startService('gateway', { args: withStore, env: { ...env, FLOWMESH_ADMIN_KEY: ADMIN_KEY }, timeoutMs: 60_000 }),
     ]);
-    client = createClient(gateway!.address, { apiKey: ADMIN_KEY });
+    gatewayAddress = gateway!.address;
+    client = createClient(gatewayAddress, { apiKey: ADMIN_KEY });
     await waitFor(() => client.whoAmI().then((w) => w.user === 'admin'), { timeoutMs: 30_000, what: 'the admin key' });
     await client.putResource(dataRoot(data));
     await client.putResource(taxRatesTable(table));
@@ -128,6 +132,50 @@ describe('coalesced results through the gateway (issue 7, target 4)', function (
     );
   });
 
+  it('on the wire: a RunJob without coalesce_batches (any client older than it) never gets a coalesced message; with it, it does', async () => {
+    // The generated grpc-js client and codec, as a client written before the field existed would use.
+    const raw = createGrpcClient(JobServiceClient, gatewayAddress, { apiKey: ADMIN_KEY });
+    const kinds = async (jobId: string, coalesceBatches: boolean) => {
+      const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = raw.runJob(new Metadata());
+      const s = spec(jobId, 'input');
+      call.write({
+        msg: {
+          $case: 'start',
+          start: {
+            flow: s.flow,
+            flowRevision: 0,
+            vars: s.vars ?? {},
+            jobId,
+            encoding: 0,
+            includeRejects: false,
+            progressIntervalMs: 0,
+            distribute: s.distribute,
+            submittedBy: '',
+            coalesceBatches,
+          },
+        },
+      });
+      call.end();
+      const seen = new Map<string, number>();
+      for await (const res of call as AsyncIterable<RunJobResponse>) {
+        const k = res.msg?.$case ?? 'none';
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+      return seen;
+    };
+    try {
+      const old = await kinds('coal-raw-1', false);
+      assert.equal(old.get('coalesced'), undefined, 'no coalesced message for a caller that did not ask');
+      assert.ok((old.get('records') ?? 0) >= 250, `one records message per batch (${old.get('records')})`);
+      assert.equal(old.get('summary'), 1);
+      const opted = await kinds('coal-raw-2', true);
+      assert.ok((opted.get('coalesced') ?? 0) > 0, 'coalesced messages for a caller that asked');
+      assert.equal(opted.get('summary'), 1);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('arrival order: every record once, as for an old-style caller', async () => {
     const sorted = (b: Buffer) => b.toString().split('\n').filter(Boolean).sort().join('\n');
     const coalesced = await collect(spec('coal-arrival-1', 'arrival'));
@@ -154,6 +202,8 @@ describe('coalesced results through the gateway (issue 7, target 4)', function (
       },
     );
     assert.ok(records > 10, 'records arrived after the kill');
+    // 4,000 batches: the re-attached stream (WatchJob with coalesce_batches) is coalesced too.
+    assert.ok(records < 2000, `${records} records messages for 4,000 batches`);
     assert.equal(result.summary, JobState.JOB_STATE_SUCCEEDED);
     assert.equal(result.output.length, reference40k.output.length, 'every record once');
     assert.ok(result.output.equals(reference40k.output), 'the reference output, in input order');

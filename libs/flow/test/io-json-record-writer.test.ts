@@ -155,6 +155,15 @@ describe('io: writeJsonRecord writes exactly JSON.stringify', function () {
     assert.ok(check(record));
   });
 
+  it('a record wider than the per-position key memo (300 keys) and records of alternating shapes', function () {
+    const wide: Record<string, unknown> = {};
+    for (let i = 0; i < 300; i++) wide[`k${i}`] = i % 2 === 0 ? `v${i}` : i;
+    assert.ok(check(wide));
+    assert.ok(check({ a: 1, b: 'x' }));
+    assert.ok(check(wide));
+    assert.ok(check({ b: 'x', a: 1 }));
+  });
+
   it('too little room: declined, never a short or wrong record', function () {
     const random = seededRandom(74);
     for (let i = 0; i < 20000; i++) {

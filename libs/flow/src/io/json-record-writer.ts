@@ -149,6 +149,8 @@ function writeNumber(buf: Uint8Array, pos: number, x: number): number {
 /** Keys of the last records written by position, with their bytes: consecutive records mostly share a shape. */
 const lastKeys: string[] = [];
 const lastBytes: Uint8Array[] = [];
+/** Bounded: a record with thousands of keys (a JSONL map) is written through the key cache beyond this. */
+const LAST_KEYS_LIMIT = 256;
 
 /** An object with nothing of its own: for-in over it lists what every plain record would inherit. */
 const PROBE = {};
@@ -182,8 +184,10 @@ export function writeJsonRecord(buf: Uint8Array, pos: number, record: Record<str
     if (lastKeys[j] === k) kb = lastBytes[j]!;
     else {
       kb = keyBytes(k);
-      lastKeys[j] = k;
-      lastBytes[j] = kb;
+      if (j < LAST_KEYS_LIMIT) {
+        lastKeys[j] = k;
+        lastBytes[j] = kb;
+      }
     }
     const klen = kb.length;
     if (t === 'string') {
