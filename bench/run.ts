@@ -40,7 +40,7 @@ const tiny = dataFile(50_000);
 const log = (s: string) => console.error(`[bench] ${s}`);
 
 log(`single process (csv-parse) over ${records} records`);
-const single = await runStage<Throughput>('bench/baselines/single-csv-parse.ts', [main]);
+const single = await runStage<Throughput>('bench/baselines/single-csv-parse.ts', [main, '--warmup']);
 // Target 1 (and issue 4) is a ratio: the pool and the mesh's plugin job alternate for `--rounds` rounds, so
 // a change of the machine's load during the run weighs on both sides; the median ratio is reported.
 const rounds = Math.max(1, Number(value('--rounds', '3')));
@@ -53,9 +53,12 @@ const pairs: Array<{ pool: Throughput; mesh: Throughput; meshGrpc: Throughput; r
 for (let i = 0; i < rounds; i++) {
   log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin: local hand-off and gRPC bytes)`);
   const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  const p = await runStage<Throughput>('bench/baselines/pool.ts', [main, '2']);
+  // Both sides warm: the pool runs the job once untimed first, the mesh runs one unmeasured job first
+  // (cold, each side's first job pays thread start, module loading and JIT — for the mesh's five processes
+  // more than for one pool process; the cold figures were 0.717–1.209× in one run, bench/README.md).
+  const p = await runStage<Throughput>('bench/baselines/pool.ts', [main, '2', '--warmup']);
   const m = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
-    executors: 2, dataFile: main, throughput: i % 2 === 0 ? [pluginLocal, pluginGrpc] : [pluginGrpc, pluginLocal],
+    executors: 2, dataFile: main, warmup: true, throughput: i % 2 === 0 ? [pluginLocal, pluginGrpc] : [pluginGrpc, pluginLocal],
   })]);
   const mp = m.plugin as Throughput;
   const mg = m.pluginGrpc as Throughput;
@@ -68,6 +71,7 @@ log(`mesh: gateway + coordinator + 2 executors (every scenario)`);
 const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
   executors: 2,
   dataFile: main,
+  warmup: true,
   throughput: [
     pluginLocal,
     pluginGrpc,
@@ -140,7 +144,9 @@ const result = {
     // The same job with every record streamed from the gateway over gRPC (no local hand-off): median round.
     meshGrpcBytesVsPool: medianGrpc.ratioGrpc,
     meshVsSingleCsvParse: round(meshPlugin.recordsPerSecond / single.recordsPerSecond, 3),
-    declarativeVsPlugin: round(meshDecl.recordsPerSecond / meshPlugin.recordsPerSecond, 3),
+    // Declarative and plugin jobs of the same mesh stage, one after the other (not the rounds' plugin job, which
+    // ran in another mesh at another time).
+    declarativeVsPlugin: round(meshDecl.recordsPerSecond / (mesh.plugin as Throughput).recordsPerSecond, 3),
     poolVsSingle: round(pool.recordsPerSecond / single.recordsPerSecond, 3),
   },
   scale,
