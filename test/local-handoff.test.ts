@@ -33,29 +33,13 @@ import {
   startAllTracked,
   startFileMesh,
 } from './mesh-setup.js';
+import { spoolEmptied } from './spool-files.js';
 
 const TOKEN = 'local-handoff-test-token';
 const ADMIN_KEY = 'local-handoff-test-admin-key-0123456789abcdef';
 const FAULTS = 'corrupt-part:job=local-corrupt-1,fail:job=local-fail-1;batch=3';
 /** The coordinator's window of unconfirmed parts (services/coordinator/src/run-job.ts PART_WINDOW). */
 const PART_WINDOW = 4;
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name !== '.spool-id') out.push(join(e.parentPath, e.name));
-  }
-  return out;
-}
-
-async function callDirsUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const own of await readdir(dir, { withFileTypes: true })) {
-    if (!own.isDirectory()) continue;
-    for (const call of await readdir(join(dir, own.name))) out.push(join(own.name, call));
-  }
-  return out;
-}
 
 /** A RunJob call without @flowmesh/client, to see the messages themselves (local parts or records). */
 function rawRunJob(jobs: JobServiceClient, spoolId: string | undefined, spec: JobSpecInput) {
@@ -107,11 +91,7 @@ describe('local hand-off of spooled results to a client on the same machine (iss
     return { output: Buffer.concat(parts), layout, state };
   }
 
-  const noPartsLeft = () =>
-    waitFor(async () => (await filesUnder(spool)).length === 0 && (await callDirsUnder(spool)).length === 0, {
-      timeoutMs: 20_000,
-      what: 'no part file or call directory left in the spool',
-    });
+  const noPartsLeft = () => spoolEmptied(spool);
 
   before(async () => {
     const dir = await tempDir('local-handoff');

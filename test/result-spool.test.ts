@@ -5,7 +5,7 @@
 // refused before any of its batch reaches the caller (DATA_LOSS, the job cancelled naming why); and no part
 // file is left behind after a success, a failure or a cancel.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobState } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient, type JobSpecInput } from '@flowmesh/client';
@@ -21,30 +21,12 @@ import {
   startAllTracked,
   startFileMesh,
 } from './mesh-setup.js';
+import { spoolEmptied } from './spool-files.js';
 
 const TOKEN = 'result-spool-test-token';
 const ADMIN_KEY = 'result-spool-test-admin-key-0123456789abcdef';
 // Per job id, so every other job of the mesh runs clean: c1 through the sharing gateway, c2 through the other.
 const FAULTS = 'corrupt-part:job=spool-corrupt-1,corrupt-part:job=spool-corrupt-2,fail:job=spool-fail-1;batch=3';
-
-/** Every file under `dir` (recursively) except the spool's id: parts, temp parts. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name !== '.spool-id') out.push(join(e.parentPath, e.name));
-  }
-  return out;
-}
-
-/** Call directories (g-<host>-<pid>/<call>) still in the spool. */
-async function callDirsUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const own of await readdir(dir, { withFileTypes: true })) {
-    if (!own.isDirectory()) continue;
-    for (const call of await readdir(join(dir, own.name))) out.push(join(own.name, call));
-  }
-  return out;
-}
 
 describe('direct result path through a shared spool (issue 7)', function () {
   this.timeout(180_000);
@@ -67,15 +49,10 @@ describe('direct result path through a shared spool (issue 7)', function () {
   async function collect(client: FlowmeshClient, s: JobSpecInput, signal?: AbortSignal) {
     const parts: Buffer[] = [];
     let summary: { state: JobState; recordsOut: number } | undefined;
-    let firstRecords = false;
     for await (const ev of client.runJob(s, signal ? { signal } : {})) {
-      if (ev.$case === 'records') {
-        parts.push(Buffer.from(ev.records.data));
-        firstRecords = true;
-      }
+      if (ev.$case === 'records') parts.push(Buffer.from(ev.records.data));
       if (ev.$case === 'summary')
         summary = { state: ev.summary.job!.state, recordsOut: ev.summary.job!.progress?.counts?.recordsOut ?? 0 };
-      void firstRecords;
     }
     return { output: Buffer.concat(parts), summary };
   }
@@ -87,11 +64,7 @@ describe('direct result path through a shared spool (issue 7)', function () {
       what: `job ${jobId} ended in the coordinator's log`,
     });
 
-  const noPartsLeft = () =>
-    waitFor(async () => (await filesUnder(spool)).length === 0 && (await callDirsUnder(spool)).length === 0, {
-      timeoutMs: 20_000,
-      what: 'no part file or call directory left in the spool',
-    });
+  const noPartsLeft = () => spoolEmptied(spool);
 
   before(async () => {
     const dir = await tempDir('result-spool');

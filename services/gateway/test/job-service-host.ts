@@ -1,5 +1,6 @@
-// A gateway JobService alone on a real port for tests against fake coordinators and stores: every caller is
-// admitted (a stub guard), so the client's API key is only what any caller must send.
+// A gateway JobService alone on a real port for tests against fake coordinators and stores. Access is not
+// what these tests are about: `allowAll` admits every caller as an admin, so the client's API key is any
+// non-empty value (the client must send one).
 import { JobServiceService, Role, type JobServiceServer } from '@flowmesh/contracts';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
 import { createLogger, createServiceHost, type ServiceHost } from '@flowmesh/runtime';
@@ -9,6 +10,9 @@ export const allowAll: Guard = {
   check: async () => ({ keyId: 'k1', user: 'tester', role: Role.ROLE_ADMIN }),
   recordChange: () => {},
 };
+
+/** Any key passes `allowAll`; this one names why it works. */
+const ADMITTED_BY_ALLOW_ALL = 'admitted-by-allowAll';
 
 export async function startJobServiceHost(
   implementation: JobServiceServer,
@@ -21,5 +25,5 @@ export async function startJobServiceHost(
     logger: createLogger('gateway-test', { level: 'silent' }),
   });
   const { address } = await host.start();
-  return { host, client: createClient(address, { apiKey: 'any-key-the-stub-guard-admits' }) };
+  return { host, client: createClient(address, { apiKey: ADMITTED_BY_ALLOW_ALL }) };
 }
