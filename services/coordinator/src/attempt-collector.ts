@@ -1,26 +1,9 @@
 // Collects what one batch attempt streams back and verifies its trailer before the batch may be
 // accepted: fencing fields, chunk sequence, chunk and record counts, and a CRC-32 recomputed over the
 // chunk payloads in order. Any mismatch fails the attempt (a retry), never a partial acceptance.
-import { crc32 } from 'node:zlib';
 import type { BatchTrailer, FileRef, RecordChunk, Reject, RejectChunk } from '@flowmesh/contracts';
+import { createChecksum, type Checksum } from '@flowmesh/flow';
 import { SPOOL_ROOT } from '@flowmesh/runtime';
-
-/** Incremental checksum over chunk payloads; the executor computes the same over what it sent. */
-export interface Checksum {
-  update(bytes: Uint8Array): void;
-  digest(): string;
-}
-
-/** CRC-32 (IEEE, zlib's) as 8 lowercase hex digits. */
-export function createCrc32(): Checksum {
-  let value = 0;
-  return {
-    update(bytes) {
-      value = crc32(bytes, value);
-    },
-    digest: () => (value >>> 0).toString(16).padStart(8, '0'),
-  };
-}
 
 /** The bytes a chunk's checksum covers: `data` (JSONL), or each JSON text followed by a newline. */
 export function chunkPayload(chunk: RecordChunk): Uint8Array[] {
@@ -63,7 +46,7 @@ export function createAttemptCollector(
     outputPart?: FileRef;
   },
 ): AttemptCollector {
-  const sum = (opts.checksum ?? createCrc32)();
+  const sum = (opts.checksum ?? createChecksum)();
   const accepted = opts.checksumAlgorithms ?? ['', 'crc32'];
   const chunks: RecordChunk[] = [];
   const rejects: Reject[] = [];

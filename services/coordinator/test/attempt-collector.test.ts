@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { BatchTrailer, RecordChunk } from '@flowmesh/contracts';
-import { createAttemptCollector, createCrc32 } from '../src/attempt-collector.js';
+import { createChecksum } from '@flowmesh/flow';
+import { createAttemptCollector } from '../src/attempt-collector.js';
 
 const id = { jobId: 'j1', batchIndex: 4, attempt: 2, epoch: 7 };
 const chunk = (seq: number, text: string, recordCount: number): RecordChunk => ({
@@ -12,7 +13,7 @@ const chunk = (seq: number, text: string, recordCount: number): RecordChunk => (
   records: [],
 });
 const trailerFor = (chunks: RecordChunk[], patch: Partial<BatchTrailer> = {}): BatchTrailer => {
-  const sum = createCrc32();
+  const sum = createChecksum();
   for (const c of chunks) sum.update(c.data);
   return {
     jobId: 'j1',
@@ -58,7 +59,7 @@ describe('attempt collector (trailer verification)', () => {
   });
 
   it('matches the CRC-32 of zlib for a known input', () => {
-    const s = createCrc32();
+    const s = createChecksum();
     s.update(Buffer.from('123456789'));
     assert.equal(s.digest(), 'cbf43926');
   });

@@ -3,7 +3,7 @@ import { DataFormat, RecordEncoding } from '@flowmesh/contracts';
 import type { ExecuteBatchResponse } from '@flowmesh/contracts';
 import { waitFor } from '@flowmesh/testing';
 import pino from 'pino';
-import { createCrc32 } from '../src/attempt-collector.js';
+import { createChecksum } from '@flowmesh/flow';
 import type { AttemptRunner } from '../src/attempt-runner.js';
 import { createJobDriver, type BatchSource, type DriverJob } from '../src/job-driver.js';
 import { createSlotLedger, type ExecutorView } from '../src/slot-ledger.js';
@@ -81,7 +81,7 @@ function fakeRunner(opts: FakeOptions = {}) {
         );
       });
       const data = Buffer.from(`{"batch":${a.batchIndex}}\n`);
-      const sum = createCrc32();
+      const sum = createChecksum();
       sum.update(data);
       const bad = opts.corrupt?.(a.batchIndex, a.attempt, req.executor.id) ?? false;
       yield {
