@@ -125,14 +125,15 @@ export async function* runJob(
 }
 
 /**
- * How long a client waits, after a part it was sent is missing, for the call to end with the reason. The
- * gateway removes a failed call's directory as it fails the call, so the status is already on its way.
+ * How long a client waits, after a part it was sent is missing, for the call to end with the reason: a
+ * gateway that ends a call removes its directory (its process gone, or the caller too slow to ack within
+ * the gateway's bound), so the status is on its way.
  */
 const VANISHED_PART_GRACE_MS = 5_000;
 
 /**
- * Reads a local part. A part that is missing while its call is failing (coordinator gone, job cancelled: the
- * gateway removes the call's directory as it ends the call) is the call's failure, not lost data: the
+ * Reads a local part. A part that is missing while its call is failing (the gateway removes the call's
+ * directory as it ends the call) is the call's failure, not lost data: the
  * batch was never passed on, so a re-attach delivers it. The call's status is thrown then, as a grpc-js
  * ServiceError would be — UNAVAILABLE re-attaches. A part missing from a call that goes on is DATA_LOSS.
  */

@@ -60,7 +60,7 @@ export interface RunJobDeps {
   /** The result spool shared with executors on this machine (issue 7, direct result path). @default none */
   spool?: ResultSpool;
   /**
-   * How long a job that ended waits for a local caller (local-handoff.ts) to ack the parts it was sent
+   * How long a job that ended or failed waits for a local caller (local-handoff.ts) to ack the parts it was sent
    * before its call, and the call's spool directory with them, is closed. @default 60000
    */
   localSettleTimeoutMs?: number;
@@ -160,14 +160,18 @@ export function createRunJobHandler(deps: RunJobDeps) {
       }
       const started = await startOnCoordinator(spec, ctx, spool);
       deps.metrics?.job('started');
+      let failure: { err: unknown } | undefined;
       try {
         await relay(call, input, spec, started, identity, ctx, spool, local);
-        // The caller may still be reading the last parts after the summary: the directory stays until then.
-        await local?.settled(ctx.signal, settleTimeoutMs);
       } catch (err) {
         deps.metrics?.job(ctx.signal.aborted || err instanceof CancelledError ? 'cancelled' : 'failed');
-        throw err;
+        failure = { err };
       }
+      // The caller may still be reading parts it was sent — the last ones after the summary, or those before
+      // a failure (a coordinator gone: the caller re-attaches after what it acked): the directory stays until
+      // they are acked, the call is cancelled, or the bound passes; the error goes out after that.
+      await local?.settled(ctx.signal, settleTimeoutMs);
+      if (failure) throw failure.err;
     } finally {
       release();
       await spool?.close();

@@ -26,8 +26,8 @@ export interface LocalHandoff {
   /** A part the caller is not sent (it has the batch already: a run again): removed and confirmed now. */
   drop(part: RecordsPart, confirm: () => void): void;
   /**
-   * Resolves once every part handed off was acked and removed — the job's summary may reach the caller
-   * before it has read the last parts, and the call's directory goes when the call ends — or when `signal`
+   * Resolves once every part handed off was acked and removed — the job's summary (or its error) may reach
+   * the caller before it has read the last parts, and the call's directory goes when the call ends — or when `signal`
    * aborts or `timeoutMs` passes (a caller that never acks: the call's end removes what is left).
    */
   settled(signal: AbortSignal, timeoutMs: number): Promise<void>;
