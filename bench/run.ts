@@ -32,6 +32,11 @@ function dataFile(n: number): string {
 }
 
 interface Throughput { recordsPerSecond: number; seconds: number; recordsIn: number }
+/** The pool's and the csv-parse script's CPU per record (process-wide, worker threads included), the mesh's per process. */
+type WithCpu = Throughput & { cpuUsPerRecord?: number | Record<string, number> };
+/** CPU µs per input record in all: a baseline's own figure, the mesh's `total` over its processes and the client. */
+const cpuTotal = (r: WithCpu): number | undefined =>
+  typeof r.cpuUsPerRecord === 'number' ? r.cpuUsPerRecord : r.cpuUsPerRecord?.total;
 type MeshResult = Record<string, unknown> & { peakRssBytes: Record<string, number> };
 
 const main = dataFile(records);
@@ -40,7 +45,7 @@ const tiny = dataFile(50_000);
 const log = (s: string) => console.error(`[bench] ${s}`);
 
 log(`single process (csv-parse) over ${records} records`);
-const single = await runStage<Throughput>('bench/baselines/single-csv-parse.ts', [main, '--warmup']);
+const single = await runStage<WithCpu>('bench/baselines/single-csv-parse.ts', [main, '--warmup']);
 // Target 1 (and issue 4) is a ratio: the pool and the mesh's plugin job alternate for `--rounds` rounds, so
 // a change of the machine's load during the run weighs on both sides; the median ratio is reported.
 const rounds = Math.max(1, Number(value('--rounds', '3')));
@@ -49,19 +54,19 @@ const rounds = Math.max(1, Number(value('--rounds', '3')));
 // the gateway over gRPC (client option spoolDir 'off') — two figures, never to be mistaken for each other.
 const pluginLocal = { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' };
 const pluginGrpc = { label: 'pluginGrpc', flowFile: 'bench/flows/orders-plugin-only.yaml', grpcBytes: true };
-const pairs: Array<{ pool: Throughput; mesh: Throughput; meshGrpc: Throughput; ratio: number; ratioGrpc: number; loadAverage: number }> = [];
+const pairs: Array<{ pool: WithCpu; mesh: WithCpu; meshGrpc: WithCpu; ratio: number; ratioGrpc: number; loadAverage: number }> = [];
 for (let i = 0; i < rounds; i++) {
   log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin: local hand-off and gRPC bytes)`);
   const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   // Both sides warm: the pool runs the job once untimed first, the mesh runs one unmeasured job first
   // (cold, each side's first job pays thread start, module loading and JIT — for the mesh's five processes
   // more than for one pool process; the cold figures were 0.717–1.209× in one run, bench/README.md).
-  const p = await runStage<Throughput>('bench/baselines/pool.ts', [main, '2', '--warmup']);
+  const p = await runStage<WithCpu>('bench/baselines/pool.ts', [main, '2', '--warmup']);
   const m = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
     executors: 2, dataFile: main, warmup: true, throughput: i % 2 === 0 ? [pluginLocal, pluginGrpc] : [pluginGrpc, pluginLocal],
   })]);
-  const mp = m.plugin as Throughput;
-  const mg = m.pluginGrpc as Throughput;
+  const mp = m.plugin as WithCpu;
+  const mg = m.pluginGrpc as WithCpu;
   pairs.push({ pool: p, mesh: mp, meshGrpc: mg, ratio: round(mp.recordsPerSecond / p.recordsPerSecond, 3), ratioGrpc: round(mg.recordsPerSecond / p.recordsPerSecond, 3), loadAverage });
 }
 const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
@@ -138,7 +143,7 @@ const result = {
   single,
   pool,
   mesh,
-  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, meshGrpcRecordsPerSecond: x.meshGrpc.recordsPerSecond, ratio: x.ratio, ratioGrpc: x.ratioGrpc, loadAverage: x.loadAverage })),
+  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, meshGrpcRecordsPerSecond: x.meshGrpc.recordsPerSecond, ratio: x.ratio, ratioGrpc: x.ratioGrpc, loadAverage: x.loadAverage, poolCpuUsPerRecord: cpuTotal(x.pool), meshCpuUsPerRecord: cpuTotal(x.mesh), meshGrpcCpuUsPerRecord: cpuTotal(x.meshGrpc) })),
   ratios: {
     meshVsPool: round(meshPlugin.recordsPerSecond / pool.recordsPerSecond, 3),
     // The same job with every record streamed from the gateway over gRPC (no local hand-off): median round.
@@ -175,6 +180,10 @@ line('mesh plugin (2 executors), rec/s', `${meshPlugin.recordsPerSecond} local h
 line('mesh declarative, rec/s', meshDecl.recordsPerSecond);
 line('ratio mesh (hand-off) / pool', `${result.ratios.meshVsPool}×  (median of ${rounds} alternated rounds: ${pairs.map((x) => `${x.ratio}× at load ${x.loadAverage}`).join(', ')}; target ≥ 0.8× issue 4, ≥ 1.0× issue 7)`);
 line('ratio mesh (gRPC bytes) / pool', `${result.ratios.meshGrpcBytesVsPool}×  (median of ${rounds}: ${pairs.map((x) => `${x.ratioGrpc}×`).join(', ')}; records streamed from the gateway, no local hand-off)`);
+// On 2 saturated cores the side with less CPU per record wins: the mesh's total over all its processes
+// (client included) against the pool's process (worker threads included), per round.
+line('CPU µs/record, pool vs mesh', pairs.map((x) => `pool ${cpuTotal(x.pool)} / hand-off ${cpuTotal(x.mesh)} / gRPC bytes ${cpuTotal(x.meshGrpc)}`).join('; '));
+line('CPU µs/record, single csv-parse', cpuTotal(single));
 line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  (target ≥ 3×)`);
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));

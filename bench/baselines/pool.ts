@@ -1,7 +1,7 @@
 // Baseline: a worker-thread pool on this machine (piscina, one thread per core) running the same decode,
 // transform and encode over byte ranges planned by the same planner. Prints one JSON line.
 import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { planBatches, readHeader } from '@flowmesh/flow';
@@ -21,8 +21,11 @@ const pool = new Piscina({
 // With --warmup, the same job runs once untimed first (threads started, modules loaded, code optimized),
 // as the mesh's measured job follows a warm-up job: both sides are then measured warm.
 const warmup = process.argv.includes('--warmup');
-async function runJob(): Promise<{ recordsIn: number; recordsOut: number; rejected: number; bytesOut: number; seconds: number }> {
+async function runJob(): Promise<{ recordsIn: number; recordsOut: number; rejected: number; bytesOut: number; seconds: number; cpuUs: number; minorFaults: number }> {
   const started = process.hrtime.bigint();
+  // process.cpuUsage() and resourceUsage() are process-wide: they include the pool's worker threads.
+  const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const fh = await open(file!, 'r');
   const header = await readHeader(fh, 'csv');
   let recordsIn = 0;
@@ -45,9 +48,15 @@ async function runJob(): Promise<{ recordsIn: number; recordsOut: number; reject
   }
   await Promise.all(inFlight);
   await fh.close();
-  return { recordsIn, recordsOut, rejected, bytesOut, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  const cpu = process.cpuUsage(cpu0);
+  const minorFaults = process.resourceUsage().minorPageFault - faults0;
+  return { recordsIn, recordsOut, rejected, bytesOut, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuUs: cpu.user + cpu.system, minorFaults };
 }
 if (warmup) await runJob();
-const { recordsIn, recordsOut, rejected, bytesOut, seconds } = await runJob();
+const { recordsIn, recordsOut, rejected, bytesOut, seconds, cpuUs, minorFaults } = await runJob();
 await pool.destroy();
-process.stdout.write(JSON.stringify({ name: `pool-${threads}`, threads, warmup, recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds }) + '\n');
+// CPU (user + system, main and worker threads) of the timed job only, per input record: comparable with the
+// mesh's `cpuUsPerRecord.total` (all its processes), the figure that decides who wins on saturated cores.
+const cpuUsPerRecord = Math.round((cpuUs / recordsIn) * 100) / 100;
+const minorFaultsPer1kRecords = Math.round((minorFaults / (recordsIn / 1000)) * 100) / 100;
+process.stdout.write(JSON.stringify({ name: `pool-${threads}`, threads, warmup, recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds, cpuUsPerRecord, minorFaultsPer1kRecords, loadAverage: loadavg()[0] }) + '\n');
