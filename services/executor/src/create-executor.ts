@@ -13,6 +13,7 @@ import type { Faults } from './faults.js';
 import { createFencing } from './fencing.js';
 import type { FileRootLookup } from './file-roots.js';
 import { createSlots } from './slots.js';
+import { createSourceFiles } from './source-files.js';
 import type { Slots } from './slots.js';
 
 export type ExecutorState = 'RUNNING' | 'DRAINING' | 'STOPPED';
@@ -59,6 +60,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
   const slots = createSlots(parts.slots);
   const pool = createBatchPool({ threads: parts.slots, window: parts.chunkWindow });
   const fencing = createFencing();
+  const sourceFiles = createSourceFiles(parts.fileRoots);
   const noTables = async (name: string): Promise<never> => {
     throw new Error(`reference table "${name}": this executor has no config-store to read it from`);
   };
@@ -71,6 +73,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     fencing,
     pool,
     fileRoots: parts.fileRoots,
+    sourceFiles,
     ...(parts.spoolDir ? { spoolDir: parts.spoolDir } : {}),
     loadReferenceTable: parts.loadReferenceTable ?? noTables,
     tablesRevision: parts.tablesRevision ?? (() => 0),
@@ -128,6 +131,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
     close() {
       state = 'STOPPED';
       startDraining();
+      sourceFiles.close();
       closing ??= pool.close();
       return closing;
     },

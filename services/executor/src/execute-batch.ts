@@ -27,13 +27,12 @@ import { batchLog } from './batch-log.js';
 import type { BatchPool } from './batch-pool.js';
 import type { Faults } from './faults.js';
 import type { Fencing } from './fencing.js';
-import { resolveInRoot } from './file-roots.js';
 import type { FileRootLookup } from './file-roots.js';
 import { readInline } from './inline-input.js';
 import { openOutputPart } from './output-part.js';
 import type { OutputPart } from './output-part.js';
-import { readRange } from './read-range.js';
 import type { Slots } from './slots.js';
+import type { SourceFiles } from './source-files.js';
 import { validateAssignment } from './validate-assignment.js';
 
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
@@ -48,6 +47,8 @@ export interface ExecuteBatchDeps {
   fencing: Fencing;
   pool: BatchPool;
   fileRoots: FileRootLookup;
+  /** The jobs' source files, resolved in their roots and opened once per job (source-files.ts). */
+  sourceFiles: SourceFiles;
   loadReferenceTable(name: string): Promise<unknown>;
   /** Revision of the reference tables now (0 without config-store). */
   tablesRevision(): number;
@@ -176,7 +177,7 @@ async function runAttempt(
   const signal = io.signal;
   const bytes = a.inline
     ? await io.readInline(a.length)
-    : await readRange(await resolveInRoot(deps.fileRoots, a.file!.root, a.file!.path), a.offset, a.length, signal);
+    : await deps.sourceFiles.read(a.jobId, a.file!.root, a.file!.path, a.offset, a.length, signal);
 
   await io.send({ msg: { $case: 'started', started: { executorId: deps.executorId } } });
 

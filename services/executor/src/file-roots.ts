@@ -26,14 +26,20 @@ export function staticFileRoots(roots: Record<string, string>): FileRootLookup {
 }
 
 /**
- * The absolute, symlink-free path of `relPath` under the root, or a typed error. Checked on every batch;
- * the two realpath calls are synchronous (libc realpath: a few lstat calls answered from the dentry cache),
- * which costs a fraction of two thread-pool round trips at thousands of tiny batches per second (issue 7).
+ * The absolute, symlink-free path of `relPath` under the root, or a typed error. The two realpath calls are
+ * synchronous (libc realpath: a few lstat calls answered from the dentry cache), which costs a fraction of
+ * two thread-pool round trips at thousands of tiny batches per second (issue 7); a job's batches resolve
+ * their file once (source-files.ts).
  */
 export async function resolveInRoot(lookup: FileRootLookup, root: string, relPath: string): Promise<string> {
   if (!root) throw new InvalidArgumentError('assign.file.root', 'a file root name is required');
+  return resolveInDir(await lookup(root), root, relPath);
+}
+
+/** resolveInRoot with the root's directory already looked up (undefined: not known to this executor). */
+export function resolveInDir(dir: string | undefined, root: string, relPath: string): string {
+  if (!root) throw new InvalidArgumentError('assign.file.root', 'a file root name is required');
   if (!relPath) throw new InvalidArgumentError('assign.file.path', 'a path is required');
-  const dir = await lookup(root);
   if (dir === undefined) throw new NotFoundError(`file root "${root}" is not known to this executor`);
   if (path.isAbsolute(relPath) || relPath.includes('\0')) {
     throw new InvalidArgumentError('assign.file.path', 'must be relative to its file root');

@@ -15,23 +15,17 @@ import { FailedPreconditionError } from '@flowmesh/runtime';
 export const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
 export async function readRange(file: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
-  const buffer = Buffer.from(new ArrayBuffer(length));
   if (length <= SYNC_READ_MAX_BYTES) {
     signal?.throwIfAborted();
     const fd = openSync(file, 'r');
     try {
-      let filled = 0;
-      while (filled < length) {
-        const bytesRead = readSync(fd, buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw endedEarly(offset, filled, length);
-        filled += bytesRead;
-      }
-      return buffer;
+      return readRangeSync(fd, offset, length);
     } finally {
       closeSync(fd);
     }
   }
+  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
+  const buffer = Buffer.from(new ArrayBuffer(length));
   const handle = await open(file, 'r');
   try {
     let filled = 0;
@@ -47,7 +41,20 @@ export async function readRange(file: string, offset: number, length: number, si
   }
 }
 
-function endedEarly(offset: number, filled: number, length: number): FailedPreconditionError {
+/** The range from an open descriptor, synchronously (ranges up to SYNC_READ_MAX_BYTES). */
+export function readRangeSync(fd: number, offset: number, length: number): Buffer {
+  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
+  const buffer = Buffer.from(new ArrayBuffer(length));
+  let filled = 0;
+  while (filled < length) {
+    const bytesRead = readSync(fd, buffer, filled, length - filled, offset + filled);
+    if (bytesRead === 0) throw endedEarly(offset, filled, length);
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+export function endedEarly(offset: number, filled: number, length: number): FailedPreconditionError {
   return new FailedPreconditionError(
     `file ends at byte ${offset + filled}, before the end of the batch range ${offset}+${length} (file changed?)`,
   );
