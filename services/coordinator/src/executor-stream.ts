@@ -18,6 +18,7 @@ import { callOptions, injectTraceContext } from '@flowmesh/runtime';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { AttemptRequest } from './attempt-runner.js';
 import { createCallContexts, type CallContexts } from './call-contexts.js';
+import { createRequestOutbox, type RequestOutbox } from './request-outbox.js';
 
 /** Inline bytes travel in messages of this size (below the 16 MiB message limit, cheap to copy). */
 const INLINE_CHUNK_BYTES = 1024 * 1024;
@@ -50,6 +51,8 @@ interface Channel {
 
 interface LiveCall {
   call: Call;
+  /** Every request after the features goes through it, so bundling keeps their order (request-outbox.ts). */
+  outbox: RequestOutbox;
   /** Job contexts this call carries, once its executor announced it keeps them. */
   contexts: CallContexts | undefined;
   channels: Map<number, Channel>;
@@ -89,8 +92,14 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     if (live.channels.size === 0) {
       live.idleSince = Date.now();
       live.idleTimer.refresh();
-      if (live.retired) live.call.end();
+      if (live.retired) endCall(live);
     }
+  }
+
+  /** Half-closes the call after writing what waits (a cancel may). */
+  function endCall(live: LiveCall): void {
+    live.outbox.flush();
+    live.call.end();
   }
 
   function failAll(live: LiveCall, error: Error): void {
@@ -103,6 +112,8 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     const call = client.executeBatches(callOptions({ timeoutMs: maxAgeMs + opts.attemptTimeoutMs }));
     const live: LiveCall = {
       call,
+      // A call that ended or broke takes nothing more (its attempts have failed already).
+      outbox: createRequestOutbox((req) => (call.writable ? send(call, req) : Promise.resolve())),
       contexts: undefined,
       channels: new Map(),
       openedAt: Date.now(),
@@ -116,12 +127,12 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
         if (live.channels.size > 0 || Date.now() - live.idleSince < idleMs) return;
         if (current === live) current = undefined;
         live.retired = true;
-        live.call.end();
+        endCall(live);
       }, idleMs),
     };
     live.idleTimer.unref();
     // Our side's features first (tag 0; executors that predate it ignore it): responses may be bundled.
-    call.write({ tag: 0, msg: { $case: 'features', features: { takesBundles: true } }, traceContext: {} });
+    call.write({ tag: 0, msg: { $case: 'features', features: { takesBundles: true } }, traceContext: {}, more: [] });
     const onResponse = (res: ExecuteBatchesResponse): void => {
       const msg = res.msg;
       if (msg?.$case === 'features') {
@@ -129,6 +140,8 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
         heldPerSlot = f.holdsAttempts ? f.heldPerSlot : 0;
         // From here on (messages on the call are ordered), assigns of a job after its first leave out its context.
         if (f.cachesJobContext && f.jobContexts > 0) live.contexts = createCallContexts(f.jobContexts);
+        // From here on, requests of one turn may go as one message.
+        if (f.takesBundles) live.outbox.takeBundles();
         return;
       }
       const ch = live.channels.get(res.tag);
@@ -180,7 +193,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       const old = current;
       old.retired = true;
       current = undefined;
-      if (old.channels.size === 0) old.call.end();
+      if (old.channels.size === 0) endCall(old);
     }
     const live = (current ??= open());
     const tag = live.nextTag;
@@ -189,11 +202,13 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     live.channels.set(tag, ch);
     const cancel = (error: Error): void => {
       if (ch.end) return;
-      finish(live, tag, ch, { error });
-      // Tell the executor to stop the attempt (a small message: no need to wait for drain). A call that is
-      // ending or broken has stopped it already.
+      // Tell the executor to stop the attempt (a small message: no need to wait for drain; after its assign,
+      // before the call may be half-closed in finish). A call that is ending or broken has stopped it already.
       if (live.call.writable)
-        live.call.write({ tag, msg: { $case: 'cancel', cancel: { reason: error.message } }, traceContext: {} });
+        void live.outbox
+          .send({ tag, msg: { $case: 'cancel', cancel: { reason: error.message } }, traceContext: {}, more: [] })
+          .catch(() => undefined);
+      finish(live, tag, ch, { error });
     };
     const onAbort = (): void => cancel(attemptStatusError(status.CANCELLED, 'cancelled by caller'));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -204,18 +219,20 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       Math.max(0, deadlineMs),
     );
     try {
-      await send(live.call, {
+      await live.outbox.send({
         tag,
         msg: { $case: 'assign', assign: live.contexts ? live.contexts.slim(request.assignment) : request.assignment },
         traceContext: injectTraceContext(),
+        more: [],
       });
       const inline = request.inline;
       if (inline) {
         for (let at = 0; at < inline.length && !ch.end; at += INLINE_CHUNK_BYTES) {
-          await send(live.call, {
+          await live.outbox.send({
             tag,
             msg: { $case: 'data', data: { data: inline.subarray(at, at + INLINE_CHUNK_BYTES) } },
             traceContext: {},
+            more: [],
           });
         }
       }

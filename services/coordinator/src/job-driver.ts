@@ -27,7 +27,7 @@ import { createNotifier } from './notifier.js';
 import { createProgressTracker } from './progress.js';
 import { createReorderBuffer } from './reorder-buffer.js';
 import { AttemptError, runAttempt } from './run-attempt.js';
-import { AHEAD_MAX_BYTES } from './send-ahead.js';
+import { AHEAD_MAX_BYTES, aheadFor } from './send-ahead.js';
 import type { ExecutorView, SlotLedger } from './slot-ledger.js';
 
 /** A planned batch; streamed input carries its bytes (they travel inline and are kept until accepted). */
@@ -390,7 +390,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
             if (!head || head.state !== 'queued') break;
             b = head;
           }
-          const executor = deps.ledger.pick(tracker.triedOn(b.index), b.length <= AHEAD_MAX_BYTES);
+          const executor = deps.ledger.pick(tracker.triedOn(b.index), aheadFor(b.length));
           if (!executor) break;
           const attempt = tracker.start(b.index, executor.id);
           deps.ledger.acquire(executor.id);

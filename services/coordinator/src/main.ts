@@ -36,7 +36,6 @@ import { startTakeover } from './job-takeover.js';
 import { coordinatorServiceDefinition } from './relay-codec.js';
 import { createRemoteRunner } from './remote-runner.js';
 import type { CoordinatorContext, CoordinatorOptions } from './run-job.js';
-import { AHEAD_PER_SLOT } from './send-ahead.js';
 import { createSlotLedger, type ExecutorView } from './slot-ledger.js';
 
 export const COORDINATOR_VERSION = '0.1.0';
@@ -165,7 +164,7 @@ export async function startCoordinator(config: CoordinatorConfig): Promise<Runni
   const discovery: Discovery = discoveryFromFlags(config);
   const remote = createRemoteRunner({ clusterToken: config.clusterToken, attemptTimeoutMs: config.attemptTimeoutMs });
   const ledger = createSlotLedger([], {
-    aheadPerSlot: (e) => Math.min(AHEAD_PER_SLOT, remote.heldPerSlot(e.address)),
+    aheadPerSlot: (e) => remote.heldPerSlot(e.address),
   });
   const executors: DiscoveryView = discovery.watch('executor');
   const refresh = (): void => ledger.setExecutors(executors.nodes('executor').map(toExecutorView));

@@ -6,8 +6,25 @@
 // Large batches are not sent ahead: their round trip is a small share of their time, and a batch bound
 // early to a busy executor may finish later than on one that frees up first.
 
+// Tiny batches go deeper (session 5): the executor answers a run of them in one message (its outbox holds a
+// bundle while another attempt of the call is about to answer, up to 3 trailers) and the coordinator sends
+// the next few assigns in one message — which needs room for those few beyond what runs and what is in
+// transit.
+
 /** Batches sent ahead per slot, beyond the one it runs (at most what the executor says it holds). */
 export const AHEAD_PER_SLOT = 2;
 
 /** Only batches up to this many bytes are sent ahead. */
 export const AHEAD_MAX_BYTES = 256 * 1024;
+
+/** Batches up to this many bytes are tiny: their run is shorter than a round trip to the executor. */
+export const TINY_MAX_BYTES = 16 * 1024;
+
+/** Tiny batches sent ahead per slot (at most what the executor says it holds). */
+export const AHEAD_PER_SLOT_TINY = 4;
+
+/** How many batches per slot a batch of `bytes` may be sent ahead of (0: it waits for a free slot). */
+export function aheadFor(bytes: number): number {
+  if (bytes <= TINY_MAX_BYTES) return AHEAD_PER_SLOT_TINY;
+  return bytes <= AHEAD_MAX_BYTES ? AHEAD_PER_SLOT : 0;
+}

@@ -60,9 +60,10 @@ export interface SlotLedger {
   inFlight(): number;
   /**
    * An executor with room for one more batch. `ahead`: the batch may be sent ahead to a busy slot, to wait
-   * there for it (prefetch, only to executors that hold such batches); otherwise only a free slot counts.
+   * there for it behind at most this many per slot (prefetch, only to executors that hold such batches, and
+   * only as deep as they hold them); 0 or absent: only a free slot counts.
    */
-  pick(avoid?: ReadonlySet<string>, ahead?: boolean): ExecutorView | undefined;
+  pick(avoid?: ReadonlySet<string>, ahead?: number): ExecutorView | undefined;
   acquire(id: string): void;
   /** Leaves the executor out of `pick` for `ms` (unreachable, draining). */
   suspend(id: string, ms: number): void;
@@ -75,15 +76,17 @@ export interface SlotLedger {
 
 export interface SlotLedgerOptions {
   /**
-   * Batches this coordinator may send ahead per slot of the executor, to wait there while the slot runs
-   * another (issue 7, target 4: a tiny batch's round trip otherwise leaves the slot idle). @default none
+   * Batches the executor holds per slot when sent ahead, to wait there while the slot runs another (issue 7,
+   * target 4: a tiny batch's round trip otherwise leaves the slot idle); `pick`'s `ahead` is capped by it.
+   * @default none
    */
   aheadPerSlot?: (e: ExecutorView) => number;
 }
 
 export function createSlotLedger(initial: ExecutorView[] = [], opts: SlotLedgerOptions = {}): SlotLedger {
   const aheadPerSlot = opts.aheadPerSlot;
-  const deep = aheadPerSlot ? (e: ExecutorView): number => e.slots * (1 + aheadPerSlot(e)) : undefined;
+  const deep = (ahead: number) => (e: ExecutorView): number =>
+    e.slots * (1 + Math.min(ahead, aheadPerSlot ? aheadPerSlot(e) : 0));
   let members = new Map(initial.map((e) => [e.id, e]));
   const used = new Map<string, number>();
   let total = 0;
@@ -105,7 +108,7 @@ export function createSlotLedger(initial: ExecutorView[] = [], opts: SlotLedgerO
     executors: () => [...members.values()],
     busy,
     inFlight: () => total,
-    pick: (avoid, ahead) => pickExecutor(available(), busy, avoid, ahead ? deep : undefined),
+    pick: (avoid, ahead) => pickExecutor(available(), busy, avoid, ahead && aheadPerSlot ? deep(ahead) : undefined),
     suspend(id, ms) {
       suspended.set(id, Date.now() + ms);
       // Wake waiters when it is back, so a batch waiting only for this executor is not stuck.

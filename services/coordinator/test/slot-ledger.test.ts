@@ -41,10 +41,15 @@ describe('slot ledger and executor choice', () => {
     l.acquire('a');
     l.acquire('b');
     assert.equal(l.pick(), undefined, 'a batch that is not sent ahead waits for a free slot');
-    assert.equal(l.pick(undefined, true)?.id, 'a');
+    assert.equal(l.pick(undefined, 2)?.id, 'a');
     l.acquire('a');
     l.acquire('a');
-    assert.equal(l.pick(undefined, true), undefined, 'a holds 1 + 2, b (an older executor) holds none');
+    assert.equal(l.pick(undefined, 2), undefined, 'a holds 1 + 2, b (an older executor) holds none');
+    assert.equal(l.pick(undefined, 1), undefined, 'a batch that goes 1 deep finds no room either');
+    assert.equal(l.pick(undefined, 4), undefined, 'nor one that may go 4 deep: a holds only 2');
+    held.set('a', 4);
+    assert.equal(l.pick(undefined, 4)?.id, 'a', 'a tiny batch goes as deep as the executor holds');
+    assert.equal(l.pick(undefined, 2), undefined);
   });
 
   it('sends a retry to another executor when one exists, waiting for its slot', () => {

@@ -39,8 +39,11 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
   return async function executeBatches(call: Call, ctx: CallContext): Promise<void> {
     const live = new Map<number, LiveAttempt>();
     const contexts = createJobContexts();
+    // Attempts of the call that have not yet sent their trailer (or error): while one is left after a
+    // trailer, a bundle of responses may wait for it (response-outbox.ts).
+    let unanswered = 0;
     // Every response of the call goes through it, so bundling keeps their order.
-    const outbox = createResponseOutbox((res) => write(call, res));
+    const outbox = createResponseOutbox((res) => write(call, res), { moreComing: () => unanswered > 0 });
     let draining = false;
     // Resolves once nothing is live after the input ended or draining began: then the call ends.
     let onIdle: (() => void) | undefined;
@@ -77,8 +80,17 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
       const abort = new AbortController();
       const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
       live.set(tag, entry);
-      const send = (m: ExecuteBatchResponse): Promise<void> =>
-        outbox.send({ tag, msg: m.msg, more: [] } as ExecuteBatchesResponse);
+      unanswered++;
+      let answered = false;
+      const answer = (): void => {
+        if (answered) return;
+        answered = true;
+        unanswered--;
+      };
+      const send = (m: ExecuteBatchResponse): Promise<void> => {
+        if (m.msg?.$case === 'trailer') answer();
+        return outbox.send({ tag, msg: m.msg, more: [] } as ExecuteBatchesResponse);
+      };
       deps
         .handle(
           assign,
@@ -94,12 +106,14 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
         )
         .catch((err: unknown) => {
           // A cancelled attempt's coordinator is no longer listening for it; anything else gets its status.
+          answer();
           if (abort.signal.aborted || call.cancelled) return;
           const e = toServiceError(err, ctx.logger);
           return outbox.send({ tag, msg: { $case: 'error', error: { code: e.code, message: e.details } }, more: [] });
         })
         .catch(() => undefined)
         .finally(() => {
+          answer();
           live.delete(tag);
           if (live.size === 0 && (draining || inputEnded)) onIdle?.();
         });
@@ -119,6 +133,7 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
             heldPerSlot: HELD_PER_SLOT,
             cachesJobContext: true,
             jobContexts: JOB_CONTEXTS,
+            takesBundles: true,
           },
         },
       });
@@ -128,32 +143,38 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
         if (next === undefined) return;
         if (next.done) break;
         const req = next.value;
-        const tag = req.tag;
-        switch (req.msg?.$case) {
-          case 'assign':
-            start(tag, req);
-            break;
-          case 'data': {
-            const sink = live.get(tag)?.inline;
-            // Data for an attempt that already failed or was cancelled is dropped.
-            sink?.push(req.msg.data.data);
-            break;
-          }
-          case 'features':
-            if (req.msg.features.takesBundles) outbox.takeBundles();
-            break;
-          case 'cancel':
-            live.get(tag)?.abort.abort(new Error(`cancelled by the coordinator: ${req.msg.cancel.reason}`));
-            break;
-          default:
-            break;
-        }
+        onRequest(req);
+        // A bundle: the coordinator's requests of one turn, in order (`more`; only after our `takes_bundles`).
+        for (const more of req.more) onRequest(more);
       }
       inputEnded = true;
       if (live.size > 0) await quiet;
     } finally {
       ctx.signal.removeEventListener('abort', abortAll);
       abortAll();
+    }
+
+    function onRequest(req: ExecuteBatchesRequest): void {
+      const tag = req.tag;
+      switch (req.msg?.$case) {
+        case 'assign':
+          start(tag, req);
+          break;
+        case 'data': {
+          const sink = live.get(tag)?.inline;
+          // Data for an attempt that already failed or was cancelled is dropped.
+          sink?.push(req.msg.data.data);
+          break;
+        }
+        case 'features':
+          if (req.msg.features.takesBundles) outbox.takeBundles();
+          break;
+        case 'cancel':
+          live.get(tag)?.abort.abort(new Error(`cancelled by the coordinator: ${req.msg.cancel.reason}`));
+          break;
+        default:
+          break;
+      }
     }
   };
 }

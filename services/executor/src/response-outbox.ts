@@ -6,10 +6,26 @@
 // has no response of its own (tag 0). A large records chunk (> BUNDLED_RECORDS_MAX) first sends whatever
 // waits, then goes alone, so the coordinator reads it without a copy and relays it as received. Without the
 // coordinator's `takes_bundles` every response goes at once, as before.
+// Across turns (issue 7, target 4, session 5): while another attempt of the call is about to answer (tiny
+// batches sent ahead, waiting for the slot), a bundle waits for it too — up to HOLD_FINALS attempts' ends or
+// HOLD_MS — so a run of tiny batches costs one message per few batches, and the coordinator, getting their
+// trailers together, sends the next few assigns together. A call with nothing more coming flushes at the end
+// of the turn as before (a one-batch job waits for nothing).
 import type { ExecuteBatchesResponse } from '@flowmesh/contracts';
 
 /** Records chunks up to this many bytes travel in bundles (a copy of them costs less than a message). */
 export const BUNDLED_RECORDS_MAX = 16 * 1024;
+/** A bundle held for more responses goes once it ends this many attempts (trailers and errors)… */
+export const HOLD_FINALS = 3;
+/** …or once it has waited this long. */
+export const HOLD_MS = 2;
+/** …or holds this many bytes of records. */
+const HOLD_BYTES = 64 * 1024;
+
+export interface ResponseOutboxOptions {
+  /** True while another attempt of the call will answer soon (it runs or waits for the slot): a bundle may wait for it. */
+  moreComing?: () => boolean;
+}
 
 export interface ResponseOutbox {
   /** The coordinator takes bundles (its CallFeatures). */
@@ -18,18 +34,34 @@ export interface ResponseOutbox {
   send(res: ExecuteBatchesResponse): Promise<void>;
 }
 
-export function createResponseOutbox(write: (res: ExecuteBatchesResponse) => Promise<void>): ResponseOutbox {
+export function createResponseOutbox(
+  write: (res: ExecuteBatchesResponse) => Promise<void>,
+  opts: ResponseOutboxOptions = {},
+): ResponseOutbox {
+  const moreComing = opts.moreComing;
   let bundles = false;
   let waiting: ExecuteBatchesResponse[] = [];
   let scheduled = false;
+  // What the waiting bundle holds (for the hold rule), and its cap timer while it is held.
+  let finals = 0;
+  let bytes = 0;
+  let heldSince = 0;
+  let holdTimer: NodeJS.Timeout | undefined;
   // The last bundle's write while it waits for the call's buffer to drain: senders wait for it.
   let draining: Promise<void> | undefined;
   let failed: unknown;
 
   const flush = (): void => {
+    if (holdTimer) {
+      clearTimeout(holdTimer);
+      holdTimer = undefined;
+    }
     if (waiting.length === 0) return;
     const message = waiting.length === 1 ? waiting[0]! : { tag: 0, msg: undefined, more: waiting };
     waiting = [];
+    finals = 0;
+    bytes = 0;
+    heldSince = 0;
     const written = write(message);
     draining = written;
     written.then(
@@ -41,6 +73,26 @@ export function createResponseOutbox(write: (res: ExecuteBatchesResponse) => Pro
         if (draining === written) draining = undefined;
       },
     );
+  };
+
+  // At the end of the turn: send the bundle, or hold it for what is about to follow (see the header).
+  const endOfTurn = (): void => {
+    scheduled = false;
+    if (waiting.length === 0) return;
+    const now = Date.now();
+    if (heldSince === 0) heldSince = now;
+    const hold =
+      moreComing !== undefined &&
+      finals < HOLD_FINALS &&
+      bytes < HOLD_BYTES &&
+      now - heldSince < HOLD_MS &&
+      draining === undefined &&
+      moreComing();
+    if (!hold) {
+      flush();
+      return;
+    }
+    if (!holdTimer) holdTimer = setTimeout(flush, HOLD_MS);
   };
 
   return {
@@ -56,12 +108,12 @@ export function createResponseOutbox(write: (res: ExecuteBatchesResponse) => Pro
         return write(res);
       }
       waiting.push(res);
+      const kind = res.msg?.$case;
+      if (kind === 'trailer' || kind === 'error') finals++;
+      if (records) bytes += records.data.length;
       if (!scheduled) {
         scheduled = true;
-        setImmediate(() => {
-          scheduled = false;
-          flush();
-        });
+        setImmediate(endOfTurn);
       }
       // The sender goes on at once — so a tiny batch's `started`, records and trailer, produced in one
       // turn, share a message — unless the last bundle still waits for `drain`: backpressure as before.

@@ -2,10 +2,15 @@
 // in order; a records chunk never waits and never overtakes what was sent before it.
 import assert from 'node:assert/strict';
 import type { ExecuteBatchesResponse } from '@flowmesh/contracts';
-import { BUNDLED_RECORDS_MAX, createResponseOutbox } from '../src/response-outbox.js';
+import { BUNDLED_RECORDS_MAX, createResponseOutbox, HOLD_FINALS, HOLD_MS } from '../src/response-outbox.js';
 
 const started = (tag: number): ExecuteBatchesResponse => ({ tag, msg: { $case: 'started', started: { executorId: 'e' } }, more: [] });
 const heartbeat = (tag: number): ExecuteBatchesResponse => ({ tag, msg: { $case: 'heartbeat', heartbeat: { recordsDone: 1 } }, more: [] });
+const trailer = (tag: number): ExecuteBatchesResponse => ({
+  tag,
+  msg: { $case: 'trailer', trailer: { jobId: 'j', batchIndex: tag, attempt: 1, epoch: 0, chunks: 0, checksum: '', checksumAlgorithm: 'crc32', executorId: 'e', durationMs: 0, counterDeltas: {}, cacheSets: [] } as never },
+  more: [],
+});
 const records = (tag: number, bytes = 3): ExecuteBatchesResponse => ({
   tag,
   msg: { $case: 'records', records: { jobId: 'j', batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.alloc(bytes, 0x20), records: [] } },
@@ -67,5 +72,44 @@ describe('executor response outbox', () => {
     await outbox.send(started(1));
     await new Promise((resolve) => setImmediate(resolve));
     await assert.rejects(outbox.send(heartbeat(1)), /call ended/);
+  });
+
+  it('holds a bundle across turns while more answers are coming: until it ends HOLD_FINALS attempts, or for HOLD_MS', async () => {
+    const written: string[][] = [];
+    let onWrite: (() => void) | undefined;
+    let more = true;
+    const outbox = createResponseOutbox(
+      async (m) => {
+        written.push(shape(m));
+        onWrite?.();
+      },
+      { moreComing: () => more },
+    );
+    outbox.takeBundles();
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    for (let tag = 1; tag < HOLD_FINALS; tag++) {
+      await outbox.send(started(tag));
+      await outbox.send(trailer(tag));
+      await turn();
+    }
+    assert.deepEqual(written, [], 'held while another attempt is about to answer');
+    await outbox.send(trailer(HOLD_FINALS));
+    await turn();
+    assert.equal(written.length, 1, `sent once it ends ${HOLD_FINALS} attempts`);
+    assert.equal(written[0]!.filter((k) => k.endsWith(':trailer')).length, HOLD_FINALS);
+    // A lone answer is held, at most HOLD_MS.
+    const sent = new Promise<void>((resolve) => (onWrite = resolve));
+    const t0 = Date.now();
+    await outbox.send(started(9));
+    await turn();
+    assert.equal(written.length, 1, 'held past the end of its turn');
+    await sent;
+    assert.ok(Date.now() - t0 >= HOLD_MS - 1, 'held for HOLD_MS');
+    assert.deepEqual(written[1], ['9:started']);
+    // Nothing more coming (the call's last attempt answered): sent at the end of the turn, as without holding.
+    more = false;
+    await outbox.send(trailer(9));
+    await turn();
+    assert.deepEqual(written[2], ['9:trailer']);
   });
 });

@@ -1,0 +1,67 @@
+// Requests of one ExecuteBatches call, several to a message once the executor takes bundles (issue 7,
+// target 4, session 5). Every gRPC message costs both sides framing, a stream write or read, a decode and
+// an event — per tiny batch as much as its bookkeeping — and when an executor's bundled trailers free
+// several slots at once, the coordinator has the next few assigns (and any cancels) ready in one turn. So
+// requests wait until the end of the turn (setImmediate) and go as one message, in order: `more` of a
+// message without a request of its own (tag 0). Inline bytes (`data`) first send whatever waits, then go
+// alone. Without the executor's `takes_bundles` every request goes at once, as before.
+// (The executor's side of the same idea: services/executor/src/response-outbox.ts.)
+import type { ExecuteBatchesRequest } from '@flowmesh/contracts';
+
+export interface RequestOutbox {
+  /** The executor takes bundles (its StreamFeatures). */
+  takeBundles(): void;
+  /** Sends a request in order; resolves once the message holding it is written (backpressure). */
+  send(req: ExecuteBatchesRequest): Promise<void>;
+  /** Writes what waits now (before the call is half-closed). */
+  flush(): void;
+}
+
+export function createRequestOutbox(write: (req: ExecuteBatchesRequest) => Promise<void>): RequestOutbox {
+  let bundles = false;
+  let waiting: ExecuteBatchesRequest[] = [];
+  let scheduled = false;
+  // The last bundle's write while it waits for the call's buffer to drain: senders wait for it.
+  let draining: Promise<void> | undefined;
+  let failed: unknown;
+
+  const flush = (): void => {
+    scheduled = false;
+    if (waiting.length === 0) return;
+    const message = waiting.length === 1 ? waiting[0]! : { tag: 0, msg: undefined, traceContext: {}, more: waiting };
+    waiting = [];
+    const written = write(message);
+    draining = written;
+    written.then(
+      () => {
+        if (draining === written) draining = undefined;
+      },
+      (err: unknown) => {
+        failed ??= err;
+        if (draining === written) draining = undefined;
+      },
+    );
+  };
+
+  return {
+    takeBundles() {
+      bundles = true;
+    },
+    send(req) {
+      if (!bundles) return write(req);
+      if (failed !== undefined) return Promise.reject(failed);
+      if (req.msg?.$case === 'data') {
+        flush();
+        return write(req);
+      }
+      waiting.push(req);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      // The sender goes on at once unless the last bundle still waits for `drain`: backpressure as before.
+      return draining ?? Promise.resolve();
+    },
+    flush,
+  };
+}
