@@ -78,13 +78,6 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   const counts: BatchCounts = { in: 0, out: 0, rejected: 0, filtered: 0 };
   const rejects: Reject[] = [];
   let decodeErrors = 0;
-  const onDecodeError = (e: DecodeError): void => {
-    counts.in++;
-    counts.rejected++;
-    decodeErrors++;
-    rejects.push({ line: e.line, reason: e.reason, step: 'decode', raw: e.raw.length > RAW_LIMIT ? e.raw.slice(0, RAW_LIMIT) : e.raw, batchIndex });
-  };
-
   const state = newBatchState(input.vars, input.globals);
   // JSONL of a record is typically 1.5–3× its CSV (field names on every record): a first buffer of ~3× the
   // input fits a small batch's whole output without the 320 KiB a full chunk buffer takes.
@@ -97,43 +90,54 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   // Aggregates evaluate with their own context so steps' `ctx.record` swaps cannot interfere.
   const aggCtx = { ...state.ctx };
 
-  const emit = (record: FlowRecord): void => {
-    counts.out++;
-    if (aggregate) accumulate(aggregate, partial!, aggCtx, record);
-    const chunk = encoder.write(record);
-    if (chunk) pending.push(chunk);
-  };
-  const reject = (line: number, reason: string, step: string, record: FlowRecord): void => {
-    counts.rejected++;
-    rejects.push({ line, reason, step, raw: rawText(record), batchIndex });
-  };
-  const deliver = async (): Promise<void> => {
-    for (let i = 0; i < pending.length; i++) {
-      const c = pending[i]!;
-      checksum.update(c.bytes);
-      chunks++;
-      if (onChunk) await onChunk(c.bytes, c.records);
-    }
-    pending.length = 0;
-  };
-
-  /** Runs `steps[from..]` on one record; `out` receives survivors (or they are emitted when null). */
-  const runSync = (steps: SyncStep[], from: number, record: FlowRecord, line: number, out: FlowRecord[] | null, outLines: number[] | null): void => {
-    const n = steps.length;
-    let rec = record;
-    for (let i = from; i < n; i++) {
-      const step = steps[i]!;
-      const r = step.run(rec, state);
-      if (r === DROP) { counts.filtered++; return; }
-      if (r === REJECT) { reject(line, state.reason, step.name, rec); return; }
-      if (Array.isArray(r)) {
-        if (r.length === 0) counts.filtered++;
-        for (let k = 0; k < r.length; k++) runSync(steps, i + 1, r[k]!, line, out, outLines);
-        return;
+  // The batch's callbacks are methods of one object (they use no `this`, so they are passed on as they are),
+  // not `const f = () => …`: under tsx (how flowmesh runs) esbuild's keepNames wraps each named closure in a
+  // `__name` call defining its `name` property, and six of them per batch were ~20% of a 1-record batch's
+  // CPU with the collector work they made (issue 7, target 4: thousands of tiny batches per second).
+  const on = {
+    decodeError(e: DecodeError): void {
+      counts.in++;
+      counts.rejected++;
+      decodeErrors++;
+      rejects.push({ line: e.line, reason: e.reason, step: 'decode', raw: e.raw.length > RAW_LIMIT ? e.raw.slice(0, RAW_LIMIT) : e.raw, batchIndex });
+    },
+    emit(record: FlowRecord): void {
+      counts.out++;
+      if (aggregate) accumulate(aggregate, partial!, aggCtx, record);
+      const chunk = encoder.write(record);
+      if (chunk) pending.push(chunk);
+    },
+    reject(line: number, reason: string, step: string, record: FlowRecord): void {
+      counts.rejected++;
+      rejects.push({ line, reason, step, raw: rawText(record), batchIndex });
+    },
+    async deliver(): Promise<void> {
+      for (let i = 0; i < pending.length; i++) {
+        const c = pending[i]!;
+        checksum.update(c.bytes);
+        chunks++;
+        if (onChunk) await onChunk(c.bytes, c.records);
       }
-      rec = r;
-    }
-    if (out) { out.push(rec); outLines!.push(line); } else emit(rec);
+      pending.length = 0;
+    },
+    /** Runs `steps[from..]` on one record; `out` receives survivors (or they are emitted when null). */
+    runSync(steps: SyncStep[], from: number, record: FlowRecord, line: number, out: FlowRecord[] | null, outLines: number[] | null): void {
+      const n = steps.length;
+      let rec = record;
+      for (let i = from; i < n; i++) {
+        const step = steps[i]!;
+        const r = step.run(rec, state);
+        if (r === DROP) { counts.filtered++; return; }
+        if (r === REJECT) { on.reject(line, state.reason, step.name, rec); return; }
+        if (Array.isArray(r)) {
+          if (r.length === 0) counts.filtered++;
+          for (let k = 0; k < r.length; k++) on.runSync(steps, i + 1, r[k]!, line, out, outLines);
+          return;
+        }
+        rec = r;
+      }
+      if (out) { out.push(rec); outLines!.push(line); } else on.emit(rec);
+    },
   };
 
   const stages = compiled.stages;
@@ -148,20 +152,22 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
     const single = stages.length === 1;
     const out: FlowRecord[] | null = single ? null : records;
     const outLines: number[] | null = single ? null : lines;
-    const onRecord = (record: FlowRecord, line: number): boolean => {
-      if ((counts.in++ & (ABORT_CHECK_EVERY - 1)) === 0) signal?.throwIfAborted();
-      runSync(steps, 0, record, line, out, outLines);
-      return pending.length > 0; // pause: hand the chunk over (and wait for the credit) before going on
+    const visit = {
+      record(record: FlowRecord, line: number): boolean {
+        if ((counts.in++ & (ABORT_CHECK_EVERY - 1)) === 0) signal?.throwIfAborted();
+        on.runSync(steps, 0, record, line, out, outLines);
+        return pending.length > 0; // pause: hand the chunk over (and wait for the credit) before going on
+      },
     };
-    while (reader.read(onRecord, onDecodeError)) await deliver();
-    if (pending.length > 0) await deliver();
+    while (reader.read(visit.record, on.decodeError)) await on.deliver();
+    if (pending.length > 0) await on.deliver();
     s = 1;
   } else {
     reader.read((record, line) => {
       counts.in++;
       records.push(record);
       lines.push(line);
-    }, onDecodeError);
+    }, on.decodeError);
   }
   for (; s < stages.length; s++) {
     const stage = stages[s]!;
@@ -171,20 +177,20 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
     if (stage.kind === 'sync') {
       const steps = stage.steps;
       for (let i = 0; i < records.length; i++) {
-        runSync(steps, 0, records[i]!, lines[i]!, nextRecords, nextLines);
-        if (pending.length > 0) await deliver();
+        on.runSync(steps, 0, records[i]!, lines[i]!, nextRecords, nextLines);
+        if (pending.length > 0) await on.deliver();
         if ((i & (ABORT_CHECK_EVERY - 1)) === 0) signal?.throwIfAborted();
       }
     } else {
       const { outcomes, reasons } = await stage.step.runMany(records, state, signal);
       for (let i = 0; i < outcomes.length; i++) {
         const o = outcomes[i]!;
-        if (o === REJECT) reject(lines[i]!, reasons[i] ?? 'rejected', stage.step.name, records[i]!);
+        if (o === REJECT) on.reject(lines[i]!, reasons[i] ?? 'rejected', stage.step.name, records[i]!);
         else if (o === DROP) counts.filtered++;
         else for (const r of Array.isArray(o) ? o : [o]) {
-          if (last) emit(r); else { nextRecords!.push(r); nextLines!.push(lines[i]!); }
+          if (last) on.emit(r); else { nextRecords!.push(r); nextLines!.push(lines[i]!); }
         }
-        if (pending.length > 0) await deliver();
+        if (pending.length > 0) await on.deliver();
       }
     }
     if (!last) { records = nextRecords!; lines = nextLines!; }
@@ -192,7 +198,7 @@ export async function runBatch(compiled: CompiledFlow, input: BatchInput, opts: 
   signal?.throwIfAborted();
   const rest = encoder.flush();
   if (rest) pending.push(rest);
-  await deliver();
+  await on.deliver();
 
   // Decode errors and step rejects (of later stages too): report them all in source order. The sort is
   // stable, so the rejects of one record's outputs keep their order.

@@ -28,9 +28,19 @@ export function createRecordReader(format: RecordFormat, bytes: Buffer | string,
   const cursor: ScanCursor = { pos: s.length > 0 && s.charCodeAt(0) === BOM ? 1 : 0, line: opts.firstLine ?? 1 };
   switch (format) {
     case 'jsonl':
-      return { fields: undefined, read: (onRecord, onError) => readJsonl(s, cursor, onRecord, onError) };
+      return {
+        fields: undefined,
+        read(onRecord, onError) {
+          return readJsonl(s, cursor, onRecord, onError);
+        },
+      };
     case 'lines':
-      return { fields: undefined, read: (onRecord) => readPlainLines(s, cursor, onRecord) };
+      return {
+        fields: undefined,
+        read(onRecord) {
+          return readPlainLines(s, cursor, onRecord);
+        },
+      };
     case 'csv': {
       const dialect = resolveDialect(opts);
       let fields = opts.fields;
@@ -47,7 +57,13 @@ export function createRecordReader(format: RecordFormat, bytes: Buffer | string,
         fields = header;
       }
       const csvFields = fields;
-      return { fields: csvFields, read: (onRecord, onError) => readCsv(s, cursor, csvFields, dialect, onRecord, onError) };
+      // A method, not an arrow property: under tsx a named closure per batch costs a `__name` call (run-batch.ts).
+      return {
+        fields: csvFields,
+        read(onRecord, onError) {
+          return readCsv(s, cursor, csvFields, dialect, onRecord, onError);
+        },
+      };
     }
     default:
       throw new TypeError(`unknown record format: ${String(format)}`);

@@ -59,71 +59,86 @@ const MIN_FIRST_BYTES = 4 * 1024;
  */
 export function createJsonlEncoder(chunkBytes = 256 * 1024, sizeHint = Infinity): JsonlEncoder {
   if (!(chunkBytes >= 1)) throw new RangeError('chunkBytes must be at least 1');
-  const full = chunkBytes + SLACK;
-  // allocUnsafeSlow: never a slice of Node's shared pool, so each chunk owns its ArrayBuffer (see EncodedChunk).
-  // The next chunk's buffer is allocated when its first record comes, so the last chunk leaves none behind.
-  let buf = Buffer.allocUnsafeSlow(Math.min(full, Math.max(MIN_FIRST_BYTES, Math.ceil(sizeHint))));
-  let used = 0;
-  let count = 0;
+  return new Encoder(chunkBytes, sizeHint);
+}
 
-  const take = (): EncodedChunk => {
-    const chunk = { bytes: buf.subarray(0, used), records: count };
-    ownedBuffers.add(buf.buffer);
-    buf = EMPTY;
-    used = 0;
-    count = 0;
+// A class rather than closures: one is made per batch, and under tsx each named closure costs a `__name`
+// call (see run-batch.ts); its methods are defined once.
+class Encoder implements JsonlEncoder {
+  private readonly full: number;
+  private buf: Buffer;
+  private used = 0;
+  private count = 0;
+
+  constructor(
+    private readonly chunkBytes: number,
+    sizeHint: number,
+  ) {
+    this.full = chunkBytes + SLACK;
+    // allocUnsafeSlow: never a slice of Node's shared pool, so each chunk owns its ArrayBuffer (see EncodedChunk).
+    // The next chunk's buffer is allocated when its first record comes, so the last chunk leaves none behind.
+    this.buf = Buffer.allocUnsafeSlow(Math.min(this.full, Math.max(MIN_FIRST_BYTES, Math.ceil(sizeHint))));
+  }
+
+  get pendingRecords(): number {
+    return this.count;
+  }
+
+  write(record: FlowRecord): EncodedChunk | undefined {
+    const end = writeJsonRecord(this.buf, this.used, record);
+    if (end >= 0 && end < this.buf.length) {
+      this.used = end;
+      this.buf[this.used++] = LF;
+      this.count++;
+      return this.used >= this.chunkBytes ? this.take() : undefined;
+    }
+    const json = jsonOf(record);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit (+1 for the newline): if even that fits, write without measuring.
+    if (json.length * 3 + 1 > this.buf.length - this.used) {
+      const size = Buffer.byteLength(json, 'utf8') + 1;
+      if (size > this.buf.length - this.used && !this.grow(size)) {
+        // The record does not fit: hand out what is there, then give the record a buffer of its own size.
+        const ready = this.count > 0 ? this.take() : undefined;
+        this.buf = Buffer.allocUnsafeSlow(Math.max(size, this.full));
+        this.used = this.buf.write(json, 0);
+        this.buf[this.used++] = LF;
+        this.count = 1;
+        return ready ?? (this.used >= this.chunkBytes ? this.take() : undefined);
+      }
+    }
+    this.used += this.buf.write(json, this.used);
+    this.buf[this.used++] = LF;
+    this.count++;
+    return this.used >= this.chunkBytes ? this.take() : undefined;
+  }
+
+  flush(): EncodedChunk | undefined {
+    return this.count > 0 ? this.take() : undefined;
+  }
+
+  private take(): EncodedChunk {
+    const chunk = { bytes: this.buf.subarray(0, this.used), records: this.count };
+    ownedBuffers.add(this.buf.buffer);
+    this.buf = EMPTY;
+    this.used = 0;
+    this.count = 0;
     return chunk;
-  };
+  }
 
   /**
    * Makes room for `size` more bytes in the same chunk while the buffer is below full size and the chunk
    * stays within it (so chunks close exactly where a full-size buffer would close them); false otherwise.
    * After a chunk was handed out, output is known to be large: the next buffer is full size at once.
    */
-  const grow = (size: number): boolean => {
+  private grow(size: number): boolean {
+    const { buf, used, full } = this;
     if (buf.length >= full || used + size > full) return false;
     const next = buf === EMPTY ? full : Math.max(used + size, Math.min(full, buf.length * 2));
     const grown = Buffer.allocUnsafeSlow(next);
     if (used > 0) buf.copy(grown, 0, 0, used);
-    buf = grown;
+    this.buf = grown;
     return true;
-  };
-
-  return {
-    write(record) {
-      const end = writeJsonRecord(buf, used, record);
-      if (end >= 0 && end < buf.length) {
-        used = end;
-        buf[used++] = LF;
-        count++;
-        return used >= chunkBytes ? take() : undefined;
-      }
-      const json = jsonOf(record);
-      // UTF-8 needs at most 3 bytes per UTF-16 unit (+1 for the newline): if even that fits, write without measuring.
-      if (json.length * 3 + 1 > buf.length - used) {
-        const size = Buffer.byteLength(json, 'utf8') + 1;
-        if (size > buf.length - used && !grow(size)) {
-          // The record does not fit: hand out what is there, then give the record a buffer of its own size.
-          const ready = count > 0 ? take() : undefined;
-          buf = Buffer.allocUnsafeSlow(Math.max(size, full));
-          used = buf.write(json, 0);
-          buf[used++] = LF;
-          count = 1;
-          return ready ?? (used >= chunkBytes ? take() : undefined);
-        }
-      }
-      used += buf.write(json, used);
-      buf[used++] = LF;
-      count++;
-      return used >= chunkBytes ? take() : undefined;
-    },
-    flush() {
-      return count > 0 ? take() : undefined;
-    },
-    get pendingRecords() {
-      return count;
-    },
-  };
+  }
 }
 
 /** Encodes all records at once (small outputs, tests, local runs, the pool baseline) into one Buffer. */
