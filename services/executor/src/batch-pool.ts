@@ -19,8 +19,16 @@ export type BatchJob = Omit<BatchTask, 'window'>;
 export type BatchOutcome = BatchTaskResult;
 
 export interface BatchHooks {
-  /** Called for each chunk in order; the next chunk is delivered only after this resolves. */
+  /**
+   * Called for each chunk in order; the next chunk is delivered only after this resolves. Not called for
+   * a batch whose thread writes `job.output` itself: its outcome then carries the part's layout (`part`).
+   */
   onChunk(data: Buffer, records: number): Promise<void>;
+  /**
+   * Given, when the batch starts on a thread with `job.output`, a reader of the records the thread has
+   * written to the part so far (shared memory: heartbeats report progress without a message per chunk).
+   */
+  watchProgress?(recordsWritten: () => number): void;
   /** Serves a reference table the flow needs (fetched and cached by the main thread). */
   loadTable(name: string): Promise<unknown>;
   signal: AbortSignal;
@@ -53,6 +61,7 @@ interface Thread {
   worker: Worker;
   startedAt: number;
   abortFlag: Int32Array;
+  progress: Int32Array;
   /** The batch it runs: its messages go there, and its failure if the thread dies. */
   running?: { onMessage(msg: WorkerToMain): void; fail(err: Error): void };
 }
@@ -72,11 +81,12 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
 
   const spawn = (): void => {
     const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+    const progress = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(entryFile, {
       execArgv: workerExecArgv(),
-      workerData: { abortFlag } satisfies ThreadData,
+      workerData: { abortFlag, progress } satisfies ThreadData,
     });
-    const t: Thread = { worker, abortFlag, startedAt: Date.now() };
+    const t: Thread = { worker, abortFlag, progress, startedAt: Date.now() };
     all.add(t);
     worker.on('message', (msg: WorkerToMain) => t.running?.onMessage(msg));
     worker.on('error', (err: unknown) => {
@@ -118,8 +128,9 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
     // A small batch of a bounded flow: on this thread, no hop (inline-batch.ts).
     if (opts.inline !== false && runsInline(job)) {
       if (hooks.signal.aborted) throw new Error('batch cancelled');
+      // Its chunks (and a part's writes) go through the hooks: no thread writes for it.
       return runBatchTask(
-        { ...job, window },
+        { ...job, output: undefined, window },
         {
           signal: hooks.signal,
           loadTable: hooks.loadTable as (name: string) => Promise<ReferenceTableData>,
@@ -215,6 +226,8 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
       fail: (err) => finish('gone', { err }),
     };
     Atomics.store(t.abortFlag, 0, 0);
+    Atomics.store(t.progress, 0, 0);
+    if (job.output) hooks.watchProgress?.(() => Atomics.load(t.progress, 0));
     hooks.signal.addEventListener('abort', onAbort, { once: true });
     send({ type: 'run', id, task: { ...job, window } }, [job.input.bytes.buffer as ArrayBuffer]);
     return outcome;

@@ -198,7 +198,9 @@ async function runAttempt(
   const partChunkBytes: number[] = [];
   const partChunkRecords: number[] = [];
   let corruptPart = part !== undefined && deps.faults.has('corrupt-part', at);
-  const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => recordsDone);
+  // A batch thread that writes the part itself reports its records through shared memory (batch-pool.ts).
+  let partRecords = (): number => 0;
+  const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => recordsDone + partRecords());
   let result;
   try {
     result = await deps.pool.run(
@@ -220,10 +222,14 @@ async function runAttempt(
           globals: a.globals ?? {},
         },
         chunkBytes: a.chunkBytes || DEFAULT_CHUNK_BYTES,
+        // The batch thread writes the part's chunks into its temp file itself (worker/part-writer.ts); a batch
+        // that runs inline writes it through onChunk below.
+        ...(part ? { output: { file: part.tempFile, corruptFirst: corruptPart } } : {}),
       },
       {
         signal,
         loadTable: deps.loadReferenceTable,
+        watchProgress: (read) => (partRecords = read),
         onChunk: async (data, records) => {
           recordsDone += records;
           bytesOut += data.length;
@@ -258,6 +264,11 @@ async function runAttempt(
       if (kind === 'aborted') throw new CancelledError('batch cancelled');
       if (kind === 'invalid-flow') throw new FailedPreconditionError(`flow ${a.flow}@${a.flowRevision}: ${message}`);
       throw new Error(`batch ${a.batchIndex} failed: ${message}`);
+    }
+    if (result.part) {
+      partChunkBytes.push(...result.part.bytes);
+      partChunkRecords.push(...result.part.records);
+      for (const n of result.part.bytes) bytesOut += n;
     }
     await part?.commit();
   } catch (err) {

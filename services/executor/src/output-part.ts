@@ -12,6 +12,11 @@ import type { FileRootLookup } from './file-roots.js';
 
 export interface OutputPart {
   readonly file: string;
+  /**
+   * The temp file the part is written to until commit: a batch thread may write it itself (by path, its own
+   * handle closed before commit) instead of write().
+   */
+  readonly tempFile: string;
   write(bytes: Uint8Array): Promise<void>;
   /** fsync, close and rename into place. */
   commit(): Promise<void>;
@@ -62,6 +67,7 @@ export async function openOutputPart(
   };
   return {
     file: final,
+    tempFile: tmp,
     async write(bytes) {
       let at = 0;
       while (at < bytes.length) {

@@ -4,18 +4,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { isOwnedChunk } from '@flowmesh/flow';
 import type { ReferenceTableData } from '@flowmesh/flow';
-import type { MainToWorker, ThreadData, WorkerToMain } from './protocol.js';
+import { openPartWriter } from './part-writer.js';
+import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './protocol.js';
 import { runBatchTask } from './run-task.js';
 
-if (parentPort) serve(parentPort, (workerData as ThreadData).abortFlag);
+if (parentPort) serve(parentPort, workerData as ThreadData);
 
-function serve(port: MessagePort, abortFlag: Int32Array): void {
+function serve(port: MessagePort, { abortFlag, progress }: ThreadData): void {
   let link: ReturnType<typeof createLink> | undefined;
   port.on('message', (msg: MainToWorker) => {
     if (msg.type === 'run') {
       const current = createLink(port, msg.id, msg.task.window, abortFlag);
       link = current;
-      void runBatchTask(msg.task, current)
+      void runWithOutput(msg.task, current, progress)
         .finally(() => current.close())
         .then((outcome) => {
           if (link === current) link = undefined;
@@ -30,6 +31,42 @@ function serve(port: MessagePort, abortFlag: Int32Array): void {
       link.onMessage(msg);
     }
   });
+}
+
+/** Runs the task; with `task.output`, its chunks go into the part file here (part-writer.ts), not to the main thread. */
+async function runWithOutput(
+  task: BatchTask,
+  link: ReturnType<typeof createLink>,
+  progress: Int32Array,
+): Promise<BatchTaskResult> {
+  if (!task.output) return runBatchTask(task, link);
+  let writer;
+  try {
+    writer = await openPartWriter(task.output, progress);
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: { kind: 'failed', message: `output part: ${e.message}`, stack: e.stack } };
+  }
+  const part = writer;
+  try {
+    const outcome = await runBatchTask(task, {
+      signal: link.signal,
+      loadTable: link.loadTable,
+      sendChunk: (chunk, records) => {
+        link.signal.throwIfAborted();
+        part.write(chunk, records);
+        return Promise.resolve();
+      },
+    });
+    // Closed before the result goes out: the main thread commits (fsync, rename) a file nobody writes.
+    await part.close();
+    return outcome.ok ? { ...outcome, part: part.layout } : outcome;
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: { kind: link.signal.aborted ? 'aborted' : 'failed', message: e.message, stack: e.stack } };
+  } finally {
+    await part.close().catch(() => undefined);
+  }
 }
 
 /** The thread's side of one batch: credits for chunks, reference-table requests, abort. */

@@ -26,6 +26,19 @@ export interface BatchTask {
   chunkBytes: number;
   /** Chunks the thread may post before it waits for a credit. */
   window: number;
+  /**
+   * An output part (file sink or result spool) the thread writes its chunks into itself instead of posting
+   * them (worker/part-writer.ts): the temp file the main thread created and checked, which it still commits
+   * or discards. Ignored by a batch that runs inline: its chunks go to the hooks as before.
+   */
+  output?: TaskOutput;
+}
+
+export interface TaskOutput {
+  /** The part's temp file (already created, empty). */
+  file: string;
+  /** Test fault `corrupt-part`: flip a bit of the first chunk on disk, after the checksum covered it. */
+  corruptFirst?: boolean;
 }
 
 /** Given to each thread once, at its start. */
@@ -36,6 +49,17 @@ export interface ThreadData {
    * transform and cannot receive the abort message.
    */
   abortFlag: Int32Array;
+  /**
+   * Records of the running batch written to its output part so far (reset to 0 when one starts): shared
+   * memory, so the main thread's heartbeats report progress without a message per chunk.
+   */
+  progress: Int32Array;
+}
+
+/** The chunk layout of a part the thread wrote (as a trailer's `part_chunks`). */
+export interface PartLayout {
+  bytes: number[];
+  records: number[];
 }
 
 /** What a batch ends with: the batch result without chunk payloads (those went before it). */
@@ -49,6 +73,8 @@ export type BatchTaskResult =
       counterDeltas: Record<string, number>;
       cacheSets: Record<string, string>;
       aggregates: unknown;
+      /** Set when the thread wrote the batch's output part itself (task.output). */
+      part?: PartLayout;
     }
   | { ok: false; error: { kind: 'invalid-flow' | 'aborted' | 'failed'; message: string; stack?: string } };
 
