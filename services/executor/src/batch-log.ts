@@ -14,16 +14,20 @@ const NO_LOG: BatchLog = { started() {}, failed() {} };
 
 export function batchLog(logger: Logger | undefined, a: BatchAssignment): BatchLog {
   if (!logger) return NO_LOG;
-  let child: Logger | undefined;
-  const log = (): Logger => (child ??= logger.child({ jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt }));
+  // Methods, and the child made per line written (at most one per attempt unless debug is on): under tsx a
+  // named closure per batch costs a `__name` call (issue 7, target 4; libs/flow's run-batch.ts says more).
   return {
     started() {
       if (logger.isLevelEnabled('debug'))
-        log().debug({ offset: a.offset, length: a.length, inline: a.inline }, 'batch started');
+        childOf(logger, a).debug({ offset: a.offset, length: a.length, inline: a.inline }, 'batch started');
     },
     failed(err, cancelled) {
-      if (cancelled) log().debug({ err }, 'batch cancelled');
-      else log().info({ err }, 'batch failed');
+      if (cancelled) childOf(logger, a).debug({ err }, 'batch cancelled');
+      else childOf(logger, a).info({ err }, 'batch failed');
     },
   };
+}
+
+function childOf(logger: Logger, a: BatchAssignment): Logger {
+  return logger.child({ jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt });
 }

@@ -27,6 +27,7 @@ import { batchLog } from './batch-log.js';
 import type { BatchPool } from './batch-pool.js';
 import type { Faults } from './faults.js';
 import type { Fencing } from './fencing.js';
+import { startHeartbeats } from './heartbeats.js';
 import type { FileRootLookup } from './file-roots.js';
 import { readInline } from './inline-input.js';
 import { openOutputPart } from './output-part.js';
@@ -34,6 +35,7 @@ import type { OutputPart } from './output-part.js';
 import type { Slots } from './slots.js';
 import type { SourceFiles } from './source-files.js';
 import { validateAssignment } from './validate-assignment.js';
+import type { BatchFormat } from './validate-assignment.js';
 
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 /** Attempts sent ahead (`may_wait`) that may wait per slot; more are refused with RESOURCE_EXHAUSTED. */
@@ -113,21 +115,10 @@ export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
       log.started();
       metrics?.batch('started');
       metrics?.running(1);
-      // One span per attempt, a child of the ExecuteBatch server span (the coordinator's attempt span is
-      // its remote parent, carried in the call metadata).
-      // (On a stream, the parent is the context the coordinator sent with the assign.)
-      const run = (): Promise<BatchTrailer> =>
-        inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
-          const t = await runAttempt(deps, io, assign, format);
-          span.setAttributes({
-            'flowmesh.records.in': t.counts?.recordsIn ?? 0,
-            'flowmesh.records.out': t.counts?.recordsOut ?? 0,
-            'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
-            'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
-          });
-          return t;
-        });
-      trailer = parent ? await withContext(parent, run) : await run();
+      // On a stream, the span's parent is the context the coordinator sent with the assign.
+      trailer = parent
+        ? await withContext(parent, () => runInSpan(deps, io, assign, format))
+        : await runInSpan(deps, io, assign, format);
       outcome = 'ok';
       metrics?.batch('done');
       metrics?.records({
@@ -153,6 +144,24 @@ export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
   };
 }
 
+/**
+ * One span per attempt, a child of the ExecuteBatch server span (the coordinator's attempt span is its remote
+ * parent, carried in the call metadata). A module function, not a closure per attempt: under tsx each named
+ * closure costs a `__name` call (issue 7, target 4; libs/flow's run-batch.ts says more).
+ */
+function runInSpan(deps: ExecuteBatchDeps, io: AttemptIo, assign: BatchAssignment, format: BatchFormat): Promise<BatchTrailer> {
+  return inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
+    const t = await runAttempt(deps, io, assign, format);
+    span.setAttributes({
+      'flowmesh.records.in': t.counts?.recordsIn ?? 0,
+      'flowmesh.records.out': t.counts?.recordsOut ?? 0,
+      'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
+      'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
+    });
+    return t;
+  });
+}
+
 function attemptAttributes(a: BatchAssignment, executorId: string) {
   return {
     'flowmesh.job.id': a.jobId,
@@ -170,7 +179,7 @@ async function runAttempt(
   deps: ExecuteBatchDeps,
   io: AttemptIo,
   a: BatchAssignment,
-  format: 'csv' | 'jsonl' | 'lines',
+  format: BatchFormat,
 ): Promise<BatchTrailer> {
   const startedAt = Date.now();
   const at = { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt };
@@ -229,8 +238,10 @@ async function runAttempt(
       {
         signal,
         loadTable: deps.loadReferenceTable,
-        watchProgress: (read) => (partRecords = read),
-        onChunk: async (data, records) => {
+        watchProgress(read) {
+          partRecords = read;
+        },
+        async onChunk(data, records) {
           recordsDone += records;
           bytesOut += data.length;
           if (part) {
@@ -347,23 +358,6 @@ function openPart(deps: ExecuteBatchDeps, ref: FileRef): Promise<OutputPart> {
       throw new FailedPreconditionError(`spool part ${ref.path}: the caller's spool directory is gone (its call ended)`);
     throw err;
   });
-}
-
-/**
- * Heartbeats on the main thread's timer: the transform runs on a worker, so they keep flowing while the
- * CPU is busy. At most one is outstanding; a call that is not draining gets no pile of heartbeats.
- */
-function startHeartbeats(io: AttemptIo, everyMs: number, recordsDone: () => number): { stop(): void } {
-  let pending = false;
-  const timer = setInterval(() => {
-    if (pending || io.signal.aborted) return;
-    pending = true;
-    io.send({ msg: { $case: 'heartbeat', heartbeat: { recordsDone: recordsDone() } } }).then(
-      () => (pending = false),
-      () => (pending = false),
-    );
-  }, everyMs);
-  return { stop: () => clearInterval(timer) };
 }
 
 function splitJsonl(data: Buffer): string[] {

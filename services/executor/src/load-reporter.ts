@@ -1,5 +1,10 @@
 // Publishes slotsBusy/load to discovery as batches start and end, throttled: at most one update per
 // interval and one in flight, always carrying the latest figures (a burst of short batches is one write).
+// Once a second by default (it was 5/s): with thousands of tiny batches per second the slots change all the
+// time, so every interval was a write — a registry file rewritten (temp file + rename) or an etcd put, and a
+// rescan or watch event in every node that watches executors — ~6% of a busy executor's CPU in a profile
+// (issue 7, target 4). The figures only break ties between executors a coordinator counts as equally busy
+// itself (slot-ledger.ts) and show in the cluster view; exact counts are in GetExecutorStatus.
 export interface LoadTarget {
   update(patch: { slotsBusy: number; load: number }): Promise<void>;
 }
@@ -14,11 +19,11 @@ export interface LoadReporter {
 export function createLoadReporter(opts: {
   target: LoadTarget;
   slots: { total: number; busy(): number };
-  /** @default 200 */
+  /** @default 1000 */
   intervalMs?: number;
   onError?: (err: unknown) => void;
 }): LoadReporter {
-  const intervalMs = opts.intervalMs ?? 200;
+  const intervalMs = opts.intervalMs ?? 1000;
   let timer: NodeJS.Timeout | undefined;
   let inFlight = false;
   let dirty = false;

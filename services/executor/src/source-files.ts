@@ -36,8 +36,6 @@ export interface SourceFilesOptions {
 interface OpenFile {
   /** The root's directory when the path was resolved: a root moved since means resolving again. */
   dir: string;
-  /** The resolved, confined path (large ranges are read through it asynchronously, as before). */
-  real: string;
   fd: number;
   lastUsed: number;
   /** Asynchronous reads in flight on `fd`: a dropped file is closed only once they are done. */
@@ -79,7 +77,7 @@ export function createSourceFiles(lookup: FileRootLookup, opts: SourceFilesOptio
     if (known) drop(key, known);
     // Resolves (and refuses an escape) with the same checks and errors as before.
     const real = resolveInDir(dir, root, relPath);
-    const f: OpenFile = { dir: dir!, real, fd: openSync(real, 'r'), lastUsed: Date.now(), reading: 0, dropped: false };
+    const f: OpenFile = { dir: dir!, fd: openSync(real, 'r'), lastUsed: Date.now(), reading: 0, dropped: false };
     files.set(key, f);
     while (files.size > maxOpen) {
       const [oldKey, old] = files.entries().next().value!;

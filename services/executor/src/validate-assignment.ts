@@ -11,7 +11,6 @@ export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 export type BatchFormat = 'csv' | 'jsonl' | 'lines';
 
 export function validateAssignment(a: BatchAssignment): { format: BatchFormat } {
-  const field = (name: string, message: string) => new InvalidArgumentError(`assign.${name}`, message);
   if (!a.jobId) throw field('job_id', 'is required');
   if (!Number.isInteger(a.attempt) || a.attempt < 1) throw field('attempt', 'must be 1 or more');
   if (!Number.isInteger(a.epoch) || a.epoch < 0) throw field('epoch', 'must be a non-negative integer');
@@ -29,6 +28,11 @@ export function validateAssignment(a: BatchAssignment): { format: BatchFormat } 
     throw field('encoding', 'output parts are JSONL; JSON_TEXT applies to streamed records only');
   }
   return { format: formatName(a.format) };
+}
+
+/** A module function, not a closure per call: under tsx each named closure costs a `__name` call per batch. */
+function field(name: string, message: string): InvalidArgumentError {
+  return new InvalidArgumentError(`assign.${name}`, message);
 }
 
 function formatName(format: DataFormat): BatchFormat {
