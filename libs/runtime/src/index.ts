@@ -50,6 +50,8 @@ export {
   receivedRecordsMessage,
   encodeRecordsMessage,
   varintField,
+  varintSize,
+  writeVarint,
   readVarintField,
   wrapMessage,
   wrapReceived,

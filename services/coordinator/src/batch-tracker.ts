@@ -163,7 +163,18 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
     epoch: opts.epoch,
     add(batch) {
       if (batches.has(batch.index)) throw new Error(`batch ${batch.index} planned twice`);
-      batches.set(batch.index, { ...batch, state: 'queued', attempts: [], errors: [] });
+      // Fields named, not spread: a spread of the planner's object takes a slow path, per batch (issue 7).
+      batches.set(batch.index, {
+        index: batch.index,
+        offset: batch.offset,
+        length: batch.length,
+        firstLine: batch.firstLine,
+        firstRecord: batch.firstRecord,
+        records: batch.records,
+        state: 'queued',
+        attempts: [],
+        errors: [],
+      });
       freshQueue.push(batch.index);
       queued++;
     },

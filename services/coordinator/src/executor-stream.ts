@@ -42,11 +42,20 @@ export function attemptStatusError(code: status, message: string): Error & { cod
   return Object.assign(new Error(`${code} ${status[code]}: ${message}`), { code, details: message });
 }
 
+/**
+ * One attempt on a call. Its own state object and module-level functions over it, not closures per attempt
+ * (issue 7, target 4: at thousands of tiny attempts per second each closure costs — the services run under
+ * tsx, whose keepNames wraps every named one in a defineProperty call); it is also the listener of the
+ * attempt's abort signal (`handleEvent`).
+ */
 interface Channel {
+  live: LiveCall;
+  tag: number;
   queue: ExecuteBatchResponse[];
   wake: (() => void) | undefined;
   /** Set when the attempt has ended: its trailer came (undefined error) or it failed. */
   end: { error?: Error } | undefined;
+  handleEvent(): void;
 }
 
 interface LiveCall {
@@ -84,28 +93,10 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
   let closed = false;
   let heldPerSlot = 0;
 
-  function finish(live: LiveCall, tag: number, ch: Channel, end: { error?: Error }): void {
-    if (ch.end) return;
-    ch.end = end;
-    live.channels.delete(tag);
-    ch.wake?.();
-    if (live.channels.size === 0) {
-      live.idleSince = Date.now();
-      live.idleTimer.refresh();
-      if (live.retired) endCall(live);
-    }
-  }
-
-  /** Half-closes the call after writing what waits (a cancel may). */
-  function endCall(live: LiveCall): void {
-    live.outbox.flush();
-    live.call.end();
-  }
-
   function failAll(live: LiveCall, error: Error): void {
     if (current === live) current = undefined;
     clearTimeout(live.idleTimer);
-    for (const [tag, ch] of live.channels) finish(live, tag, ch, { error });
+    for (const ch of live.channels.values()) finish(ch, { error });
   }
 
   function open(): LiveCall {
@@ -148,7 +139,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       // A late message of an attempt that was cancelled or already ended: nobody reads it.
       if (!ch || !msg) return;
       if (msg.$case === 'error') {
-        finish(live, res.tag, ch, { error: attemptStatusError(msg.error.code as status, msg.error.message) });
+        finish(ch, { error: attemptStatusError(msg.error.code as status, msg.error.message) });
         return;
       }
       ch.queue.push({ msg } as ExecuteBatchResponse);
@@ -157,7 +148,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
         live.paused = true;
         call.pause();
       }
-      if (msg.$case === 'trailer') finish(live, res.tag, ch, {});
+      if (msg.$case === 'trailer') finish(ch, {});
       else ch.wake?.();
     };
     call.on('data', (res: ExecuteBatchesResponse) => {
@@ -198,26 +189,21 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     const live = (current ??= open());
     const tag = live.nextTag;
     live.nextTag = tag >= 0xffff_fffe ? 1 : tag + 1;
-    const ch: Channel = { queue: [], wake: undefined, end: undefined };
-    live.channels.set(tag, ch);
-    const cancel = (error: Error): void => {
-      if (ch.end) return;
-      // Tell the executor to stop the attempt (a small message: no need to wait for drain; after its assign,
-      // before the call may be half-closed in finish). A call that is ending or broken has stopped it already.
-      if (live.call.writable)
-        void live.outbox
-          .send({ tag, msg: { $case: 'cancel', cancel: { reason: error.message } }, traceContext: {}, more: [] })
-          .catch(() => undefined);
-      finish(live, tag, ch, { error });
+    const ch: Channel = {
+      live,
+      tag,
+      queue: [],
+      wake: undefined,
+      end: undefined,
+      handleEvent() {
+        cancel(this, attemptStatusError(status.CANCELLED, 'cancelled by caller'));
+      },
     };
-    const onAbort = (): void => cancel(attemptStatusError(status.CANCELLED, 'cancelled by caller'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    live.channels.set(tag, ch);
+    signal.addEventListener('abort', ch, { once: true });
     let deadlineMs = opts.attemptTimeoutMs;
     if (request.deadline) deadlineMs = Math.min(deadlineMs, request.deadline.getTime() - Date.now());
-    const deadline = setTimeout(
-      () => cancel(attemptStatusError(status.DEADLINE_EXCEEDED, 'attempt deadline exceeded')),
-      Math.max(0, deadlineMs),
-    );
+    const deadline = setTimeout(onDeadline, Math.max(0, deadlineMs), ch);
     try {
       await live.outbox.send({
         tag,
@@ -253,9 +239,9 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       }
     } finally {
       clearTimeout(deadline);
-      signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', ch);
       // Leaving early (trailer mismatch, heartbeat timeout, job cancel): stop the executor's work too.
-      if (!ch.end) cancel(attemptStatusError(status.CANCELLED, 'attempt abandoned'));
+      if (!ch.end) cancel(ch, attemptStatusError(status.CANCELLED, 'attempt abandoned'));
       taken(live, ch.queue.length);
       ch.queue = [];
     }
@@ -274,6 +260,41 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       }
     },
   };
+}
+
+function finish(ch: Channel, end: { error?: Error }): void {
+  if (ch.end) return;
+  ch.end = end;
+  const live = ch.live;
+  live.channels.delete(ch.tag);
+  ch.wake?.();
+  if (live.channels.size === 0) {
+    live.idleSince = Date.now();
+    live.idleTimer.refresh();
+    if (live.retired) endCall(live);
+  }
+}
+
+/** Half-closes the call after writing what waits (a cancel may). */
+function endCall(live: LiveCall): void {
+  live.outbox.flush();
+  live.call.end();
+}
+
+function cancel(ch: Channel, error: Error): void {
+  if (ch.end) return;
+  const live = ch.live;
+  // Tell the executor to stop the attempt (a small message: no need to wait for drain; after its assign,
+  // before the call may be half-closed in finish). A call that is ending or broken has stopped it already.
+  if (live.call.writable)
+    void live.outbox
+      .send({ tag: ch.tag, msg: { $case: 'cancel', cancel: { reason: error.message } }, traceContext: {}, more: [] })
+      .catch(() => undefined);
+  finish(ch, { error });
+}
+
+function onDeadline(ch: Channel): void {
+  cancel(ch, attemptStatusError(status.DEADLINE_EXCEEDED, 'attempt deadline exceeded'));
 }
 
 function send(call: Call, msg: ExecuteBatchesRequest): Promise<void> {

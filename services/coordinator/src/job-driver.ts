@@ -249,6 +249,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         async (span) => {
           const r = await runAttempt(deps.runner, request, {
             signal: own.signal,
+            controller: own,
             heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
             includeRejects: job.includeRejects,
           });
@@ -287,8 +288,10 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       heldBytes += result.bytes;
       reorder.put(b.index, result);
     } catch (err) {
-      // The job stopped, or this attempt lost a speculative race (the tracker already ended it as cancelled).
-      if (abort.signal.aborted || own.signal.aborted) return;
+      // The job stopped, or this attempt lost a speculative race (the tracker already ended it as cancelled);
+      // not when its own watchdog aborted it for silence (runAttempt), which is a failure like any other.
+      const silent = err instanceof AttemptError && err.silent;
+      if (abort.signal.aborted || (own.signal.aborted && !silent)) return;
       const refused = err instanceof AttemptError && err.refused;
       const message = err instanceof Error ? err.message : String(err);
       // An executor that refused or could not be reached gets no new batch for a moment, so fresh

@@ -12,6 +12,8 @@ export class AttemptError extends Error {
     readonly refused = false,
     /** The executor could not be reached or is going away. */
     readonly unreachable = false,
+    /** The executor sent nothing for longer than the heartbeat timeout (the attempt's signal was aborted for it). */
+    readonly silent = false,
   ) {
     super(message);
     this.name = 'AttemptError';
@@ -20,6 +22,12 @@ export class AttemptError extends Error {
 
 export interface AttemptOptions {
   signal: AbortSignal;
+  /**
+   * The controller of `signal` when it is the attempt's own (nothing else is cancelled with it): aborted on
+   * silence, instead of a second controller per attempt linked to `signal` (issue 7, target 4: thousands of
+   * tiny attempts per second). The attempt then fails with a `silent` AttemptError.
+   */
+  controller?: AbortController;
   /** Fail the attempt when the executor sends nothing for this long (it heartbeats while working); 0: never. */
   heartbeatTimeoutMs: number;
   includeRejects: boolean;
@@ -37,33 +45,28 @@ export async function runAttempt(
     { jobId: a.jobId, batchIndex: a.batchIndex, attempt: a.attempt, epoch: a.epoch },
     { includeRejects: opts.includeRejects, ...(a.outputPart ? { outputPart: a.outputPart } : {}) },
   );
-  // One controller per attempt, aborted by the job or the watchdog. (AbortSignal.any on the long-lived job
-  // signal costs a weak reference per attempt — measurable at thousands of tiny batches per second.)
-  const attempt = new AbortController();
-  let silent = false;
-  const onJobAbort = (): void => attempt.abort(opts.signal.reason);
-  opts.signal.addEventListener('abort', onJobAbort, { once: true });
-  if (opts.signal.aborted) attempt.abort(opts.signal.reason);
-  const signal = attempt.signal;
-  let silentTimer: NodeJS.Timeout | undefined;
+  // The controller aborted by the job or the watchdog: the caller's own for this attempt, or one linked to
+  // the caller's signal. (AbortSignal.any on the long-lived job signal costs a weak reference per attempt —
+  // measurable at thousands of tiny batches per second.)
+  let attempt = opts.controller;
+  let onJobAbort: (() => void) | undefined;
+  if (!attempt) {
+    const linked = new AbortController();
+    onJobAbort = () => linked.abort(opts.signal.reason);
+    opts.signal.addEventListener('abort', onJobAbort, { once: true });
+    if (opts.signal.aborted) linked.abort(opts.signal.reason);
+    attempt = linked;
+  }
+  const watchdog: Watchdog = { attempt, silent: false };
   // One timer per attempt, restarted on every message (refresh: no new timer per message, of which a
   // tiny batch has three).
-  const arm = (): void => {
-    if (silentTimer) silentTimer.refresh();
-    else if (opts.heartbeatTimeoutMs > 0) {
-      silentTimer = setTimeout(() => {
-        silent = true;
-        attempt.abort(new Error('missed heartbeats'));
-      }, opts.heartbeatTimeoutMs);
-    }
-  };
-  const where = `executor ${request.executor.id}`;
+  const silentTimer =
+    opts.heartbeatTimeoutMs > 0 ? setTimeout(onSilence, opts.heartbeatTimeoutMs, watchdog) : undefined;
   let trailer;
   let started = false;
   try {
-    arm();
-    for await (const response of runner(request, signal)) {
-      arm();
+    for await (const response of runner(request, attempt.signal)) {
+      silentTimer?.refresh();
       const msg = response.msg;
       if (!msg) continue;
       if (msg.$case === 'started') started = true;
@@ -74,8 +77,9 @@ export async function runAttempt(
       // Keep reading after the trailer until the call ends, so the executor's slot is free when we count it free.
     }
   } catch (err) {
+    if (watchdog.silent) throw silence(request, opts);
     opts.signal.throwIfAborted();
-    if (silent) throw new AttemptError(`${where}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`);
+    const where = `executor ${request.executor.id}`;
     const code = (err as { code?: number }).code;
     const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
     // UNAVAILABLE before the executor sent `started`: the batch never ran there (a dead executor still in
@@ -91,11 +95,32 @@ export async function runAttempt(
     );
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
-    opts.signal.removeEventListener('abort', onJobAbort);
+    if (onJobAbort) opts.signal.removeEventListener('abort', onJobAbort);
   }
+  if (watchdog.silent) throw silence(request, opts);
   opts.signal.throwIfAborted();
-  if (!trailer) throw new AttemptError(`${where}: stream ended without a trailer`);
+  if (!trailer) throw new AttemptError(`executor ${request.executor.id}: stream ended without a trailer`);
   const verdict = collector.verify(trailer);
-  if (!verdict.ok) throw new AttemptError(`${where}: ${verdict.reason}`);
+  if (!verdict.ok) throw new AttemptError(`executor ${request.executor.id}: ${verdict.reason}`);
   return verdict.result;
+}
+
+interface Watchdog {
+  attempt: AbortController;
+  silent: boolean;
+}
+
+// Module-level, with its state as the timer's argument: no closure per attempt.
+function onSilence(w: Watchdog): void {
+  w.silent = true;
+  w.attempt.abort(new Error('missed heartbeats'));
+}
+
+function silence(request: AttemptRequest, opts: AttemptOptions): AttemptError {
+  return new AttemptError(
+    `executor ${request.executor.id}: no message for ${opts.heartbeatTimeoutMs} ms (missed heartbeats)`,
+    false,
+    false,
+    true,
+  );
 }

@@ -1,8 +1,8 @@
 // The hand-written records serializer must produce exactly the generated encoder's bytes.
 import assert from 'node:assert/strict';
-import { ExecuteBatchResponse } from '@flowmesh/contracts';
+import { ExecuteBatchesResponse, ExecuteBatchResponse } from '@flowmesh/contracts';
 import type { RecordChunk } from '@flowmesh/contracts';
-import { serializeResponse } from '../src/response-codec.js';
+import { serializeResponse, serializeStreamResponse } from '../src/response-codec.js';
 
 describe('executor response codec', () => {
   const cases: Array<[string, RecordChunk]> = [
@@ -24,5 +24,23 @@ describe('executor response codec', () => {
   it('falls back to the generated encoder for other messages', () => {
     const value: ExecuteBatchResponse = { msg: { $case: 'heartbeat', heartbeat: { recordsDone: 5 } } };
     assert.deepEqual(serializeResponse(value), Buffer.from(ExecuteBatchResponse.encode(value).finish()));
+  });
+
+  it('encodes a bundle (tag 0, responses in `more`) like the generated code, small records included', () => {
+    const chunk: RecordChunk = { jobId: 'job-1', batchIndex: 7, seq: 0, recordCount: 2, data: Buffer.from('{"a":1}\n{"b":2}\n'), records: [] };
+    const bundle: ExecuteBatchesResponse = {
+      tag: 0,
+      msg: undefined,
+      more: [
+        { tag: 3, msg: { $case: 'started', started: { executorId: 'e-1' } }, more: [] },
+        { tag: 3, msg: { $case: 'records', records: chunk }, more: [] },
+        { tag: 300, msg: { $case: 'heartbeat', heartbeat: { recordsDone: 5 } }, more: [] },
+        { tag: 3, msg: { $case: 'records', records: { ...chunk, data: Buffer.alloc(0), recordCount: 0 } }, more: [] },
+      ],
+    };
+    const fast = serializeStreamResponse(bundle);
+    assert.deepEqual(fast, Buffer.from(ExecuteBatchesResponse.encode(bundle).finish()));
+    const back = ExecuteBatchesResponse.decode(fast);
+    assert.deepEqual(back.more.map((r) => `${r.tag}:${r.msg?.$case}`), ['3:started', '3:records', '300:heartbeat', '3:records']);
   });
 });
