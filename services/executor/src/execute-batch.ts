@@ -208,7 +208,7 @@ async function runAttempt(
   const partChunkRecords: number[] = [];
   let corruptPart = part !== undefined && deps.faults.has('corrupt-part', at);
   // A batch thread that writes the part itself reports its records through shared memory (batch-pool.ts).
-  let partRecords = (): number => 0;
+  let partRecords = noRecords;
   const heartbeats = startHeartbeats(io, deps.heartbeatMs, () => recordsDone + partRecords());
   let result;
   try {
@@ -358,6 +358,11 @@ function openPart(deps: ExecuteBatchDeps, ref: FileRef): Promise<OutputPart> {
       throw new FailedPreconditionError(`spool part ${ref.path}: the caller's spool directory is gone (its call ended)`);
     throw err;
   });
+}
+
+/** Records a batch thread has written to its part, before it reports any (a module function: see runInSpan). */
+function noRecords(): number {
+  return 0;
 }
 
 function splitJsonl(data: Buffer): string[] {
