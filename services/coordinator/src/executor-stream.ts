@@ -16,9 +16,9 @@ import type {
 } from '@flowmesh/contracts';
 import { callOptions, injectTraceContext } from '@flowmesh/runtime';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
-import type { AttemptRequest } from './attempt-runner.js';
+import type { AttemptRequest, AttemptSink } from './attempt-runner.js';
 import { createCallContexts, type CallContexts } from './call-contexts.js';
-import { createRequestOutbox, type RequestOutbox } from './request-outbox.js';
+import { createRequestOutbox, SENT, type RequestOutbox } from './request-outbox.js';
 
 /** Inline bytes travel in messages of this size (below the 16 MiB message limit, cheap to copy). */
 const INLINE_CHUNK_BYTES = 1024 * 1024;
@@ -55,6 +55,11 @@ interface Channel {
   wake: (() => void) | undefined;
   /** Set when the attempt has ended: its trailer came (undefined error) or it failed. */
   end: { error?: Error } | undefined;
+  /** The callback form (`start`): messages go straight to it, not through `queue`; it is told the end. */
+  sink: AttemptSink | undefined;
+  /** The callback form's signal and deadline, let go when the attempt ends. */
+  signal: AbortSignal | undefined;
+  deadline: NodeJS.Timeout | undefined;
   handleEvent(): void;
 }
 
@@ -82,6 +87,11 @@ export interface ExecutorStream {
   heldPerSlot(): number;
   /** Runs one attempt on the executor's call; aborting `signal` cancels it there. */
   run(request: AttemptRequest, signal: AbortSignal): AsyncGenerator<ExecuteBatchResponse, void, undefined>;
+  /**
+   * The same as `run` with callbacks (no inline bytes): each message is handed to `sink` from the call's
+   * data event, then the end, as `run` would have yielded and thrown them.
+   */
+  start(request: AttemptRequest, signal: AbortSignal, sink: AttemptSink): void;
   /** Cancels the call (every attempt on it fails). */
   close(): void;
 }
@@ -142,6 +152,11 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
         finish(ch, { error: attemptStatusError(msg.error.code as status, msg.error.message) });
         return;
       }
+      if (ch.sink) {
+        ch.sink.onMessage(msg);
+        if (msg.$case === 'trailer') finish(ch, {});
+        return;
+      }
       ch.queue.push({ msg } as ExecuteBatchResponse);
       live.queued++;
       if (live.queued >= PAUSE_AT && !live.paused) {
@@ -174,12 +189,8 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     }
   }
 
-  async function* run(
-    request: AttemptRequest,
-    signal: AbortSignal,
-  ): AsyncGenerator<ExecuteBatchResponse, void, undefined> {
-    if (closed) throw attemptStatusError(status.UNAVAILABLE, 'coordinator is closing');
-    signal.throwIfAborted();
+  /** A new attempt's channel on the current call (a fresh call when it is retired or too old). */
+  function channel(sink: AttemptSink | undefined): Channel {
     if (current && (current.retired || Date.now() - current.openedAt > maxAgeMs)) {
       const old = current;
       old.retired = true;
@@ -195,15 +206,52 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
       queue: [],
       wake: undefined,
       end: undefined,
+      sink,
+      signal: undefined,
+      deadline: undefined,
       handleEvent() {
         cancel(this, attemptStatusError(status.CANCELLED, 'cancelled by caller'));
       },
     };
     live.channels.set(tag, ch);
+    return ch;
+  }
+
+  function deadlineMs(request: AttemptRequest): number {
+    let ms = opts.attemptTimeoutMs;
+    if (request.deadline) ms = Math.min(ms, request.deadline.getTime() - Date.now());
+    return Math.max(0, ms);
+  }
+
+  function start(request: AttemptRequest, signal: AbortSignal, sink: AttemptSink): void {
+    if (closed) return sink.onEnd(attemptStatusError(status.UNAVAILABLE, 'coordinator is closing'));
+    if (signal.aborted) return sink.onEnd(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    const ch = channel(sink);
+    const live = ch.live;
+    ch.signal = signal;
     signal.addEventListener('abort', ch, { once: true });
-    let deadlineMs = opts.attemptTimeoutMs;
-    if (request.deadline) deadlineMs = Math.min(deadlineMs, request.deadline.getTime() - Date.now());
-    const deadline = setTimeout(onDeadline, Math.max(0, deadlineMs), ch);
+    ch.deadline = setTimeout(onDeadline, deadlineMs(request), ch);
+    const sent = live.outbox.send({
+      tag: ch.tag,
+      msg: { $case: 'assign', assign: live.contexts ? live.contexts.slim(request.assignment) : request.assignment },
+      traceContext: injectTraceContext(),
+      more: [],
+    });
+    // A write that fails (the call broke) ends the attempt with its error, as `run` would throw it.
+    if (sent !== SENT) sent.catch((err: unknown) => onSendError(ch, err));
+  }
+
+  async function* run(
+    request: AttemptRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<ExecuteBatchResponse, void, undefined> {
+    if (closed) throw attemptStatusError(status.UNAVAILABLE, 'coordinator is closing');
+    signal.throwIfAborted();
+    const ch = channel(undefined);
+    const live = ch.live;
+    const tag = ch.tag;
+    signal.addEventListener('abort', ch, { once: true });
+    const deadline = setTimeout(onDeadline, deadlineMs(request), ch);
     try {
       await live.outbox.send({
         tag,
@@ -249,6 +297,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
 
   return {
     run,
+    start,
     heldPerSlot: () => heldPerSlot,
     close() {
       closed = true;
@@ -273,6 +322,16 @@ function finish(ch: Channel, end: { error?: Error }): void {
     live.idleTimer.refresh();
     if (live.retired) endCall(live);
   }
+  const sink = ch.sink;
+  if (sink) {
+    if (ch.deadline) clearTimeout(ch.deadline);
+    ch.signal?.removeEventListener('abort', ch);
+    sink.onEnd(end.error);
+  }
+}
+
+function onSendError(ch: Channel, err: unknown): void {
+  cancel(ch, err instanceof Error ? err : attemptStatusError(status.UNAVAILABLE, String(err)));
 }
 
 /** Half-closes the call after writing what waits (a cancel may). */
@@ -298,7 +357,7 @@ function onDeadline(ch: Channel): void {
 }
 
 function send(call: Call, msg: ExecuteBatchesRequest): Promise<void> {
-  if (call.write(msg)) return Promise.resolve();
+  if (call.write(msg)) return SENT;
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       call.off('drain', onDrain);

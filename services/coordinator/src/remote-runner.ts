@@ -4,7 +4,7 @@
 // the received bytes, so the coordinator forwards them without re-encoding.
 import type { ExecutorServiceClient } from '@flowmesh/contracts';
 import { createClient } from '@flowmesh/runtime';
-import type { AttemptRunner } from './attempt-runner.js';
+import type { AttemptRequest, AttemptRunner, AttemptSink } from './attempt-runner.js';
 import { createExecutorStream, type ExecutorStream } from './executor-stream.js';
 import { RelayingExecutorClient } from './relay-codec.js';
 
@@ -27,8 +27,15 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
     return e.stream;
   };
 
+  const run: AttemptRunner = Object.assign(
+    (request: AttemptRequest, signal: AbortSignal) => streamFor(request.executor.address).run(request, signal),
+    {
+      start: (request: AttemptRequest, signal: AbortSignal, sink: AttemptSink) =>
+        streamFor(request.executor.address).start(request, signal, sink),
+    },
+  );
   return {
-    run: (request, signal) => streamFor(request.executor.address).run(request, signal),
+    run,
     heldPerSlot: (address) => executors.get(address)?.stream.heldPerSlot() ?? 0,
     close() {
       for (const e of executors.values()) {

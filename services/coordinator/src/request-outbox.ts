@@ -8,6 +8,9 @@
 // (The executor's side of the same idea: services/executor/src/response-outbox.ts.)
 import type { ExecuteBatchesRequest } from '@flowmesh/contracts';
 
+/** What `send` returns when the request needs no waiting: callers may skip a `catch` on it. */
+export const SENT: Promise<void> = Promise.resolve();
+
 export interface RequestOutbox {
   /** The executor takes bundles (its StreamFeatures). */
   takeBundles(): void;
@@ -60,7 +63,7 @@ export function createRequestOutbox(write: (req: ExecuteBatchesRequest) => Promi
         setImmediate(flush);
       }
       // The sender goes on at once unless the last bundle still waits for `drain`: backpressure as before.
-      return draining ?? Promise.resolve();
+      return draining ?? SENT;
     },
     flush,
   };

@@ -1,9 +1,10 @@
 // One batch attempt from dispatch to a verified (or refused) result. A broken call, an executor error,
 // silence longer than the heartbeat timeout, a stream without trailer or a trailer that does not match
 // all end in an AttemptError; the driver then retries the batch elsewhere (issue 6, item 1).
+import type { BatchTrailer, ExecuteBatchResponse } from '@flowmesh/contracts';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { createAttemptCollector, type VerifiedAttempt } from './attempt-collector.js';
-import type { AttemptRequest, AttemptRunner } from './attempt-runner.js';
+import { createAttemptCollector, type AttemptCollector, type VerifiedAttempt } from './attempt-collector.js';
+import type { AttemptRequest, AttemptRunner, AttemptSink } from './attempt-runner.js';
 
 export class AttemptError extends Error {
   constructor(
@@ -62,6 +63,16 @@ export async function runAttempt(
   // tiny batch has three).
   const silentTimer =
     opts.heartbeatTimeoutMs > 0 ? setTimeout(onSilence, opts.heartbeatTimeoutMs, watchdog) : undefined;
+  // The runner's callback form (the executor stream; not for inline bytes, which wait for drain as they go):
+  // each message reaches the collector from the call's data event, with no async generator, queue and
+  // promise per message in between (issue 7, target 4).
+  if (runner.start && !request.inline) {
+    const start = runner.start;
+    return new Promise<VerifiedAttempt>((resolve, reject) => {
+      const direct = new DirectAttempt(request, opts, collector, watchdog, silentTimer, onJobAbort, resolve, reject);
+      start(request, attempt.signal, direct);
+    });
+  }
   let trailer;
   let started = false;
   try {
@@ -79,30 +90,79 @@ export async function runAttempt(
   } catch (err) {
     if (watchdog.silent) throw silence(request, opts);
     opts.signal.throwIfAborted();
-    const where = `executor ${request.executor.id}`;
-    const code = (err as { code?: number }).code;
-    const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
-    // UNAVAILABLE before the executor sent `started`: the batch never ran there (a dead executor still in
-    // discovery until its lease expires — connection refused; or a batch sent ahead that was still waiting
-    // for the slot, heartbeating, when its executor died). Like a refusal, it spends no retry budget;
-    // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
-    const neverReached = code === grpcStatus.UNAVAILABLE && !started;
-    const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
-    throw new AttemptError(
-      `${where}: ${(err as Error).message ?? String(err)}`,
-      refused,
-      code === grpcStatus.UNAVAILABLE,
-    );
+    throw failure(request, err, started);
   } finally {
     if (silentTimer) clearTimeout(silentTimer);
     if (onJobAbort) opts.signal.removeEventListener('abort', onJobAbort);
   }
   if (watchdog.silent) throw silence(request, opts);
   opts.signal.throwIfAborted();
+  return verified(request, collector, trailer);
+}
+
+/** The attempt's end once its call ended without an error: its trailer verified, or why not. */
+function verified(request: AttemptRequest, collector: AttemptCollector, trailer: BatchTrailer | undefined): VerifiedAttempt {
   if (!trailer) throw new AttemptError(`executor ${request.executor.id}: stream ended without a trailer`);
   const verdict = collector.verify(trailer);
   if (!verdict.ok) throw new AttemptError(`executor ${request.executor.id}: ${verdict.reason}`);
   return verdict.result;
+}
+
+/** How a broken call or an executor's error ends the attempt. */
+function failure(request: AttemptRequest, err: unknown, started: boolean): AttemptError {
+  const code = (err as { code?: number }).code;
+  const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
+  // UNAVAILABLE before the executor sent `started`: the batch never ran there (a dead executor still in
+  // discovery until its lease expires — connection refused; or a batch sent ahead that was still waiting
+  // for the slot, heartbeating, when its executor died). Like a refusal, it spends no retry budget;
+  // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
+  const neverReached = code === grpcStatus.UNAVAILABLE && !started;
+  const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
+  return new AttemptError(
+    `executor ${request.executor.id}: ${(err as Error).message ?? String(err)}`,
+    refused,
+    code === grpcStatus.UNAVAILABLE,
+  );
+}
+
+/** One attempt through the runner's callback form: the same steps as the loop above, as the sink's methods. */
+class DirectAttempt implements AttemptSink {
+  private trailer: BatchTrailer | undefined;
+  private started = false;
+
+  constructor(
+    private readonly request: AttemptRequest,
+    private readonly opts: AttemptOptions,
+    private readonly collector: AttemptCollector,
+    private readonly watchdog: Watchdog,
+    private readonly silentTimer: NodeJS.Timeout | undefined,
+    private readonly onJobAbort: (() => void) | undefined,
+    private readonly resolve: (v: VerifiedAttempt) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  onMessage(msg: NonNullable<ExecuteBatchResponse['msg']>): void {
+    this.silentTimer?.refresh();
+    if (msg.$case === 'started') this.started = true;
+    else if (msg.$case === 'records') this.collector.onRecords(msg.records);
+    else if (msg.$case === 'rejects') this.collector.onRejects(msg.rejects);
+    else if (msg.$case === 'heartbeat') this.opts.onHeartbeat?.(msg.heartbeat.recordsDone);
+    else if (msg.$case === 'trailer') this.trailer = msg.trailer;
+  }
+
+  onEnd(err: Error | undefined): void {
+    if (this.silentTimer) clearTimeout(this.silentTimer);
+    if (this.onJobAbort) this.opts.signal.removeEventListener('abort', this.onJobAbort);
+    const { request, opts } = this;
+    try {
+      if (this.watchdog.silent) throw silence(request, opts);
+      opts.signal.throwIfAborted();
+      if (err) throw failure(request, err, this.started);
+      this.resolve(verified(request, this.collector, this.trailer));
+    } catch (e) {
+      this.reject(e);
+    }
+  }
 }
 
 interface Watchdog {
