@@ -184,6 +184,9 @@ line('ratio mesh (gRPC bytes) / pool', `${result.ratios.meshGrpcBytesVsPool}×  
 // (client included) against the pool's process (worker threads included), per round.
 line('CPU µs/record, pool vs mesh', pairs.map((x) => `pool ${cpuTotal(x.pool)} / hand-off ${cpuTotal(x.mesh)} / gRPC bytes ${cpuTotal(x.meshGrpc)}`).join('; '));
 line('CPU µs/record, single csv-parse', cpuTotal(single));
+// By thread (main / the pool's workers or an executor's batch thread / the rest), in the median round.
+line('CPU µs/record by thread, pool', JSON.stringify((medianPair.pool as { cpuUsPerRecordByThread?: unknown }).cpuUsPerRecordByThread));
+line('CPU µs/record by thread, mesh', JSON.stringify((medianPair.mesh as { cpuUsPerRecordByThread?: unknown }).cpuUsPerRecordByThread));
 line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  (target ≥ 3×)`);
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));

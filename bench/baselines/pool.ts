@@ -1,5 +1,6 @@
 // Baseline: a worker-thread pool on this machine (piscina, one thread per core) running the same decode,
 // transform and encode over byte ranges planned by the same planner. Prints one JSON line.
+import { readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +19,43 @@ const pool = new Piscina({
   maxThreads: threads,
   execArgv: ['--import', 'tsx'],
 });
+/** CPU µs of each thread of this process (/proc/self/task: threads are unnamed; the main one's id is the pid). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid === String(process.pid) ? 'main' : tid, (Number(f[11]) + Number(f[12])) * 10_000); // 10 ms ticks
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+interface ThreadSplit { main: number; workers: number; rest: number }
+/** The main thread, the `threads` busiest others (the pool's workers: an executor's batch threads' counterpart), the rest. */
+function threadSplit(before: Map<string, number>, after: Map<string, number>): ThreadSplit {
+  const others: number[] = [];
+  let main = 0;
+  for (const [tid, us] of after) {
+    const d = us - (before.get(tid) ?? 0);
+    if (tid === 'main') main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return { main, workers: sum(others.slice(0, threads)), rest: sum(others.slice(threads)) };
+}
 // With --warmup, the same job runs once untimed first (threads started, modules loaded, code optimized),
 // as the mesh's measured job follows a warm-up job: both sides are then measured warm.
 const warmup = process.argv.includes('--warmup');
-async function runJob(): Promise<{ recordsIn: number; recordsOut: number; rejected: number; bytesOut: number; seconds: number; cpuUs: number; minorFaults: number }> {
+async function runJob(): Promise<{ recordsIn: number; recordsOut: number; rejected: number; bytesOut: number; seconds: number; cpuUs: number; minorFaults: number; byThread: ThreadSplit }> {
   const started = process.hrtime.bigint();
   // process.cpuUsage() and resourceUsage() are process-wide: they include the pool's worker threads.
   const cpu0 = process.cpuUsage();
   const faults0 = process.resourceUsage().minorPageFault;
+  const threads0 = threadCpu();
   const fh = await open(file!, 'r');
   const header = await readHeader(fh, 'csv');
   let recordsIn = 0;
@@ -50,13 +80,16 @@ async function runJob(): Promise<{ recordsIn: number; recordsOut: number; reject
   await fh.close();
   const cpu = process.cpuUsage(cpu0);
   const minorFaults = process.resourceUsage().minorPageFault - faults0;
-  return { recordsIn, recordsOut, rejected, bytesOut, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuUs: cpu.user + cpu.system, minorFaults };
+  const byThread = threadSplit(threads0, threadCpu());
+  return { recordsIn, recordsOut, rejected, bytesOut, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuUs: cpu.user + cpu.system, minorFaults, byThread };
 }
 if (warmup) await runJob();
-const { recordsIn, recordsOut, rejected, bytesOut, seconds, cpuUs, minorFaults } = await runJob();
+const { recordsIn, recordsOut, rejected, bytesOut, seconds, cpuUs, minorFaults, byThread } = await runJob();
 await pool.destroy();
 // CPU (user + system, main and worker threads) of the timed job only, per input record: comparable with the
 // mesh's `cpuUsPerRecord.total` (all its processes), the figure that decides who wins on saturated cores.
-const cpuUsPerRecord = Math.round((cpuUs / recordsIn) * 100) / 100;
+const perRecord = (us: number): number => Math.round((us / recordsIn) * 100) / 100;
+const cpuUsPerRecord = perRecord(cpuUs);
 const minorFaultsPer1kRecords = Math.round((minorFaults / (recordsIn / 1000)) * 100) / 100;
-process.stdout.write(JSON.stringify({ name: `pool-${threads}`, threads, warmup, recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds, cpuUsPerRecord, minorFaultsPer1kRecords, loadAverage: loadavg()[0] }) + '\n');
+process.stdout.write(JSON.stringify({ name: `pool-${threads}`, threads, warmup, recordsIn, recordsOut, rejected, bytesOut, seconds, recordsPerSecond: recordsIn / seconds, cpuUsPerRecord, minorFaultsPer1kRecords,
+  cpuUsPerRecordByThread: { main: perRecord(byThread.main), workers: perRecord(byThread.workers), rest: perRecord(byThread.rest) }, loadAverage: loadavg()[0] }) + '\n');

@@ -87,6 +87,46 @@ function faultSample(): CpuSample {
   s.client = Number(own.slice(own.lastIndexOf(')') + 2).split(' ')[7]);
   return s;
 }
+/**
+ * CPU (µs) of every thread of each mesh process and of this client, from /proc/<pid>/task/<tid>/stat. Threads
+ * have no names there (all "node"): the main thread is the one whose id is the pid.
+ */
+type ThreadSample = Record<string, Map<string, number>>;
+function threadSample(): ThreadSample {
+  const s: ThreadSample = {};
+  for (const c of [...mesh.children, { name: 'client', pid: process.pid }]) {
+    const threads = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${c.pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${c.pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.set(tid === String(c.pid) ? 'main' : tid, (Number(f[11]) + Number(f[12])) * TICK_US);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+    s[c.name] = threads;
+  }
+  return s;
+}
+/**
+ * CPU µs per record of each process by thread: `main`, `busiest` (the other thread that used the most: an
+ * executor's batch thread, the pool's counterpart) and `rest` (libuv pool, GC helpers, inspector…), to see what
+ * the mesh pays beyond the transform (issue 7 target 1: bench/README.md "Mesh vs pool").
+ */
+function threadsPer(before: ThreadSample, after: ThreadSample, units: number): Record<string, { main: number; busiest: number; rest: number }> {
+  const out: Record<string, { main: number; busiest: number; rest: number }> = {};
+  for (const [name, threads] of Object.entries(after)) {
+    const deltas = [...threads].map(([tid, us]) => [tid, us - (before[name]?.get(tid) ?? 0)] as const);
+    const main = deltas.find(([tid]) => tid === 'main')?.[1] ?? 0;
+    const others = deltas.filter(([tid]) => tid !== 'main').map(([, us]) => us).sort((a, b) => b - a);
+    const busiest = others[0] ?? 0;
+    const rest = others.slice(1).reduce((a, b) => a + b, 0);
+    const per = (us: number) => round(us / Math.max(1, units), 2);
+    out[name] = { main: per(main), busiest: per(busiest), rest: per(rest) };
+  }
+  return out;
+}
 /** CPU µs per unit (record or batch) of each process between two samples, plus the total. */
 function cpuPer(before: CpuSample, after: CpuSample, units: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -195,12 +235,14 @@ try {
     await client.putFlow(name, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
     const cpu0 = cpuSample();
     const faults0 = faultSample();
+    const threads0 = threadSample();
     const load = loadAverage();
     const t0 = Date.now();
     const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client);
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
     const cpu1 = cpuSample();
     const faults1 = faultSample();
+    const threads1 = threadSample();
     const batches = r.job?.progress?.batchesDone ?? 0;
     const cpuUsPerBatch = cpuPer(cpu0, cpu1, batches);
     // Scale-out arithmetic (target 6): batches one coordinator core can take per second, over the batches
@@ -213,6 +255,7 @@ try {
       // The steady figure on a shared machine: CPU µs per input record, per process.
       cpuUsPerRecord: cpuPer(cpu0, cpu1, recordsIn), loadAverage: load,
       minorFaultsPer1kRecords: cpuPer(faults0, faults1, recordsIn / 1000),
+      cpuUsPerRecordByThread: threadsPer(threads0, threads1, recordsIn),
       batches, cpuUsPerBatch, coordinatorBatchesPerCoreSecond, executorBatchesPerSecond,
       executorsPerCoordinatorCore: round(coordinatorBatchesPerCoreSecond / executorBatchesPerSecond, 0),
       ...(opts.memoryProbe ? { memoryMb: memorySummary(t0, Date.now()) } : {}),
