@@ -7,7 +7,7 @@
 // early to a busy executor may finish later than on one that frees up first.
 
 // Tiny batches go deeper (session 5): the executor answers a run of them in one message (its outbox holds a
-// bundle while another attempt of the call is about to answer, up to 3 trailers) and the coordinator sends
+// bundle while another attempt of the call is about to answer, up to 6 trailers) and the coordinator sends
 // the next few assigns in one message — which needs room for those few beyond what runs and what is in
 // transit.
 
@@ -21,7 +21,7 @@ export const AHEAD_MAX_BYTES = 256 * 1024;
 export const TINY_MAX_BYTES = 16 * 1024;
 
 /** Tiny batches sent ahead per slot (at most what the executor says it holds). */
-export const AHEAD_PER_SLOT_TINY = 4;
+export const AHEAD_PER_SLOT_TINY = 8;
 
 /** How many batches per slot a batch of `bytes` may be sent ahead of (0: it waits for a free slot). */
 export function aheadFor(bytes: number): number {
