@@ -29,7 +29,15 @@ export function createFencing(opts: FencingOptions = {}): Fencing {
   const epochs = new Map<string, number>();
   const running = new Set<string>();
 
+  // The job of the last admit: its batches come back to back, and re-inserting it each time is work for nothing.
+  let lastJob: string | undefined;
+
   function remember(jobId: string, epoch: number): void {
+    if (jobId === lastJob) {
+      epochs.set(jobId, epoch); // already the most recently used
+      return;
+    }
+    lastJob = jobId;
     epochs.delete(jobId);
     epochs.set(jobId, epoch);
     while (epochs.size > maxJobs) {
