@@ -59,6 +59,7 @@ export {
   RECORDS_TAG,
   WRAPPED_TAG,
 } from './wire/records-wire.js';
+export { createMessageBundle, type MessageBundle } from './wire/message-bundle.js';
 export {
   COALESCED_TAG,
   decodeCoalescedMessage,

@@ -5,8 +5,10 @@
 // requests wait until the end of the turn (setImmediate) and go as one message, in order: `more` of a
 // message without a request of its own (tag 0). Inline bytes (`data`) first send whatever waits, then go
 // alone. Without the executor's `takes_bundles` every request goes at once, as before.
-// (The executor's side of the same idea: services/executor/src/response-outbox.ts.)
+// (The executor's side of the same idea: services/executor/src/response-outbox.ts; the bundle and its write
+// tracking, shared by both: @flowmesh/runtime wire/message-bundle.ts.)
 import type { ExecuteBatchesRequest } from '@flowmesh/contracts';
+import { createMessageBundle } from '@flowmesh/runtime';
 
 /** What `send` returns when the request needs no waiting: callers may skip a `catch` on it. */
 export const SENT: Promise<void> = Promise.resolve();
@@ -22,28 +24,11 @@ export interface RequestOutbox {
 
 export function createRequestOutbox(write: (req: ExecuteBatchesRequest) => Promise<void>): RequestOutbox {
   let bundles = false;
-  let waiting: ExecuteBatchesRequest[] = [];
   let scheduled = false;
-  // The last bundle's write while it waits for the call's buffer to drain: senders wait for it.
-  let draining: Promise<void> | undefined;
-  let failed: unknown;
-
+  const bundle = createMessageBundle<ExecuteBatchesRequest>(write, (more) => ({ tag: 0, msg: undefined, traceContext: {}, more }));
   const flush = (): void => {
     scheduled = false;
-    if (waiting.length === 0) return;
-    const message = waiting.length === 1 ? waiting[0]! : { tag: 0, msg: undefined, traceContext: {}, more: waiting };
-    waiting = [];
-    const written = write(message);
-    draining = written;
-    written.then(
-      () => {
-        if (draining === written) draining = undefined;
-      },
-      (err: unknown) => {
-        failed ??= err;
-        if (draining === written) draining = undefined;
-      },
-    );
+    bundle.flush();
   };
 
   return {
@@ -52,18 +37,18 @@ export function createRequestOutbox(write: (req: ExecuteBatchesRequest) => Promi
     },
     send(req) {
       if (!bundles) return write(req);
-      if (failed !== undefined) return Promise.reject(failed);
+      if (bundle.failed !== undefined) return Promise.reject(bundle.failed);
       if (req.msg?.$case === 'data') {
         flush();
         return write(req);
       }
-      waiting.push(req);
+      bundle.add(req);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
       // The sender goes on at once unless the last bundle still waits for `drain`: backpressure as before.
-      return draining ?? SENT;
+      return bundle.draining ?? SENT;
     },
     flush,
   };

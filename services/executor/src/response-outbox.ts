@@ -12,6 +12,7 @@
 // trailers together, sends the next few assigns together. A call with nothing more coming flushes at the end
 // of the turn as before (a one-batch job waits for nothing).
 import type { ExecuteBatchesResponse } from '@flowmesh/contracts';
+import { createMessageBundle } from '@flowmesh/runtime';
 
 /** Records chunks up to this many bytes travel in bundles (a copy of them costs less than a message). */
 export const BUNDLED_RECORDS_MAX = 16 * 1024;
@@ -40,45 +41,30 @@ export function createResponseOutbox(
 ): ResponseOutbox {
   const moreComing = opts.moreComing;
   let bundles = false;
-  let waiting: ExecuteBatchesResponse[] = [];
   let scheduled = false;
+  const bundle = createMessageBundle<ExecuteBatchesResponse>(write, (more) => ({ tag: 0, msg: undefined, more }));
   // What the waiting bundle holds (for the hold rule), and its cap timer while it is held.
   let finals = 0;
   let bytes = 0;
   let heldSince = 0;
   let holdTimer: NodeJS.Timeout | undefined;
-  // The last bundle's write while it waits for the call's buffer to drain: senders wait for it.
-  let draining: Promise<void> | undefined;
-  let failed: unknown;
 
   const flush = (): void => {
     if (holdTimer) {
       clearTimeout(holdTimer);
       holdTimer = undefined;
     }
-    if (waiting.length === 0) return;
-    const message = waiting.length === 1 ? waiting[0]! : { tag: 0, msg: undefined, more: waiting };
-    waiting = [];
+    if (bundle.size === 0) return;
     finals = 0;
     bytes = 0;
     heldSince = 0;
-    const written = write(message);
-    draining = written;
-    written.then(
-      () => {
-        if (draining === written) draining = undefined;
-      },
-      (err: unknown) => {
-        failed ??= err;
-        if (draining === written) draining = undefined;
-      },
-    );
+    bundle.flush();
   };
 
   // At the end of the turn: send the bundle, or hold it for what is about to follow (see the header).
   const endOfTurn = (): void => {
     scheduled = false;
-    if (waiting.length === 0) return;
+    if (bundle.size === 0) return;
     const now = Date.now();
     if (heldSince === 0) heldSince = now;
     const hold =
@@ -86,7 +72,7 @@ export function createResponseOutbox(
       finals < HOLD_FINALS &&
       bytes < HOLD_BYTES &&
       now - heldSince < HOLD_MS &&
-      draining === undefined &&
+      bundle.draining === undefined &&
       moreComing();
     if (!hold) {
       flush();
@@ -101,13 +87,13 @@ export function createResponseOutbox(
     },
     send(res) {
       if (!bundles) return write(res);
-      if (failed !== undefined) return Promise.reject(failed);
+      if (bundle.failed !== undefined) return Promise.reject(bundle.failed);
       const records = res.msg?.$case === 'records' ? res.msg.records : undefined;
       if (records && (records.data.length > BUNDLED_RECORDS_MAX || records.records.length > 0)) {
         flush();
         return write(res);
       }
-      waiting.push(res);
+      bundle.add(res);
       const kind = res.msg?.$case;
       if (kind === 'trailer' || kind === 'error') finals++;
       if (records) bytes += records.data.length;
@@ -118,7 +104,7 @@ export function createResponseOutbox(
       // The sender goes on at once — so a tiny batch's `started`, records and trailer, produced in one
       // turn, share a message — unless the last bundle still waits for `drain`: backpressure as before.
       // (A failed write fails the call's later sends; the call's end aborts its attempts anyway.)
-      return draining ?? Promise.resolve();
+      return bundle.draining ?? Promise.resolve();
     },
   };
 }
