@@ -189,6 +189,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     inline: boolean,
     length: number,
     executor: ExecutorView,
+    sentAhead: boolean,
   ): BatchAssignment => ({
     jobId: job.jobId,
     batchIndex: b.index,
@@ -211,8 +212,9 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     encoding: job.encoding,
     includeRejects: job.includeRejects,
     chunkBytes: 0,
-    // A small batch may wait on the executor for its slot (send-ahead.ts); harmless when the slot is free.
-    mayWait: length <= AHEAD_MAX_BYTES,
+    // A small batch, or a large one sent ahead, may wait on the executor for its slot (send-ahead.ts);
+    // harmless when the slot is free.
+    mayWait: sentAhead || length <= AHEAD_MAX_BYTES,
     // Set by the executor stream for a call that already carries this job's context (call-contexts.ts).
     contextFromCall: false,
   });
@@ -222,6 +224,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     b: BatchEntry,
     executor: ExecutorView,
     attempt: number,
+    sentAhead = false,
   ): Promise<void> {
     let holdSlotMs = 0;
     const own = new AbortController();
@@ -238,7 +241,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           : await source.read(b.offset, b.length));
       const request = {
         executor,
-        assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length, executor),
+        assignment: assignment(source, b, attempt, inline !== undefined, inline?.length ?? b.length, executor, sentAhead),
         inline,
         ...(deps.deadline ? { deadline: deps.deadline } : {}),
       };
@@ -351,6 +354,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
   );
 
+  /** All slots of all executors: a large batch is sent ahead only while at least this many stay queued. */
+  function slotsInAll(): number {
+    let n = 0;
+    for (const e of deps.ledger.executors()) n += e.slots;
+    return n;
+  }
+
   async function dispatch(source: BatchSource): Promise<void> {
     let starvedSince: number | undefined;
     let starvedTimer: NodeJS.Timeout | undefined;
@@ -393,7 +403,10 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
             if (!head || head.state !== 'queued') break;
             b = head;
           }
-          const executor = deps.ledger.pick(tracker.triedOn(b.index), aheadFor(b.length));
+          // Summing the slots only for large batches: tiny ones are dispatched thousands a second.
+          const ahead =
+            b.length > AHEAD_MAX_BYTES ? aheadFor(b.length, tracker.stats().queued - 1, slotsInAll()) : aheadFor(b.length);
+          const executor = deps.ledger.pick(tracker.triedOn(b.index), ahead);
           if (!executor) break;
           const attempt = tracker.start(b.index, executor.id);
           deps.ledger.acquire(executor.id);
@@ -401,7 +414,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           deps.metrics?.batch('started');
           deps.metrics?.running(1);
           peakInFlight = Math.max(peakInFlight, inFlight);
-          void attemptBatch(source, b, executor, attempt);
+          void attemptBatch(source, b, executor, attempt, ahead > 0);
         }
         if (speculation) {
           // Free slots and nothing queued to use them: back up batches far slower than their peers. A batch

@@ -52,7 +52,7 @@ interface FakeOptions {
 
 /** An in-process executor: one JSONL record per batch, a correct trailer unless told otherwise. */
 function fakeRunner(opts: FakeOptions = {}) {
-  const seen: Array<{ index: number; attempt: number; executor: string }> = [];
+  const seen: Array<{ index: number; attempt: number; executor: string; mayWait: boolean }> = [];
   let running = 0;
   let peak = 0;
   const perExecutor = new Map<string, number>();
@@ -60,7 +60,7 @@ function fakeRunner(opts: FakeOptions = {}) {
   let cancelled = 0;
   const run: AttemptRunner = async function* (req, signal) {
     const a = req.assignment;
-    seen.push({ index: a.batchIndex, attempt: a.attempt, executor: req.executor.id });
+    seen.push({ index: a.batchIndex, attempt: a.attempt, executor: req.executor.id, mayWait: a.mayWait });
     running++;
     peak = Math.max(peak, running);
     const n = (perExecutor.get(req.executor.id) ?? 0) + 1;
@@ -378,6 +378,39 @@ describe('job driver (in-process executors)', () => {
       fake.seen.some((s) => s.index === 1 && s.attempt === 2),
       'batch 1 was retried',
     );
+  });
+
+  it('sends large batches ahead one per slot while enough stay queued; the last ones wait for a free slot', async () => {
+    const big = 4 * 1024 * 1024;
+    const large = (batches: number): BatchSource => {
+      const s = source(batches);
+      return {
+        ...s,
+        bytesTotal: batches * big,
+        async next() {
+          const b = await s.next();
+          return b && { ...b, offset: b.index * big, length: big };
+        },
+      };
+    };
+    const fake = fakeRunner({ delay: () => 3 });
+    const held = { ...deps([ex('a', 1), ex('b', 1)], fake.run), ledger: createSlotLedger([ex('a', 1), ex('b', 1)], { aheadPerSlot: () => 8 }) };
+    const d = createJobDriver(held, job({ maxInstances: 8 }));
+    const order: number[] = [];
+    assert.deepEqual(await d.run(large(12), async (i) => void order.push(i)), { state: 'succeeded' });
+    assert.deepEqual(order, [...Array(12).keys()]);
+    assert.deepEqual([...fake.peakPerExecutor.values()], [2, 2], 'one batch per slot sent ahead, not more');
+    const waits = new Map(fake.seen.map((s) => [s.index, s.mayWait]));
+    assert.deepEqual(
+      [...Array(12).keys()].filter((i) => !waits.get(i)),
+      [10, 11],
+      'the last batches (fewer queued behind them than slots) are not bound to a busy executor',
+    );
+    // An executor that does not say it holds batches gets one at a time, as before.
+    const fake2 = fakeRunner({ delay: () => 3 });
+    const d2 = createJobDriver(deps([ex('a', 1), ex('b', 1)], fake2.run), job({ maxInstances: 8 }));
+    assert.deepEqual(await d2.run(large(12), async () => undefined), { state: 'succeeded' });
+    assert.deepEqual([...fake2.peakPerExecutor.values()], [1, 1]);
   });
 
   it('ends a job without batches (empty input)', async () => {
