@@ -30,7 +30,10 @@ describe('etcd test helper', function () {
     const ports = cluster.members.flatMap((m) => [m.clientUrl, m.peerUrl]);
     assert.equal(new Set(ports).size, 6);
     assert.ok(cluster.members.every((m) => m.running && m.pid > 0 && existsSync(m.dataDir)));
-    const client = createTestEtcdClient(cluster.endpoints, 2000);
+    // The cluster is healthy (a linearizable read went through) when startEtcd returns; the deadline only
+    // bounds the test. 2 s was too short for a new client's first connection at load ~15 (CI's machines are
+    // shared too): it failed once with "Waiting for LB pick" while the cluster was up.
+    const client = createTestEtcdClient(cluster.endpoints, 10_000);
     try {
       await client.put('/t/a').value('1');
       assert.equal(await client.get('/t/a').string(), '1');
