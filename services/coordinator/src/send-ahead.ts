@@ -10,7 +10,7 @@
 // last batches still wait for a free slot — by then each slot has at most one queued behind its running one.
 
 // Tiny batches go deeper (session 5): the executor answers a run of them in one message (its outbox holds a
-// bundle while another attempt of the call is about to answer, up to 6 trailers) and the coordinator sends
+// bundle while another attempt of the call is about to answer, up to 12 trailers) and the coordinator sends
 // the next few assigns in one message — which needs room for those few beyond what runs and what is in
 // transit.
 
@@ -24,7 +24,7 @@ export const AHEAD_MAX_BYTES = 256 * 1024;
 export const TINY_MAX_BYTES = 16 * 1024;
 
 /** Tiny batches sent ahead per slot (at most what the executor says it holds). */
-export const AHEAD_PER_SLOT_TINY = 8;
+export const AHEAD_PER_SLOT_TINY = 16;
 
 /** Large batches sent ahead per slot, while enough stay queued (at most what the executor says it holds). */
 export const AHEAD_PER_SLOT_LARGE = 1;

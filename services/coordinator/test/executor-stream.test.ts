@@ -159,7 +159,7 @@ describe('coordinator: attempts on one ExecuteBatches call (real executor)', fun
 
   it('learns that the executor holds batches sent ahead; one sent to a full executor waits there and runs', async () => {
     await attempt(assign(0));
-    assert.equal(runner.heldPerSlot(view.address), 8, 'announced on the call (StreamFeatures: HELD_PER_SLOT)');
+    assert.equal(runner.heldPerSlot(view.address), 16, 'announced on the call (StreamFeatures: HELD_PER_SLOT)');
     const stop = new AbortController();
     const hanging = [
       attempt(assign(1, { jobId: 'hang' }), stop.signal),

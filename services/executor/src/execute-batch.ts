@@ -39,7 +39,7 @@ import type { BatchFormat } from './validate-assignment.js';
 
 export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 /** Attempts sent ahead (`may_wait`) that may wait per slot; more are refused with RESOURCE_EXHAUSTED. */
-export const HELD_PER_SLOT = 8;
+export const HELD_PER_SLOT = 16;
 const REJECTS_PER_CHUNK = 1000;
 const MAX_REJECT_RAW = 1024;
 

@@ -17,7 +17,7 @@ import { createMessageBundle } from '@flowmesh/runtime';
 /** Records chunks up to this many bytes travel in bundles (a copy of them costs less than a message). */
 export const BUNDLED_RECORDS_MAX = 16 * 1024;
 /** A bundle held for more responses goes once it ends this many attempts (trailers and errors)… */
-export const HOLD_FINALS = 6;
+export const HOLD_FINALS = 12;
 /** …or once it has waited this long. */
 export const HOLD_MS = 3;
 /** …or holds this many bytes of records. */
