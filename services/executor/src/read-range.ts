@@ -1,8 +1,11 @@
 // Reads exactly [offset, offset+length) of a file with positional reads (pread): no copy of the file, no
 // shared file position, so many batches of one file can be read at once.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, read as pread, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { FailedPreconditionError } from '@flowmesh/runtime';
+
+const preadAsync = promisify(pread);
 
 /**
  * Ranges up to this size are read synchronously: open/pread/close from the page cache take microseconds
@@ -24,21 +27,26 @@ export async function readRange(file: string, offset: number, length: number, si
       closeSync(fd);
     }
   }
-  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
-  const buffer = Buffer.from(new ArrayBuffer(length));
   const handle = await open(file, 'r');
   try {
-    let filled = 0;
-    while (filled < length) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-      if (bytesRead === 0) throw endedEarly(offset, filled, length);
-      filled += bytesRead;
-    }
-    return buffer;
+    return await readRangeAsync(handle.fd, offset, length, signal);
   } finally {
     await handle.close();
   }
+}
+
+/** The range from an open descriptor on the thread pool (ranges above SYNC_READ_MAX_BYTES). */
+export async function readRangeAsync(fd: number, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
+  const buffer = Buffer.from(new ArrayBuffer(length));
+  let filled = 0;
+  while (filled < length) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await preadAsync(fd, buffer, filled, length - filled, offset + filled);
+    if (bytesRead === 0) throw endedEarly(offset, filled, length);
+    filled += bytesRead;
+  }
+  return buffer;
 }
 
 /** The range from an open descriptor, synchronously (ranges up to SYNC_READ_MAX_BYTES). */

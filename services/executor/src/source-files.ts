@@ -9,13 +9,10 @@
 // is closed once no batch of it came for `idleMs` — an executor is not told when a job ends, and a job's
 // batches come back to back while it runs. Keyed by job, so a new job (or a root moved in config-store)
 // resolves and opens again: a file replaced between jobs is never read through an old descriptor.
-import { closeSync, openSync, read as pread } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, openSync } from 'node:fs';
 import { resolveInDir } from './file-roots.js';
 import type { FileRootLookup } from './file-roots.js';
-import { endedEarly, readRangeSync, SYNC_READ_MAX_BYTES } from './read-range.js';
-
-const preadAsync = promisify(pread);
+import { readRangeAsync, readRangeSync, SYNC_READ_MAX_BYTES } from './read-range.js';
 
 export interface SourceFiles {
   /** Exactly [offset, offset+length) of `relPath` under root `root`, for a batch of job `jobId`. */
@@ -88,17 +85,9 @@ export function createSourceFiles(lookup: FileRootLookup, opts: SourceFilesOptio
   }
 
   async function readLarge(f: OpenFile, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    const buffer = Buffer.from(new ArrayBuffer(length));
     f.reading++;
     try {
-      let filled = 0;
-      while (filled < length) {
-        signal?.throwIfAborted();
-        const { bytesRead } = await preadAsync(f.fd, buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw endedEarly(offset, filled, length);
-        filled += bytesRead;
-      }
-      return buffer;
+      return await readRangeAsync(f.fd, offset, length, signal);
     } finally {
       if (--f.reading === 0 && f.dropped) closeSync(f.fd);
     }
