@@ -34,6 +34,7 @@ import { openOutputPart } from './output-part.js';
 import type { OutputPart } from './output-part.js';
 import type { Slots } from './slots.js';
 import type { SourceFiles } from './source-files.js';
+import { corruptedCopy } from './worker/part-writer.js';
 import { validateAssignment } from './validate-assignment.js';
 import type { BatchFormat } from './validate-assignment.js';
 
@@ -248,11 +249,8 @@ async function runAttempt(
             partChunkBytes.push(data.length);
             partChunkRecords.push(records);
             if (corruptPart && data.length > 0) {
-              // Test fault: the part on disk differs from what the checksum covers (a torn or bad write).
               corruptPart = false;
-              const bad = Buffer.from(data);
-              bad[0] = bad[0]! ^ 0x01;
-              return part.write(bad);
+              return part.write(corruptedCopy(data));
             }
             return part.write(data);
           }

@@ -30,10 +30,8 @@ export async function openPartWriter(output: TaskOutput, progress: Int32Array): 
     write(chunk, records) {
       let bytes = chunk;
       if (corrupt && chunk.length > 0) {
-        // Test fault: the part on disk differs from what the checksum covers (a torn or bad write).
         corrupt = false;
-        bytes = Buffer.from(chunk);
-        bytes[0] = bytes[0]! ^ 0x01;
+        bytes = corruptedCopy(chunk);
       }
       for (let at = 0; at < bytes.length; ) at += writeSync(fh.fd, bytes, at, bytes.length - at);
       layout.bytes.push(chunk.length);
@@ -46,4 +44,15 @@ export async function openPartWriter(output: TaskOutput, progress: Int32Array): 
       await fh.close();
     },
   };
+}
+
+/**
+ * The `corrupt-part` test fault: a copy of the chunk with its first byte flipped, so the part on disk differs
+ * from what the checksum covers (a torn or bad write). Shared by this thread's writes and the main thread's
+ * (a batch run inline, execute-batch.ts).
+ */
+export function corruptedCopy(chunk: Uint8Array): Buffer {
+  const bad = Buffer.from(chunk);
+  bad[0] = bad[0]! ^ 0x01;
+  return bad;
 }
