@@ -65,39 +65,31 @@ export async function runAttempt(
     opts.heartbeatTimeoutMs > 0 ? setTimeout(onSilence, opts.heartbeatTimeoutMs, watchdog) : undefined;
   // The runner's callback form (the executor stream; not for inline bytes, which wait for drain as they go):
   // each message reaches the collector from the call's data event, with no async generator, queue and
-  // promise per message in between (issue 7, target 4).
-  if (runner.start && !request.inline) {
-    const start = runner.start;
-    return new Promise<VerifiedAttempt>((resolve, reject) => {
-      const direct = new DirectAttempt(request, opts, collector, watchdog, silentTimer, onJobAbort, resolve, reject);
-      start(request, attempt.signal, direct);
-    });
-  }
-  let trailer;
-  let started = false;
+  // promise per message in between (issue 7, target 4). The iterable form is read into the same sink.
+  return new Promise<VerifiedAttempt>((resolve, reject) => {
+    const sink = new AttemptReader(request, opts, collector, watchdog, silentTimer, onJobAbort, resolve, reject);
+    if (runner.start && !request.inline) runner.start(request, attempt.signal, sink);
+    else void drain(runner(request, attempt.signal), sink, silentTimer);
+  });
+}
+
+/** The iterable form into a sink: every response restarts the silence timer; the end, or what it threw, ends it. */
+async function drain(
+  responses: AsyncIterable<ExecuteBatchResponse>,
+  sink: AttemptSink,
+  silentTimer: NodeJS.Timeout | undefined,
+): Promise<void> {
   try {
-    for await (const response of runner(request, attempt.signal)) {
+    // Read until the call ends, also after the trailer, so the executor's slot is free when we count it free.
+    for await (const response of responses) {
       silentTimer?.refresh();
-      const msg = response.msg;
-      if (!msg) continue;
-      if (msg.$case === 'started') started = true;
-      else if (msg.$case === 'records') collector.onRecords(msg.records);
-      else if (msg.$case === 'rejects') collector.onRejects(msg.rejects);
-      else if (msg.$case === 'heartbeat') opts.onHeartbeat?.(msg.heartbeat.recordsDone);
-      else if (msg.$case === 'trailer') trailer = msg.trailer;
-      // Keep reading after the trailer until the call ends, so the executor's slot is free when we count it free.
+      if (response.msg) sink.onMessage(response.msg);
     }
   } catch (err) {
-    if (watchdog.silent) throw silence(request, opts);
-    opts.signal.throwIfAborted();
-    throw failure(request, err, started);
-  } finally {
-    if (silentTimer) clearTimeout(silentTimer);
-    if (onJobAbort) opts.signal.removeEventListener('abort', onJobAbort);
+    sink.onEnd(err instanceof Error ? err : new Error(String(err)));
+    return;
   }
-  if (watchdog.silent) throw silence(request, opts);
-  opts.signal.throwIfAborted();
-  return verified(request, collector, trailer);
+  sink.onEnd(undefined);
 }
 
 /** The attempt's end once its call ended without an error: its trailer verified, or why not. */
@@ -125,8 +117,8 @@ function failure(request: AttemptRequest, err: unknown, started: boolean): Attem
   );
 }
 
-/** One attempt through the runner's callback form: the same steps as the loop above, as the sink's methods. */
-class DirectAttempt implements AttemptSink {
+/** What an attempt's messages do (started, records, rejects, heartbeat, trailer) and how its end is judged. */
+class AttemptReader implements AttemptSink {
   private trailer: BatchTrailer | undefined;
   private started = false;
 
