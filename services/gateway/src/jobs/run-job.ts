@@ -442,6 +442,9 @@ async function pumpInput(
 
 /** The caller half-closed: so does the upstream, or (spool) it says `end_input`, which a job reading streamed input takes the same way. */
 function endUpstream(down: Down, endWithCaller: boolean): void {
+  // After the summary the relay has ended the upstream already: a write then would only build (and stack-trace,
+  // with source maps: ~0.3 ms of CPU per job, issue 7 target 3) an ERR_STREAM_WRITE_AFTER_END error.
+  if (down.writableEnded || down.destroyed) return;
   if (endWithCaller) down.end();
   else down.write({ request: { msg: { $case: 'endInput', endInput: {} } } });
 }

@@ -6,12 +6,12 @@
 // it (size, CRC-32) before passing any of it on, and acks the batch once its records were taken. Only then
 // does the gateway remove the part and confirm it to the coordinator (PartSent), whose window of unconfirmed
 // parts thus bounds the spool by what the caller has not yet consumed, as on the streamed path.
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metadata } from '@grpc/grpc-js';
 import type { LocalPart, RecordsPart } from '@flowmesh/contracts';
 import { CALLER_SPOOL_ID_METADATA_KEY, SPOOL_DIR_METADATA_KEY } from '@flowmesh/runtime';
 import { checkPartOfCall, type CallSpool, type ResultSpool } from './result-spool.js';
+import { removePart } from './spool-files.js';
 
 export interface LocalHandoff {
   /** The response header naming the call's directory (relative to the spool) to the caller. */
@@ -42,18 +42,12 @@ export function callerSharesSpool(spool: ResultSpool | undefined, metadata: Meta
 export function createLocalHandoff(call: CallSpool): LocalHandoff {
   // Parts handed off and not yet acked: at most the coordinator's window (a few), so no bound of its own.
   const pending = new Map<number, { file: string; confirm: () => void }>();
-  let removing = 0;
   let onSettled: (() => void) | undefined;
   const settle = (file: string, confirm: () => void): void => {
-    removing++;
     // Removed before confirmed: the coordinator's next part may follow at once, the disk bound holds.
-    void rm(file, { force: true })
-      .catch(() => undefined)
-      .then(() => {
-        removing--;
-        confirm();
-        if (pending.size === 0 && removing === 0) onSettled?.();
-      });
+    removePart(file);
+    confirm();
+    if (pending.size === 0) onSettled?.();
   };
   return {
     header: [SPOOL_DIR_METADATA_KEY, call.dir],
@@ -82,7 +76,7 @@ export function createLocalHandoff(call: CallSpool): LocalHandoff {
       settle(join(call.spoolDir, part.path), confirm);
     },
     settled(signal, timeoutMs) {
-      if ((pending.size === 0 && removing === 0) || signal.aborted) return Promise.resolve();
+      if (pending.size === 0 || signal.aborted) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);

@@ -21,6 +21,7 @@ import {
   spoolIdentity,
   type Logger,
 } from '@flowmesh/runtime';
+import { makeCallDir, removeCallDir, removePart } from './spool-files.js';
 
 export interface ResultSpool {
   readonly id: string;
@@ -67,7 +68,7 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
     async openCall() {
       const rel = `${own}/${randomBytes(8).toString('hex')}`;
       const abs = join(dir, rel);
-      await mkdir(abs, { mode: 0o700 });
+      makeCallDir(abs);
       let closed: Promise<void> | undefined;
       return {
         dir: rel,
@@ -78,7 +79,7 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
         ],
         read: (part) => readPart(dir, rel, part),
         close() {
-          closed ??= rm(abs, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) =>
+          closed ??= removeCallDir(abs).catch((err: unknown) =>
             logger.warn({ err, dir: abs }, "could not remove a call's result spool directory"),
           );
           return closed;
@@ -95,7 +96,7 @@ async function readPart(spoolDir: string, callDir: string, part: RecordsPart): P
   try {
     return await readCheckedPart(file, { ...part, bytes: Number(part.bytes) }, what);
   } finally {
-    await rm(file, { force: true }).catch(() => undefined);
+    removePart(file);
   }
 }
 
