@@ -87,9 +87,14 @@ export async function* runJob(
     }
     return msg.$case === 'records' || msg.$case === 'rejects' ? (tracker.accept(msg) ? msg : undefined) : msg;
   };
+  // Iterated by hand, not with for-await: leaving a for-await after the summary destroys the stream with an
+  // AbortError (its stack built through source maps) and the end() below then fails on the destroyed stream,
+  // ~0.25 ms of CPU per job for nothing (issue 7 target 3). A call left early is still torn down (finally).
+  const responses = (call as AsyncIterable<RunJobResponse>)[Symbol.asyncIterator]();
   try {
     try {
-      for await (const res of call as AsyncIterable<RunJobResponse>) {
+      for (let r = await responses.next(); !r.done; r = await responses.next()) {
+        const res = r.value;
         if (res.msg?.$case === 'localPart') {
           const part = res.msg.localPart;
           if (!local)
@@ -118,8 +123,10 @@ export async function* runJob(
     await sending;
   } finally {
     // The consumer stopped early (break, throw, abort): hang up, which cancels the job in the mesh.
-    if (!done) call.cancel();
-    else if (local) call.end();
+    if (!done) {
+      call.cancel();
+      void responses.return?.();
+    } else if (local) call.end();
     sending.catch(() => {});
   }
 }
