@@ -29,6 +29,8 @@ export function createLoadReporter(opts: {
   let dirty = false;
   let lastSent = 0;
   let stopped = false;
+  /** The figure last handed to the target (the registration starts with no slot busy). */
+  let published = 0;
 
   function schedule(): void {
     if (stopped || timer || inFlight || !dirty) return;
@@ -41,12 +43,19 @@ export function createLoadReporter(opts: {
     timer = undefined;
     if (stopped || !dirty) return;
     dirty = false;
+    const busy = opts.slots.busy();
+    // Back where it was last published (a short job came and went within the interval, issue 7 target 3):
+    // nothing to write, and no rescan or watch event in the nodes that watch executors.
+    if (busy === published) return;
     inFlight = true;
     lastSent = Date.now();
-    const busy = opts.slots.busy();
+    published = busy;
     opts.target
       .update({ slotsBusy: busy, load: busy / opts.slots.total })
-      .catch((err: unknown) => opts.onError?.(err))
+      .catch((err: unknown) => {
+        published = -1; // unknown: the next change writes whatever it is
+        opts.onError?.(err);
+      })
       .finally(() => {
         inFlight = false;
         schedule();

@@ -177,5 +177,28 @@ describe('executor guards', () => {
       assert.ok(sent.length <= 3, `${sent.length} updates for 5 changes`);
       assert.deepEqual(sent.at(-1), { slotsBusy: 1, load: 0.25 });
     });
+
+    it('writes nothing when the slots are back at the published figure (a short job within the interval)', async () => {
+      const slots = createSlots(2);
+      const sent: Array<{ slotsBusy: number; load: number }> = [];
+      const reporter = createLoadReporter({
+        target: { update: async (patch) => void sent.push(patch) },
+        slots,
+        intervalMs: 20,
+      });
+      slots.onChange(() => reporter.changed());
+      slots.acquire()(); // busy 1 and back to 0 before the update is due: still 0, as registered
+      const release = slots.acquire();
+      release(); // the same again
+      const held = slots.acquire(); // a change that stays is published
+      await waitFor(() => sent.length >= 1, { what: 'the lasting change published' });
+      held();
+      await waitFor(() => sent.at(-1)?.slotsBusy === 0, { what: 'back to idle published' });
+      reporter.stop();
+      assert.deepEqual(sent, [
+        { slotsBusy: 1, load: 0.5 },
+        { slotsBusy: 0, load: 0 },
+      ]);
+    });
   });
 });
