@@ -36,6 +36,7 @@ export { serviceCommand, type ServiceCommandSpec } from './service-command.js';
 export * from './metrics/index.js';
 export {
   inSpan,
+  tracingActive,
   activeContext,
   withContext,
   traceFields,

@@ -11,10 +11,11 @@ import type {
   JobState,
   RecordEncoding,
 } from '@flowmesh/contracts';
-import { inSpan, type MeshMetrics } from '@flowmesh/runtime';
+import type { MeshMetrics } from '@flowmesh/runtime';
 import type { Logger } from 'pino';
 import type { VerifiedAttempt } from './attempt-collector.js';
 import type { AttemptRunner } from './attempt-runner.js';
+import { runAttemptInSpan } from './attempt-span.js';
 import {
   createBatchTracker,
   type BatchEntry,
@@ -26,7 +27,7 @@ import { createGlobals } from './globals.js';
 import { createNotifier } from './notifier.js';
 import { createProgressTracker } from './progress.js';
 import { createReorderBuffer } from './reorder-buffer.js';
-import { AttemptError, runAttempt } from './run-attempt.js';
+import { AttemptError } from './run-attempt.js';
 import { AHEAD_MAX_BYTES, aheadFor } from './send-ahead.js';
 import type { ExecutorView, SlotLedger } from './slot-ledger.js';
 
@@ -245,26 +246,13 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
         inline,
         ...(deps.deadline ? { deadline: deps.deadline } : {}),
       };
-      // A span per attempt around the ExecuteBatch call; the executor's span for the work is its child.
-      const result = await inSpan(
-        'flowmesh.batch.attempt',
-        attemptAttributes(request.assignment, executor.id),
-        async (span) => {
-          const r = await runAttempt(deps.runner, request, {
-            signal: own.signal,
-            controller: own,
-            heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
-            includeRejects: job.includeRejects,
-          });
-          const c = r.trailer.counts;
-          span.setAttributes({
-            'flowmesh.records.in': c?.recordsIn ?? 0,
-            'flowmesh.records.out': c?.recordsOut ?? 0,
-            'flowmesh.records.rejected': c?.recordsRejected ?? 0,
-          });
-          return r;
-        },
-      );
+      // A span per attempt around the ExecuteBatch call when tracing is on (attempt-span.ts).
+      const result = await runAttemptInSpan(deps.runner, request, {
+        signal: own.signal,
+        controller: own,
+        heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
+        includeRejects: job.includeRejects,
+      });
       // Fencing: only the batch's current attempt may be accepted, and only once.
       // A speculative race's loser that finished anyway is dropped here, never merged.
       if (!tracker.accept(b.index, attempt)) return;
@@ -512,18 +500,5 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
     globals: () => globals.snapshot(),
     aggregates: () => aggregate,
     shares: () => progress.shares(),
-  };
-}
-
-function attemptAttributes(a: BatchAssignment, executorId: string) {
-  return {
-    'flowmesh.job.id': a.jobId,
-    'flowmesh.batch.index': a.batchIndex,
-    'flowmesh.batch.attempt': a.attempt,
-    'flowmesh.batch.retries': Math.max(0, a.attempt - 1),
-    'flowmesh.batch.offset': a.offset,
-    'flowmesh.batch.length': a.length,
-    'flowmesh.batch.inline': a.inline,
-    'flowmesh.executor.id': executorId,
   };
 }

@@ -19,6 +19,7 @@ import {
   UnavailableError,
   inSpan,
   SPOOL_ROOT,
+  tracingActive,
   withContext,
   write,
 } from '@flowmesh/runtime';
@@ -151,6 +152,9 @@ export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
  * closure costs a `__name` call (issue 7, target 4; libs/flow's run-batch.ts says more).
  */
 function runInSpan(deps: ExecuteBatchDeps, io: AttemptIo, assign: BatchAssignment, format: BatchFormat): Promise<BatchTrailer> {
+  // Tracing off: no span at all — the no-op one still cost a context switch, three async frames and an
+  // attributes object per attempt (issue 7, target 4).
+  if (!tracingActive()) return runAttempt(deps, io, assign, format);
   return inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
     const t = await runAttempt(deps, io, assign, format);
     span.setAttributes({

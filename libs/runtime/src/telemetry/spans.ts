@@ -9,6 +9,18 @@ export type { Span, Context, Attributes };
 
 const tracer = trace.getTracer('flowmesh');
 
+/** Set by the tracing preload (register.ts) once its SDK started; read by runMain and flushTelemetry. */
+const TELEMETRY_SHUTDOWN = Symbol.for('flowmesh.telemetry.shutdown');
+
+/**
+ * True when the tracing preload started an SDK in this process. Callers that make a span per tiny unit of
+ * work (a batch attempt: thousands a second) skip `inSpan` when it is false: the no-op tracer still costs
+ * a context switch and three promises per span (issue 7, target 4).
+ */
+export function tracingActive(): boolean {
+  return (globalThis as Record<symbol, unknown>)[TELEMETRY_SHUTDOWN] !== undefined;
+}
+
 /**
  * Runs `fn` inside a new active span (a child of `parent`, or of the active context) and ends it when fn
  * settles; a rejection marks the span as an error and is rethrown.
@@ -69,6 +81,6 @@ export function traceFields(): { traceId?: string; spanId?: string } {
  * end with process.exit() outside runMain, e.g. CLI commands, whose client spans would otherwise be lost.
  */
 export async function flushTelemetry(): Promise<void> {
-  const fn = (globalThis as Record<symbol, unknown>)[Symbol.for('flowmesh.telemetry.shutdown')];
+  const fn = (globalThis as Record<symbol, unknown>)[TELEMETRY_SHUTDOWN];
   if (typeof fn === 'function') await (fn as () => Promise<void>)().catch(() => undefined);
 }
