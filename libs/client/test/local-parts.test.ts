@@ -58,6 +58,15 @@ describe('client local parts (issue 7 local hand-off)', () => {
     assert.equal(resolveSpoolDir(spool), spool);
   });
 
+  it('reads the id once, and again after a call that offered it was not handed parts (spool made again)', async () => {
+    const id = await spoolIdentity(spool);
+    assert.deepEqual(await localPartsRequest(spool), [CALLER_SPOOL_ID_METADATA_KEY, id]);
+    await writeFile(join(spool, '.spool-id'), 'a-newer-id\n');
+    assert.deepEqual(await localPartsRequest(spool), [CALLER_SPOOL_ID_METADATA_KEY, id], 'known: not read again');
+    createLocalParts(spool).onHeaders(new Metadata()); // the gateway named no directory: the id was refused
+    assert.deepEqual(await localPartsRequest(spool), [CALLER_SPOOL_ID_METADATA_KEY, 'a-newer-id']);
+  });
+
   it('gives the chunks the executor wrote, byte for byte and in order', async () => {
     await writeFile(join(spool, CALL_DIR, 'b7.jsonl'), whole);
     const local = createLocalParts(spool);
