@@ -55,6 +55,8 @@ export function initialCheckpoint(input: {
   createdAt: Date;
   /** Results go to a caller (stream sink), not to a file. */
   streamResults: boolean;
+  /** Slots the file's batches were planned for (a takeover plans the same ranges with it). @default 0 */
+  planSlots?: number;
 }): JobCheckpoint {
   return {
     jobId: input.jobId,
@@ -76,6 +78,7 @@ export function initialCheckpoint(input: {
     createdAt: input.createdAt,
     submittedBy: input.spec.submittedBy,
     streamResults: input.streamResults,
+    planSlots: input.planSlots ?? 0,
   };
 }
 

@@ -19,6 +19,8 @@ export interface FileSourceOptions {
   quote: string;
   batchBytes?: number;
   batchRecords?: number;
+  /** Slots the batches run on: the last ones shrink so they finish together (0 or 1: all full size). */
+  planSlots?: number;
 }
 
 export interface FileSource extends BatchSource {
@@ -82,6 +84,7 @@ export async function openFileSource(opts: FileSourceOptions): Promise<FileSourc
       ...(opts.batchRecords !== undefined ? { batchRecords: opts.batchRecords } : {}),
       quote: opts.quote,
       delimiter: opts.delimiter,
+      ...(opts.planSlots !== undefined && opts.planSlots > 1 ? { tail: { slots: opts.planSlots, endOffset: size } } : {}),
     });
     let closed = false;
     return {

@@ -67,7 +67,13 @@ export async function prepareJob(
   config: ConfigPort,
   jobId: string,
   spec: JobSpec,
-  opts: { pluginDir?: string; input?: AsyncIterator<InputChunk | 'end'>; epoch?: number },
+  opts: {
+    pluginDir?: string;
+    input?: AsyncIterator<InputChunk | 'end'>;
+    epoch?: number;
+    /** Slots a file's batches are planned for (its tail shrinks to balance them), from the job's settings. */
+    planSlots?: (settings: JobSettings) => number;
+  },
 ): Promise<PreparedJob> {
   if (!spec.flow) throw new InvalidArgumentError('spec.flow', 'name the flow to run');
   const def = await config.getFlow(spec.flow, spec.flowRevision);
@@ -130,6 +136,7 @@ export async function prepareJob(
       quote: src.csv.quote,
       ...(settings.batchBytes !== undefined ? { batchBytes: settings.batchBytes } : {}),
       ...(settings.batchRecords !== undefined ? { batchRecords: settings.batchRecords } : {}),
+      ...(opts.planSlots ? { planSlots: opts.planSlots(settings) } : {}),
     });
   } else {
     if (!opts.input)

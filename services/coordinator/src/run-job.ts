@@ -19,6 +19,7 @@ import { jobRecord, type JobRecordInput } from './job-record.js';
 import type { JobHandle, JobRegistry } from './job-registry.js';
 import type { Takeover } from './job-takeover.js';
 import { prepareJob } from './job-setup.js';
+import type { JobSettings } from './job-settings.js';
 import { createLocalRunner } from './local-runner.js';
 import { createBatchCoalescer, type CoalesceOptions } from './batch-coalescer.js';
 import { createPartWindow } from './part-window.js';
@@ -120,16 +121,24 @@ export async function startJob(
   const cp = resume?.checkpoint;
   const epoch = cp?.epoch ?? 1;
   const createdAt = cp?.createdAt ?? new Date();
+  // A cluster smaller than the remote bias, or `mode: local`, runs the microbatches here.
+  const runsHere = (s: JobSettings): boolean => s.mode === 'local' || ctx.ledger.executors().length < s.remoteBias;
+  // The slots a file's batches are planned for (its last batches shrink so they finish together): those of
+  // the cluster now, at most maxInstances; a taken-over job keeps the number its plan was made with.
+  let planSlots = cp?.planSlots ?? 0;
   const prepared = await prepareJob(ctx.config, jobId, spec, {
     ...(ctx.options.pluginDir !== undefined ? { pluginDir: ctx.options.pluginDir } : {}),
     ...(io.input ? { input: io.input } : {}),
     epoch,
+    planSlots: (s) =>
+      cp
+        ? cp.planSlots
+        : (planSlots = Math.min(s.maxInstances, runsHere(s) ? ctx.options.localSlots : ctx.ledger.executors().reduce((n, e) => n + e.slots, 0))),
   });
   const { settings, spec: flow } = prepared;
   const log = ctx.logger.child({ jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision });
 
-  // A cluster smaller than the remote bias, or `mode: local`, runs the microbatches here.
-  const local = settings.mode === 'local' || ctx.ledger.executors().length < settings.remoteBias;
+  const local = runsHere(settings);
   const ledger = local
     ? createSlotLedger([
         { id: `${ctx.id}/local`, address: 'local', slots: ctx.options.localSlots, fileRoots: [], load: 0 },
@@ -207,6 +216,7 @@ export async function startJob(
         globals: prepared.globals,
         createdAt,
         streamResults: !sink,
+        planSlots,
       });
     writer = createCheckpointWriter(
       {

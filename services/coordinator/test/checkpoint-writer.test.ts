@@ -62,6 +62,7 @@ const base = () =>
     globals: { flow: 'x' },
     createdAt: new Date(0),
     streamResults: false,
+    planSlots: 2,
   });
 
 describe('checkpoint writer', () => {
@@ -101,6 +102,7 @@ describe('checkpoint writer', () => {
     assert.equal(last.outputBytes, 60);
     assert.deepEqual(last.globals, { flow: 'x', seen: 22, last: '7' });
     assert.deepEqual(last.aggregates, { n: 6 });
+    assert.equal(last.planSlots, 2, 'a takeover plans the same batch ranges');
     assert.ok(synced >= 1, 'the sink is synced before its lengths are recorded');
     await w.flush({ committing: true });
     assert.equal(m.data.get('j1')!.checkpoint.committing, true);

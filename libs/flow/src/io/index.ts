@@ -7,6 +7,8 @@ export type { HeaderInfo, ReadHeaderOptions } from './read-header.js';
 export { parseHeader } from './parse-header.js';
 export { planBatches } from './plan-batches.js';
 export type { PlanOptions } from './plan-batches.js';
+export { tailBatchBytes, TAIL_MIN_BYTES } from './tail-batch-bytes.js';
+export type { TailPolicy } from './tail-batch-bytes.js';
 export { createStreamBatcher } from './stream-batcher.js';
 export type { StreamBatch, StreamBatcher, StreamBatcherOptions } from './stream-batcher.js';
 export { createJsonlEncoder, encodeJsonl, isOwnedChunk } from './encode-jsonl.js';

@@ -4,6 +4,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { createBoundaryScanner } from './boundary-scanner.js';
 import { resolveDialect } from './dialect.js';
+import { tailBatchBytes, type TailPolicy } from './tail-batch-bytes.js';
 import type { BatchRange, RecordFormat } from './types.js';
 
 export interface PlanOptions {
@@ -21,6 +22,11 @@ export interface PlanOptions {
   delimiter?: string;
   /** Read size; memory held by the planner is about one chunk. @default 1 MiB */
   chunkBytes?: number;
+  /**
+   * Batches shrink toward `tail.endOffset` so `tail.slots` slots finish together (tail-batch-bytes.ts);
+   * applies to the byte cut only. @default none: every batch is cut at batchBytes
+   */
+  tail?: TailPolicy;
 }
 
 export async function* planBatches(fh: FileHandle, opts: PlanOptions): AsyncGenerator<BatchRange, void, undefined> {
@@ -38,16 +44,22 @@ export async function* planBatches(fh: FileHandle, opts: PlanOptions): AsyncGene
   let batchLine = opts.firstLine;
   let records = 0;
   let firstRecord = 0;
+  const tail = opts.tail;
+  const cutAt = (start: number): number =>
+    tail ? tailBatchBytes(tail.endOffset - start, batchBytes, tail) : batchBytes;
+  // The byte size of the batch being planned (only smaller than batchBytes near the end, with a tail policy).
+  let cutBytes = cutAt(batchStart);
   const ready: BatchRange[] = [];
   const onRecord = (end: number, empty: boolean): void => {
     if (!empty) records++;
     // A batch always holds at least one record; one record longer than batchBytes becomes its own batch.
-    if (records > 0 && (end - batchStart >= batchBytes || records === batchRecords)) {
+    if (records > 0 && (end - batchStart >= cutBytes || records === batchRecords)) {
       ready.push({ index: index++, offset: batchStart, length: end - batchStart, firstLine: batchLine, records, firstRecord });
       firstRecord += records;
       batchStart = end;
       batchLine = opts.firstLine + scanner.newlines;
       records = 0;
+      cutBytes = cutAt(batchStart);
     }
   };
 

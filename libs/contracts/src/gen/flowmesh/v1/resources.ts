@@ -183,6 +183,12 @@ export interface JobCheckpoint {
    * the job over; a file-sink job is taken over by any coordinator as soon as its owner is gone.
    */
   streamResults: boolean;
+  /**
+   * Slots the file was planned for: its last batches shrink so that many slots finish together (issue 7).
+   * A takeover plans with the same number, so batch k is the same byte range; 0 (older checkpoints): every
+   * batch full size.
+   */
+  planSlots: number;
 }
 
 export interface CheckpointBatch {
@@ -950,6 +956,7 @@ function createBaseJobCheckpoint(): JobCheckpoint {
     createdAt: undefined,
     submittedBy: "",
     streamResults: false,
+    planSlots: 0,
   };
 }
 
@@ -1011,6 +1018,9 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     }
     if (message.streamResults !== false) {
       writer.uint32(152).bool(message.streamResults);
+    }
+    if (message.planSlots !== 0) {
+      writer.uint32(160).uint32(message.planSlots);
     }
     return writer;
   },
@@ -1180,6 +1190,14 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
             message.streamResults = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.planSlots = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1263,6 +1281,11 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
         : isSet(object.stream_results)
         ? globalThis.Boolean(object.stream_results)
         : false,
+      planSlots: isSet(object.planSlots)
+        ? globalThis.Number(object.planSlots)
+        : isSet(object.plan_slots)
+        ? globalThis.Number(object.plan_slots)
+        : 0,
     };
   },
 
@@ -1325,6 +1348,9 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     if (message.streamResults !== false) {
       obj.streamResults = message.streamResults;
     }
+    if (message.planSlots !== 0) {
+      obj.planSlots = Math.round(message.planSlots);
+    }
     return obj;
   },
 
@@ -1354,6 +1380,7 @@ export const JobCheckpoint: MessageFns<JobCheckpoint> = {
     message.createdAt = object.createdAt ?? undefined;
     message.submittedBy = object.submittedBy ?? "";
     message.streamResults = object.streamResults ?? false;
+    message.planSlots = object.planSlots ?? 0;
     return message;
   },
 };
