@@ -2,6 +2,7 @@
 // issue 7: the coordinator then handles only metadata). The part is written to a temp name and renamed into
 // place after an fsync, so a part file that exists is always complete; a failed attempt leaves nothing.
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,6 +48,7 @@ export async function openOutputPart(
   if (!ref.path || path.isAbsolute(ref.path) || ref.path.includes('\0')) throw field('path', 'must be a path relative to its root');
   const dir = await lookup(ref.root);
   if (dir === undefined) throw new NotFoundError(`file root "${ref.root}" is not known to this executor`);
+  if (opts.durable === false) return openPartBlocking(dir, ref, opts.createDirs ?? true, field);
   const realRoot = await realpath(dir).catch(() => {
     throw new NotFoundError(`file root "${ref.root}" does not exist on this executor`);
   });
@@ -83,6 +85,64 @@ export async function openOutputPart(
     async discard() {
       await close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A part that need not survive a crash (a spool part, read once by a gateway or caller on this machine) is
+ * made, closed and renamed with blocking calls (issue 7 target 3): two realpaths, open, close and rename
+ * through the thread pool were ~20% of the executor main thread's busy time on a 1,000-record job (one
+ * ~120 KB part), each a short syscall on a local directory. The checks are the same as above.
+ */
+function openPartBlocking(
+  dir: string,
+  ref: FileRef,
+  createDirs: boolean,
+  field: (name: string, message: string) => InvalidArgumentError,
+): OutputPart {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync.native(dir);
+  } catch {
+    throw new NotFoundError(`file root "${ref.root}" does not exist on this executor`);
+  }
+  const file = path.resolve(realRoot, ref.path);
+  if (!isInside(realRoot, file)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
+  if (createDirs) mkdirSync(path.dirname(file), { recursive: true });
+  const realDir = realpathSync.native(path.dirname(file));
+  if (realDir !== realRoot && !isInside(realRoot, realDir)) throw field('path', `"${ref.path}" leaves file root "${ref.root}"`);
+  const final = path.join(realDir, path.basename(file));
+  const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx');
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    closeSync(fd);
+  };
+  return {
+    file: final,
+    tempFile: tmp,
+    // async only so that a failure is a rejection, as from the other form
+    async write(bytes) {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    },
+    async commit() {
+      close();
+      renameSync(tmp, final);
+    },
+    async discard() {
+      try {
+        close();
+      } catch {
+        // closed already or failing: the temp file is removed below either way
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // gone already (its directory removed with the call)
+      }
     },
   };
 }
