@@ -359,6 +359,8 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
       for (;;) {
         const waiting = wake.wait();
         if (abort.signal.aborted) return;
+        // Set when planning stopped early to let a free slot start: planning goes on right after dispatch.
+        let planMore = false;
         // Plan ahead while the reorder window admits the next batch (a full window pauses planning).
         while (!planningDone && tracker.stats().queued < lookahead && reorder.tryAdmit(tracker.stats().planned)) {
           // A cancel must not wait for a caller who stopped sending input.
@@ -379,6 +381,12 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           }
           if (next.bytes) inlineBytes.set(next.index, next.bytes);
           deps.metrics?.batch('queued');
+          // A slot is free: send it this batch before planning the rest of the lookahead. Planning 8 batches
+          // of 4 MiB first (a quote-aware scan of 32 MiB) kept every slot idle at a job's start (issue 7).
+          if (inFlight < job.maxInstances && inFlight < slotsInAll()) {
+            planMore = true;
+            break;
+          }
         }
         // Dispatch: at most maxInstances in flight, one batch per free slot, least-loaded first.
         while (inFlight < job.maxInstances) {
@@ -456,6 +464,7 @@ export function createJobDriver(deps: DriverDeps, job: DriverJob): JobDriver {
           stop();
           return;
         }
+        if (planMore) continue;
         await waiting;
       }
     } finally {

@@ -380,6 +380,30 @@ describe('job driver (in-process executors)', () => {
     );
   });
 
+  it('starts each free slot on a batch as soon as it is planned, before planning the rest of the lookahead', async () => {
+    const s = source(20);
+    let planned = 0;
+    const counting: BatchSource = {
+      ...s,
+      async next() {
+        const b = await s.next();
+        if (b) planned++;
+        return b;
+      },
+    };
+    const fake = fakeRunner({ delay: () => 2 });
+    const plannedAtStart: number[] = [];
+    const run: AttemptRunner = (req, signal) => {
+      plannedAtStart.push(planned);
+      return fake.run(req, signal);
+    };
+    const d = createJobDriver(deps([ex('a', 1), ex('b', 1)], run), job({ maxInstances: 8 }));
+    assert.deepEqual(await d.run(counting, async () => undefined), { state: 'succeeded' });
+    // Before, both slots waited until the whole lookahead (maxInstances = 8 batches) was planned.
+    assert.deepEqual(plannedAtStart.slice(0, 2), [1, 2]);
+    assert.equal(plannedAtStart.length, 20);
+  });
+
   it('sends large batches ahead one per slot while enough stay queued; the last ones wait for a free slot', async () => {
     const big = 4 * 1024 * 1024;
     const large = (batches: number): BatchSource => {
@@ -401,9 +425,11 @@ describe('job driver (in-process executors)', () => {
     assert.deepEqual(order, [...Array(12).keys()]);
     assert.deepEqual([...fake.peakPerExecutor.values()], [2, 2], 'one batch per slot sent ahead, not more');
     const waits = new Map(fake.seen.map((s) => [s.index, s.mayWait]));
+    // The first batch of each slot starts as soon as it is planned (a free slot, nothing queued behind it yet);
+    // the last ones wait for a free slot.
     assert.deepEqual(
       [...Array(12).keys()].filter((i) => !waits.get(i)),
-      [10, 11],
+      [0, 1, 10, 11],
       'the last batches (fewer queued behind them than slots) are not bound to a busy executor',
     );
     // An executor that does not say it holds batches gets one at a time, as before.
