@@ -1,7 +1,7 @@
-// The batch trailer checksum: CRC-32 (zlib.crc32, Node >= 20.15) over the chunk payloads in order.
+// The batch trailer checksum: CRC-32 (crc32.ts) over the chunk payloads in order.
 // Incremental so executors and the coordinator checksum chunks as they stream, without concatenating.
 // Note: this is CRC-32 (IEEE), the one Node ships natively; docs/architecture.md said CRC-32C.
-import { crc32 } from 'node:zlib';
+import { crc32, crc32Hex } from './crc32.js';
 
 export interface Checksum {
   update(bytes: Uint8Array): Checksum;
@@ -17,7 +17,7 @@ export function createChecksum(): Checksum {
       return checksum;
     },
     digest() {
-      return value.toString(16).padStart(8, '0');
+      return crc32Hex(value);
     },
   };
   return checksum;

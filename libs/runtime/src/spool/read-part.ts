@@ -3,10 +3,14 @@
 // what its executor reported — size, CRC-32, chunk layout — before any of it is used, so a caller never
 // sees part of a batch that turns out corrupt (docs/guarantees.md). A part is one batch's output: the
 // memory bound is one batch, as in the coordinator's reorder buffer.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+//
+// Each chunk is read into a buffer of its own (preadv into all of them): what a caller keeps of one chunk
+// holds that chunk's memory, not the whole part's, and chunk-sized allocations are reused by the allocator
+// instead of ~11 MB of fresh pages per part (page faults, issue 7 target 1).
+import { closeSync, fstatSync, openSync, readvSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
 import type { RecordChunk } from '@flowmesh/contracts';
+import { createChecksum } from '@flowmesh/flow/checksum';
 import { DataLossError } from '../errors.js';
 
 /** What the executor reported of a part (the fields RecordsPart and LocalPart share). */
@@ -27,28 +31,26 @@ export interface PartLayout {
  */
 export async function readCheckedPart(file: string, layout: PartLayout, what: string): Promise<RecordChunk[]> {
   const bytes = Number(layout.bytes);
-  let buf: Buffer;
+  let buffers: Buffer[];
   try {
-    if (bytes <= SYNC_READ_MAX_BYTES) return splitPart(readSmallPart(file, bytes, what), layout, what);
-    const fh = await open(file, 'r');
-    try {
-      const { size } = await fh.stat();
-      if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
-      // One positional read per call up to 2 GiB: the part is one batch's output.
-      buf = Buffer.allocUnsafe(bytes);
-      for (let at = 0; at < bytes;) {
-        const { bytesRead } = await fh.read(buf, at, bytes - at, at);
-        if (bytesRead === 0) throw new DataLossError(`${what} ended at ${at} of ${bytes} bytes`);
-        at += bytesRead;
+    if (bytes <= SYNC_READ_MAX_BYTES) {
+      buffers = readSmallPart(file, layout, what);
+    } else {
+      const fh = await open(file, 'r');
+      try {
+        const { size } = await fh.stat();
+        buffers = chunkBuffers(size, layout, what);
+        const fill = new Filling(buffers, bytes, what);
+        while (fill.left()) fill.advance((await fh.readv(fill.views(), fill.at)).bytesRead);
+      } finally {
+        await fh.close();
       }
-    } finally {
-      await fh.close();
     }
   } catch (err) {
     if (err instanceof DataLossError) throw err;
     throw new DataLossError(`${what} could not be read: ${(err as Error).message}`, { cause: err });
   }
-  return splitPart(buf, layout, what);
+  return checkedChunks(buffers, layout, what);
 }
 
 /**
@@ -58,43 +60,73 @@ export async function readCheckedPart(file: string, layout: PartLayout, what: st
  */
 const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
-function readSmallPart(file: string, bytes: number, what: string): Buffer {
+function readSmallPart(file: string, layout: PartLayout, what: string): Buffer[] {
   const fd = openSync(file, 'r');
   try {
-    const { size } = fstatSync(fd);
-    if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
-    const buf = Buffer.allocUnsafe(bytes);
-    for (let at = 0; at < bytes; ) {
-      const n = readSync(fd, buf, at, bytes - at, at);
-      if (n === 0) throw new DataLossError(`${what} ended at ${at} of ${bytes} bytes`);
-      at += n;
-    }
-    return buf;
+    const buffers = chunkBuffers(fstatSync(fd).size, layout, what);
+    const fill = new Filling(buffers, Number(layout.bytes), what);
+    while (fill.left()) fill.advance(readvSync(fd, fill.views(), fill.at));
+    return buffers;
   } finally {
     closeSync(fd);
   }
 }
 
-/** The part's bytes checked (CRC-32) and cut into the chunks its executor wrote. */
-function splitPart(buf: Buffer, layout: PartLayout, what: string): RecordChunk[] {
-  const bytes = buf.length;
-  const digest = (crc32(buf) >>> 0).toString(16).padStart(8, '0');
+/** One buffer per chunk of the layout, once the file's size and the chunks agree with the part's size. */
+function chunkBuffers(size: number, layout: PartLayout, what: string): Buffer[] {
+  const bytes = Number(layout.bytes);
+  if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
+  let sum = 0;
+  for (const chunk of layout.chunkBytes) sum += chunk;
+  if (sum !== bytes) throw new DataLossError(`${what}: its chunks hold ${sum} of its ${bytes} bytes`);
+  return layout.chunkBytes.map((chunk) => Buffer.allocUnsafe(chunk));
+}
+
+/** Buffers per preadv call (IOV_MAX is 1024 on Linux). */
+const MAX_IOVECS = 1024;
+
+/** Where a series of preadv calls filling `buffers` from the start of the file stands. */
+class Filling {
+  /** Bytes read so far: the file position of the next read. */
+  at = 0;
+  /** The first buffer not yet full, and the bytes already in it. */
+  private i = 0;
+  private into = 0;
+  constructor(
+    private readonly buffers: Buffer[],
+    private readonly bytes: number,
+    private readonly what: string,
+  ) {}
+  left(): boolean {
+    return this.at < this.bytes;
+  }
+  views(): Buffer[] {
+    const first = this.buffers[this.i]!;
+    return [this.into > 0 ? first.subarray(this.into) : first, ...this.buffers.slice(this.i + 1, this.i + MAX_IOVECS)];
+  }
+  advance(bytesRead: number): void {
+    if (bytesRead === 0) throw new DataLossError(`${this.what} ended at ${this.at} of ${this.bytes} bytes`);
+    this.at += bytesRead;
+    // Step past the buffers this read filled (zero-sized ones too).
+    let left = bytesRead + this.into;
+    while (this.i < this.buffers.length && left >= this.buffers[this.i]!.length) left -= this.buffers[this.i++]!.length;
+    this.into = left;
+  }
+}
+
+/** The part's chunks, once their CRC-32 matches the executor's. */
+function checkedChunks(buffers: Buffer[], layout: PartLayout, what: string): RecordChunk[] {
+  const checksum = createChecksum();
+  for (const buf of buffers) checksum.update(buf);
+  const digest = checksum.digest();
   if (digest !== layout.checksum.toLowerCase())
     throw new DataLossError(`${what} fails its checksum (${digest}, the executor computed ${layout.checksum})`);
-  const chunks: RecordChunk[] = [];
-  let at = 0;
-  for (let seq = 0; seq < layout.chunkBytes.length; seq++) {
-    const size = layout.chunkBytes[seq]!;
-    chunks.push({
-      jobId: layout.jobId,
-      batchIndex: layout.batchIndex,
-      seq,
-      recordCount: layout.chunkRecords[seq] ?? 0,
-      data: buf.subarray(at, at + size),
-      records: [],
-    });
-    at += size;
-  }
-  if (at !== bytes) throw new DataLossError(`${what}: its chunks hold ${at} of its ${bytes} bytes`);
-  return chunks;
+  return buffers.map((data, seq) => ({
+    jobId: layout.jobId,
+    batchIndex: layout.batchIndex,
+    seq,
+    recordCount: layout.chunkRecords[seq] ?? 0,
+    data,
+    records: [],
+  }));
 }
