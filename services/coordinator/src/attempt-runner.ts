@@ -2,6 +2,7 @@
 // coordinator itself (local mode). Both yield the executor protocol's messages, so verification,
 // fencing and retries are the same whichever ran the batch.
 import type { BatchAssignment, ExecuteBatchResponse } from '@flowmesh/contracts';
+import type { CancelSource } from './attempt-cancel.js';
 import type { ExecutorView } from './slot-ledger.js';
 
 export interface AttemptRequest {
@@ -26,5 +27,5 @@ export interface AttemptSink {
  * stream's, for thousands of tiny attempts per second (issue 7, target 4).
  */
 export type AttemptRunner = ((request: AttemptRequest, signal: AbortSignal) => AsyncIterable<ExecuteBatchResponse>) & {
-  start?: (request: AttemptRequest, signal: AbortSignal, sink: AttemptSink) => void;
+  start?: (request: AttemptRequest, signal: CancelSource, sink: AttemptSink) => void;
 };

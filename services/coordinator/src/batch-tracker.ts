@@ -98,7 +98,7 @@ export interface BatchTracker {
   /** Marks every unfinished batch cancelled; returns the attempts that were running. */
   cancelAll(): Array<{ index: number; attempt: number; executorId: string }>;
   /** Executors this batch already failed on, so a retry can go elsewhere. */
-  triedOn(index: number): Set<string>;
+  triedOn(index: number): ReadonlySet<string>;
   failures(): BatchFailureReport[];
   stats(): {
     planned: number;
@@ -122,6 +122,9 @@ export interface BatchTracker {
     attempts: number;
   }>;
 }
+
+const NO_ATTEMPTS: readonly AttemptInfo[] = [];
+const NOT_TRIED: ReadonlySet<string> = new Set();
 
 export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
   const now = opts.now ?? Date.now;
@@ -303,8 +306,11 @@ export function createBatchTracker(opts: BatchTrackerOptions): BatchTracker {
       return stopped;
     },
     triedOn(index) {
-      const b = batches.get(index);
-      return new Set((b?.attempts ?? []).filter((a) => a.outcome === 'failed').map((a) => a.executorId));
+      // Asked once per dispatch: no set at all for a batch that has not failed anywhere (nearly all).
+      let tried: Set<string> | undefined;
+      for (const a of batches.get(index)?.attempts ?? NO_ATTEMPTS)
+        if (a.outcome === 'failed') (tried ??= new Set()).add(a.executorId);
+      return tried ?? NOT_TRIED;
     },
     failures() {
       return (

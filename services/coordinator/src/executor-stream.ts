@@ -16,6 +16,7 @@ import type {
 } from '@flowmesh/contracts';
 import { callOptions, injectTraceContext } from '@flowmesh/runtime';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { CancelSource } from './attempt-cancel.js';
 import type { AttemptRequest, AttemptSink } from './attempt-runner.js';
 import { createCallContexts, type CallContexts } from './call-contexts.js';
 import { createRequestOutbox, SENT, type RequestOutbox } from './request-outbox.js';
@@ -58,7 +59,7 @@ interface Channel {
   /** The callback form (`start`): messages go straight to it, not through `queue`; it is told the end. */
   sink: AttemptSink | undefined;
   /** The callback form's signal and deadline, let go when the attempt ends. */
-  signal: AbortSignal | undefined;
+  signal: CancelSource | undefined;
   deadline: NodeJS.Timeout | undefined;
   handleEvent(): void;
 }
@@ -91,7 +92,7 @@ export interface ExecutorStream {
    * The same as `run` with callbacks (no inline bytes): each message is handed to `sink` from the call's
    * data event, then the end, as `run` would have yielded and thrown them.
    */
-  start(request: AttemptRequest, signal: AbortSignal, sink: AttemptSink): void;
+  start(request: AttemptRequest, signal: CancelSource, sink: AttemptSink): void;
   /** Cancels the call (every attempt on it fails). */
   close(): void;
 }
@@ -223,7 +224,7 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     return Math.max(0, ms);
   }
 
-  function start(request: AttemptRequest, signal: AbortSignal, sink: AttemptSink): void {
+  function start(request: AttemptRequest, signal: CancelSource, sink: AttemptSink): void {
     if (closed) return sink.onEnd(attemptStatusError(status.UNAVAILABLE, 'coordinator is closing'));
     if (signal.aborted) return sink.onEnd(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     const ch = channel(sink);

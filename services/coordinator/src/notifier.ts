@@ -6,13 +6,21 @@ export interface Notifier {
 }
 
 export function createNotifier(): Notifier {
-  let resolve!: () => void;
-  let current = new Promise<void>((r) => (resolve = r));
+  // The promise is made by the first wait() after a notify, not by every notify: a job's driver is notified
+  // ~3 times per batch (slot released, output put, attempt ended) and waited on far less often at thousands
+  // of tiny batches per second (issue 7, target 4). A notify with nobody waiting costs nothing.
+  let current: Promise<void> | undefined;
+  let resolve: (() => void) | undefined;
   return {
-    wait: () => current,
+    wait() {
+      current ??= new Promise<void>((r) => (resolve = r));
+      return current;
+    },
     notify() {
       const done = resolve;
-      current = new Promise<void>((r) => (resolve = r));
+      if (!done) return;
+      current = undefined;
+      resolve = undefined;
       done();
     },
   };

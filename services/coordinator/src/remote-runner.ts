@@ -4,6 +4,7 @@
 // the received bytes, so the coordinator forwards them without re-encoding.
 import type { ExecutorServiceClient } from '@flowmesh/contracts';
 import { createClient } from '@flowmesh/runtime';
+import type { CancelSource } from './attempt-cancel.js';
 import type { AttemptRequest, AttemptRunner, AttemptSink } from './attempt-runner.js';
 import { createExecutorStream, type ExecutorStream } from './executor-stream.js';
 import { RelayingExecutorClient } from './relay-codec.js';
@@ -30,7 +31,7 @@ export function createRemoteRunner(opts: { clusterToken?: string; attemptTimeout
   const run: AttemptRunner = Object.assign(
     (request: AttemptRequest, signal: AbortSignal) => streamFor(request.executor.address).run(request, signal),
     {
-      start: (request: AttemptRequest, signal: AbortSignal, sink: AttemptSink) =>
+      start: (request: AttemptRequest, signal: CancelSource, sink: AttemptSink) =>
         streamFor(request.executor.address).start(request, signal, sink),
     },
   );

@@ -4,6 +4,7 @@
 import type { BatchTrailer, ExecuteBatchResponse } from '@flowmesh/contracts';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createAttemptCollector, type AttemptCollector, type VerifiedAttempt } from './attempt-collector.js';
+import type { AttemptCancel, CancelSource } from './attempt-cancel.js';
 import type { AttemptRequest, AttemptRunner, AttemptSink } from './attempt-runner.js';
 
 export class AttemptError extends Error {
@@ -22,13 +23,14 @@ export class AttemptError extends Error {
 }
 
 export interface AttemptOptions {
-  signal: AbortSignal;
+  signal: CancelSource;
   /**
-   * The controller of `signal` when it is the attempt's own (nothing else is cancelled with it): aborted on
+   * `signal` itself when it is the attempt's own cancel (nothing else is cancelled with it): aborted on
    * silence, instead of a second controller per attempt linked to `signal` (issue 7, target 4: thousands of
-   * tiny attempts per second). The attempt then fails with a `silent` AttemptError.
+   * tiny attempts per second), and handed to the runner's callback form as it is (no AbortSignal per attempt:
+   * attempt-cancel.ts). The attempt then fails with a `silent` AttemptError.
    */
-  controller?: AbortController;
+  controller?: AttemptCancel;
   /** Fail the attempt when the executor sends nothing for this long (it heartbeats while working); 0: never. */
   heartbeatTimeoutMs: number;
   includeRejects: boolean;
@@ -46,11 +48,11 @@ export function runAttempt(runner: AttemptRunner, request: AttemptRequest, opts:
   // The controller aborted by the job or the watchdog: the caller's own for this attempt, or one linked to
   // the caller's signal. (AbortSignal.any on the long-lived job signal costs a weak reference per attempt —
   // measurable at thousands of tiny batches per second.)
-  let attempt = opts.controller;
-  let onJobAbort: (() => void) | undefined;
+  let attempt: AttemptCancel | AbortController | undefined = opts.controller;
+  let onJobAbort: { handleEvent(): void } | undefined;
   if (!attempt) {
     const linked = new AbortController();
-    onJobAbort = () => linked.abort(opts.signal.reason);
+    onJobAbort = { handleEvent: () => linked.abort(opts.signal.reason) };
     opts.signal.addEventListener('abort', onJobAbort, { once: true });
     if (opts.signal.aborted) linked.abort(opts.signal.reason);
     attempt = linked;
@@ -65,7 +67,8 @@ export function runAttempt(runner: AttemptRunner, request: AttemptRequest, opts:
   // promise per message in between (issue 7, target 4). The iterable form is read into the same sink.
   return new Promise<VerifiedAttempt>((resolve, reject) => {
     const sink = new AttemptReader(request, opts, collector, watchdog, silentTimer, onJobAbort, resolve, reject);
-    if (runner.start && !request.inline) runner.start(request, attempt.signal, sink);
+    // The callback form takes the attempt's own cancel as it is; the iterable form needs a real AbortSignal.
+    if (runner.start && !request.inline) runner.start(request, opts.controller ?? attempt.signal, sink);
     else void drain(runner(request, attempt.signal), sink, silentTimer);
   });
 }
@@ -125,7 +128,7 @@ class AttemptReader implements AttemptSink {
     private readonly collector: AttemptCollector,
     private readonly watchdog: Watchdog,
     private readonly silentTimer: NodeJS.Timeout | undefined,
-    private readonly onJobAbort: (() => void) | undefined,
+    private readonly onJobAbort: { handleEvent(): void } | undefined,
     private readonly resolve: (v: VerifiedAttempt) => void,
     private readonly reject: (err: unknown) => void,
   ) {}
@@ -155,7 +158,7 @@ class AttemptReader implements AttemptSink {
 }
 
 interface Watchdog {
-  attempt: AbortController;
+  attempt: AttemptCancel | AbortController;
   silent: boolean;
 }
 

@@ -25,31 +25,47 @@ export interface ExecutorView {
 export function pickExecutor(
   executors: readonly ExecutorView[],
   busy: (id: string) => number,
-  avoid: ReadonlySet<string> = new Set(),
-  capacity: (e: ExecutorView) => number = (e) => e.slots,
+  avoid: ReadonlySet<string> = NONE,
+  capacity?: (e: ExecutorView) => number,
 ): ExecutorView | undefined {
-  const others = executors.filter((e) => !avoid.has(e.id));
-  const pool = others.length > 0 ? others : executors;
+  // One pass, no arrays or key tuples: called once per dispatched batch and again on every wake that
+  // finds no room, thousands of times a second with tiny batches (issue 7, target 4).
+  let skipAvoided = false;
+  if (avoid.size > 0) for (const e of executors) if (!avoid.has(e.id)) skipAvoided = true;
   let best: ExecutorView | undefined;
-  let bestKey: [number, number, number, string] | undefined;
-  for (const e of pool) {
+  let bestShare = 0;
+  let bestBusy = 0;
+  for (const e of executors) {
+    if (skipAvoided && avoid.has(e.id)) continue;
     const b = busy(e.id);
-    if (e.slots <= 0 || b >= capacity(e)) continue;
-    const key: [number, number, number, string] = [b / e.slots, e.load, b, e.id];
-    if (!bestKey || compareKeys(key, bestKey) < 0) {
+    if (e.slots <= 0 || b >= (capacity ? capacity(e) : e.slots)) continue;
+    const share = b / e.slots;
+    if (!best || better(share, e.load, b, e.id, bestShare, best.load, bestBusy, best.id)) {
       best = e;
-      bestKey = key;
+      bestShare = share;
+      bestBusy = b;
     }
   }
   return best;
 }
 
-function compareKeys(a: [number, number, number, string], b: [number, number, number, string]): number {
-  for (let i = 0; i < 3; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a[3] < b[3] ? -1 : a[3] > b[3] ? 1 : 0;
+const NONE: ReadonlySet<string> = new Set();
+
+/** Lower share of busy slots, then lower reported load, then fewer busy slots, then id. */
+function better(
+  share: number,
+  load: number,
+  busy: number,
+  id: string,
+  bShare: number,
+  bLoad: number,
+  bBusy: number,
+  bId: string,
+): boolean {
+  if (share !== bShare) return share < bShare;
+  if (load !== bLoad) return load < bLoad;
+  if (busy !== bBusy) return busy < bBusy;
+  return id < bId;
 }
 
 export interface SlotLedger {
@@ -85,30 +101,37 @@ export interface SlotLedgerOptions {
 
 export function createSlotLedger(initial: ExecutorView[] = [], opts: SlotLedgerOptions = {}): SlotLedger {
   const aheadPerSlot = opts.aheadPerSlot;
-  const deep = (ahead: number) => (e: ExecutorView): number =>
-    e.slots * (1 + Math.min(ahead, aheadPerSlot ? aheadPerSlot(e) : 0));
+  // The depth of the pick in progress, read by `deep` (one function for the ledger, not one per pick).
+  let pickAhead = 0;
+  const deep = (e: ExecutorView): number => e.slots * (1 + Math.min(pickAhead, aheadPerSlot ? aheadPerSlot(e) : 0));
   let members = new Map(initial.map((e) => [e.id, e]));
+  // The members as an array, rebuilt only when they change (not per pick).
+  let memberList = [...members.values()];
   const used = new Map<string, number>();
   let total = 0;
   const changes = createChangeSignal();
   const suspended = new Map<string, number>();
   const busy = (id: string): number => used.get(id) ?? 0;
-  const available = (): ExecutorView[] => {
+  const available = (): readonly ExecutorView[] => {
+    if (suspended.size === 0) return memberList;
     const now = Date.now();
-    const all = [...members.values()];
-    if (suspended.size === 0) return all;
     for (const [id, until] of suspended) if (until <= now) suspended.delete(id);
-    return all.filter((e) => !suspended.has(e.id));
+    return memberList.filter((e) => !suspended.has(e.id));
   };
   return {
     setExecutors(executors) {
       members = new Map(executors.map((e) => [e.id, e]));
+      memberList = [...members.values()];
       changes.emit();
     },
     executors: () => [...members.values()],
     busy,
     inFlight: () => total,
-    pick: (avoid, ahead) => pickExecutor(available(), busy, avoid, ahead && aheadPerSlot ? deep(ahead) : undefined),
+    pick(avoid, ahead) {
+      if (!ahead || !aheadPerSlot) return pickExecutor(available(), busy, avoid);
+      pickAhead = ahead;
+      return pickExecutor(available(), busy, avoid, deep);
+    },
     suspend(id, ms) {
       suspended.set(id, Date.now() + ms);
       // Wake waiters when it is back, so a batch waiting only for this executor is not stuck.
