@@ -34,6 +34,52 @@ interface LiveAttempt {
   inline?: InlineSink;
 }
 
+/** What an attempt on the call answers through (`send`, and its trailer counted once) — see AttemptOnCall. */
+interface CallAnswers {
+  unanswered: number;
+  outbox: ReturnType<typeof createResponseOutbox>;
+}
+
+/**
+ * One attempt on the call: its tag, its abort and its inline input, and the AttemptIo it runs with. An object
+ * with methods rather than closures per attempt (`answer`, `send`, `readInline`: a `__name` call each under
+ * tsx, at thousands of tiny attempts a second — issue 7, target 4).
+ */
+class AttemptOnCall implements LiveAttempt {
+  readonly abort = new AbortController();
+  readonly inline: InlineSink | undefined;
+  private answered = false;
+
+  constructor(
+    private readonly tag: number,
+    private readonly answers: CallAnswers,
+    inlineLength: number | undefined,
+  ) {
+    this.inline = inlineLength === undefined ? undefined : createInlineSink(inlineLength);
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** The attempt's trailer or error was sent (or it ended without one): counted once. */
+  answer(): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.answers.unanswered--;
+  }
+
+  send(m: ExecuteBatchResponse): Promise<void> {
+    if (m.msg?.$case === 'trailer') this.answer();
+    return this.answers.outbox.send({ tag: this.tag, msg: m.msg, more: [] } as ExecuteBatchesResponse);
+  }
+
+  readInline(): Promise<Buffer> {
+    if (!this.inline) throw new InvalidArgumentError('data', 'the assign is not inline');
+    return this.inline.read(this.abort.signal);
+  }
+}
+
 export function createExecuteBatches(deps: ExecuteBatchesDeps) {
   const maxLive = deps.maxLive ?? 1024;
   return async function executeBatches(call: Call, ctx: CallContext): Promise<void> {
@@ -41,9 +87,12 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
     const contexts = createJobContexts();
     // Attempts of the call that have not yet sent their trailer (or error): while one is left after a
     // trailer, a bundle of responses may wait for it (response-outbox.ts).
-    let unanswered = 0;
-    // Every response of the call goes through it, so bundling keeps their order.
-    const outbox = createResponseOutbox((res) => write(call, res), { moreComing: () => unanswered > 0 });
+    // Every response of the call goes through its outbox, so bundling keeps their order.
+    const answers: CallAnswers = {
+      unanswered: 0,
+      outbox: createResponseOutbox((res) => write(call, res), { moreComing: () => answers.unanswered > 0 }),
+    };
+    const outbox = answers.outbox;
     let draining = false;
     // Resolves once nothing is live after the input ended or draining began: then the call ends.
     let onIdle: (() => void) | undefined;
@@ -77,43 +126,21 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
           .catch(() => undefined);
         return;
       }
-      const abort = new AbortController();
-      const entry: LiveAttempt = { abort, ...(assign.inline ? { inline: createInlineSink(assign.length) } : {}) };
+      const entry = new AttemptOnCall(tag, answers, assign.inline ? assign.length : undefined);
       live.set(tag, entry);
-      unanswered++;
-      let answered = false;
-      const answer = (): void => {
-        if (answered) return;
-        answered = true;
-        unanswered--;
-      };
-      const send = (m: ExecuteBatchResponse): Promise<void> => {
-        if (m.msg?.$case === 'trailer') answer();
-        return outbox.send({ tag, msg: m.msg, more: [] } as ExecuteBatchesResponse);
-      };
+      answers.unanswered++;
       deps
-        .handle(
-          assign,
-          {
-            signal: abort.signal,
-            send,
-            readInline: () => {
-              if (!entry.inline) throw new InvalidArgumentError('data', 'the assign is not inline');
-              return entry.inline.read(abort.signal);
-            },
-          },
-          extractTraceContext(req.traceContext),
-        )
+        .handle(assign, entry, extractTraceContext(req.traceContext))
         .catch((err: unknown) => {
           // A cancelled attempt's coordinator is no longer listening for it; anything else gets its status.
-          answer();
-          if (abort.signal.aborted || call.cancelled) return;
+          entry.answer();
+          if (entry.abort.signal.aborted || call.cancelled) return;
           const e = toServiceError(err, ctx.logger);
           return outbox.send({ tag, msg: { $case: 'error', error: { code: e.code, message: e.details } }, more: [] });
         })
         .catch(() => undefined)
         .finally(() => {
-          answer();
+          entry.answer();
           live.delete(tag);
           if (live.size === 0 && (draining || inputEnded)) onIdle?.();
         });
