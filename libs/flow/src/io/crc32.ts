@@ -10,8 +10,9 @@ type Crc32 = (bytes: Uint8Array, value?: number) => number;
 
 function load(): Crc32 {
   try {
-    const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (b: Uint8Array, v?: number) => number })
-      .crc32;
+    const native = (
+      createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (b: Uint8Array, v?: number) => number }
+    ).crc32;
     // A binary that loads but disagrees would make every part look corrupt: check it on the standard vector.
     if (native(Buffer.from('123456789')) >>> 0 === 0xcbf43926) return native;
   } catch {
