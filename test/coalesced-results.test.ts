@@ -152,6 +152,7 @@ describe('coalesced results through the gateway (issue 7, target 4)', function (
             distribute: s.distribute,
             submittedBy: '',
             coalesceBatches,
+            planSlots: 0,
           },
         },
       });

@@ -3,7 +3,7 @@
 // runFlowLocal, the single-process reference run. Executor faults are injected per job id
 // (FLOWMESH_FAULTS), so each fault hits only the job made for it.
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CoordinatorServiceClient,
@@ -260,6 +260,30 @@ describe('engine: coordinator and executors (real processes)', function () {
       },
       { what: 'every executor idle after the cancel', timeoutMs: 5000 },
     );
+  });
+
+  it('plans a file for the cluster\'s slots (balanced tail) or, when run again, for the slots its first run named', async () => {
+    const size = (await stat(join(dataDir, 'orders-20k.csv'))).size;
+    // 1 MiB batches: 2 full-size ones; the tail's floor (512 KiB) is below them.
+    const batchBytes = 1024 * 1024;
+    assert.ok(size > batchBytes && size < 2 * batchBytes, `orders-20k.csv is ${size} bytes`);
+    // A first run: planned for the slots of the cluster (more than one), so its last batches shrink.
+    const fresh = await runJob(client, { flow: 'orders', vars: { input: 'orders-20k.csv' }, distribute: { batchBytes } });
+    assert.equal(fresh.error, undefined, fresh.error?.message);
+    assert.ok(fresh.output.equals(small.output));
+    assert.ok(fresh.accepted!.planSlots > 1, `planned for ${fresh.accepted!.planSlots} slots`);
+    assert.ok(fresh.summary!.progress!.batchesPlanned > 2, `${fresh.summary!.progress!.batchesPlanned} batches for ${fresh.accepted!.planSlots} slots, ${size} bytes`);
+    // A run again for one slot (what the gateway sends after a lost coordinator): full-size batches.
+    const again = await runJob(client, {
+      flow: 'orders',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchBytes },
+      planSlots: 1,
+    });
+    assert.equal(again.error, undefined, again.error?.message);
+    assert.ok(again.output.equals(small.output));
+    assert.equal(again.accepted!.planSlots, 1);
+    assert.equal(again.summary!.progress!.batchesPlanned, 2);
   });
 
   it('runs a local-mode job inside the coordinator, still in batches', async () => {

@@ -122,6 +122,7 @@ export interface JobSpecInput {
   encoding?: number;
   progressIntervalMs?: number;
   distribute?: Partial<DistributeOverrides>;
+  planSlots?: number;
 }
 
 export interface JobRun {

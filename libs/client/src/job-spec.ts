@@ -18,5 +18,7 @@ export function toJobSpec(spec: JobSpecInput): JobSpec {
     submittedBy: '',
     // Set by runJob (RunJobOptions.coalesceBatches): only it reads coalesced messages.
     coalesceBatches: false,
+    // Set by the gateway only, when it runs a job again after losing its coordinator.
+    planSlots: 0,
   };
 }

@@ -9,7 +9,7 @@ describe('client result decoding', () => {
   const runs: RunJobResponse[] = [
     { msg: { $case: 'records', records } },
     { msg: { $case: 'records', records: { ...records, data: Buffer.alloc(0), records: ['{}'] } } },
-    { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c' } } },
+    { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c', planSlots: 0 } } },
     { msg: { $case: 'rejects', rejects: { jobId: 'j', batchIndex: 1, rejects: [] } } },
   ];
 

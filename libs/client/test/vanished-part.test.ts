@@ -29,7 +29,7 @@ describe('client: a local part that vanished (issue 7 local hand-off)', () => {
           const header = new Metadata();
           header.set(SPOOL_DIR_METADATA_KEY, 'g-host-1/call');
           call.sendMetadata(header);
-          call.write({ msg: { $case: 'accepted', accepted: { jobId: 'j1', flow: 'f', flowRevision: 1, coordinatorId: 'c1' } } });
+          call.write({ msg: { $case: 'accepted', accepted: { jobId: 'j1', flow: 'f', flowRevision: 1, coordinatorId: 'c1', planSlots: 0 } } });
           // The part the call's directory no longer holds.
           call.write({
             msg: {

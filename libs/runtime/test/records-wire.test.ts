@@ -111,7 +111,7 @@ describe('records wire codec', () => {
   it('leaves every other shape to the generated decoder', () => {
     const plain = generated({ jobId: 'j', batchIndex: 1, seq: 2, recordCount: 3, data: Buffer.from('x\n'), records: [] });
     const odd: Array<[string, Buffer]> = [
-      ['another message', Buffer.from(RunJobResponse.encode({ msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c' } } }).finish())],
+      ['another message', Buffer.from(RunJobResponse.encode({ msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c', planSlots: 0 } } }).finish())],
       ['JSON-text records (field 6)', generated({ jobId: 'j', batchIndex: 0, seq: 0, recordCount: 1, data: Buffer.alloc(0), records: ['{}'] })],
       ['an unknown field in the chunk (field 7)', Buffer.from([0x12, 2, 0x38, 0x01])],
       ['a field after the records field', Buffer.concat([plain, Buffer.from([0x08, 0x01])])],

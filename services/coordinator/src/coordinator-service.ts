@@ -106,6 +106,8 @@ export function createCoordinatorService(ctx: CoordinatorContext): CoordinatorSe
               flow: known.flow,
               flowRevision: known.flowRevision,
               coordinatorId: known.coordinatorId,
+              // A known job is not run again from this answer: its plan is the job's own business.
+              planSlots: 0,
             },
           };
       }

@@ -124,7 +124,9 @@ export async function startJob(
   // A cluster smaller than the remote bias, or `mode: local`, runs the microbatches here.
   const runsHere = (s: JobSettings): boolean => s.mode === 'local' || ctx.ledger.executors().length < s.remoteBias;
   // The slots a file's batches are planned for (its last batches shrink so they finish together): those of
-  // the cluster now, at most maxInstances; a taken-over job keeps the number its plan was made with.
+  // the cluster now, at most maxInstances; a taken-over job keeps the number its plan was made with, and a
+  // job the gateway runs again (its coordinator lost before a checkpoint) the number its first run reported
+  // in `accepted` — the ranges must be the same for the gateway to drop by batch what the caller already has.
   let planSlots = cp?.planSlots ?? 0;
   const prepared = await prepareJob(ctx.config, jobId, spec, {
     ...(ctx.options.pluginDir !== undefined ? { pluginDir: ctx.options.pluginDir } : {}),
@@ -133,7 +135,10 @@ export async function startJob(
     planSlots: (s) =>
       cp
         ? cp.planSlots
-        : (planSlots = Math.min(s.maxInstances, runsHere(s) ? ctx.options.localSlots : ctx.ledger.executors().reduce((n, e) => n + e.slots, 0))),
+        : (planSlots =
+            spec.planSlots > 0
+              ? spec.planSlots
+              : Math.min(s.maxInstances, runsHere(s) ? ctx.options.localSlots : ctx.ledger.executors().reduce((n, e) => n + e.slots, 0))),
   });
   const { settings, spec: flow } = prepared;
   const log = ctx.logger.child({ jobId, flow: prepared.flowName, flowRevision: prepared.flowRevision });
@@ -323,6 +328,7 @@ export async function startJob(
     flow: prepared.flowName,
     flowRevision: prepared.flowRevision,
     coordinatorId: ctx.id,
+    planSlots,
   };
   /** The final record is written: the checkpoint may go. */
   let recorded = false;

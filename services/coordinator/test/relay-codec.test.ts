@@ -83,7 +83,7 @@ describe('coordinator relay codec', () => {
     const values: CoordinatorServiceRunJobResponse[] = [
       { response: { msg: { $case: 'records', records: chunk() } } },
       { response: { msg: { $case: 'records', records: chunk({ data: Buffer.alloc(0), records: ['{}'] }) } } },
-      { response: { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 2, coordinatorId: 'c' } } } },
+      { response: { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 2, coordinatorId: 'c', planSlots: 0 } } } },
       { response: { msg: { $case: 'rejects', rejects: { jobId: 'j', batchIndex: 1, rejects: [] } } } },
       { response: undefined },
     ];

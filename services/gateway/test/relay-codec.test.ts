@@ -41,7 +41,7 @@ const wrapped = (response: RunJobResponse): Buffer =>
 
 describe('gateway relay codec', () => {
   const responses: RunJobResponse[] = [
-    { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c' } } },
+    { msg: { $case: 'accepted', accepted: { jobId: 'j', flow: 'f', flowRevision: 1, coordinatorId: 'c', planSlots: 0 } } },
     { msg: { $case: 'records', records: chunk() } },
     {
       msg: {

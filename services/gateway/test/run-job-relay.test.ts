@@ -8,6 +8,7 @@ import {
   CoordinatorServiceService,
   type CoordinatorServiceRunJobRequest,
   type CoordinatorServiceRunJobResponse,
+  type JobSpec,
 } from '@flowmesh/contracts';
 import type { ServiceHost } from '@flowmesh/runtime';
 import type { FlowmeshClient } from '@flowmesh/client';
@@ -29,23 +30,33 @@ interface FakeCoordinator {
   cancelled: number;
   /** The job ids the start messages asked for ('' when the coordinator was to pick one). */
   asked: string[];
+  /** The start messages' specs, in order. */
+  specs: JobSpec[];
   release: Deferred<void>;
   server: Server;
 }
 
 async function startFake(id: string, behaviour: Behaviour): Promise<FakeCoordinator> {
   const server = new Server();
-  const fake: FakeCoordinator = { id, address: '', started: 0, cancelled: 0, asked: [], release: deferred(), server };
+  const fake: FakeCoordinator = { id, address: '', started: 0, cancelled: 0, asked: [], specs: [], release: deferred(), server };
   server.addService(CoordinatorServiceService, {
     runJob(call: ServerDuplexStream<CoordinatorServiceRunJobRequest, CoordinatorServiceRunJobResponse>) {
       call.once('data', (req: CoordinatorServiceRunJobRequest) => {
         fake.started += 1;
-        const asked = req.request?.msg?.$case === 'start' ? req.request.msg.start.jobId : '';
+        const start = req.request?.msg?.$case === 'start' ? req.request.msg.start : undefined;
+        const asked = start?.jobId ?? '';
         fake.asked.push(asked);
+        if (start) fake.specs.push(start);
         const jobId = asked || `${id}-job-${fake.started}`;
         call.on('cancelled', () => (fake.cancelled += 1));
         call.write({
-          response: { msg: { $case: 'accepted', accepted: { jobId, flow: 'f', flowRevision: 1, coordinatorId: id } } },
+          response: {
+            msg: {
+              $case: 'accepted',
+              // Each fake plans for its own number of slots and serves flow revision 7 + its runs.
+              accepted: { jobId, flow: 'f', flowRevision: 7 + fake.started, coordinatorId: id, planSlots: 3 + fake.started },
+            },
+          },
         });
         call.write({
           response: {
@@ -226,6 +237,12 @@ describe('gateway RunJob relay (fake coordinators)', function () {
     assert.match(jobId, /^dying-job-\d+$/);
     assert.ok(completing.started > before);
     assert.equal(completing.asked[completing.asked.length - 1], jobId, 'run again under the same id');
+    // The same ranges of the same flow: the first run's revision and planned slots, not the new coordinator's.
+    const dying = fakes[3]!;
+    const again = completing.specs[completing.specs.length - 1]!;
+    assert.equal(again.planSlots, 3 + dying.started);
+    assert.equal(again.flowRevision, 7 + dying.started);
+    assert.equal(dying.specs[dying.specs.length - 1]!.planSlots, 0, 'a first run plans for the cluster now');
     checkpointed = true;
   });
 

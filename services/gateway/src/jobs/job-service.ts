@@ -82,7 +82,7 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
       if (!req.spec?.flow) throw new InvalidArgumentError('spec.flow', 'name the flow to run');
       const release = admitJob(deps.limiter, identity.keyId);
       try {
-        const spec = { ...req.spec, submittedBy: identity.user };
+        const spec = { ...req.spec, submittedBy: identity.user, planSlots: 0 };
         const tried = new Set<string>();
         for (;;) {
           const c = deps.picker.pick(deps.directory.candidates(), tried);

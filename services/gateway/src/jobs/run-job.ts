@@ -252,6 +252,9 @@ export function createRunJobHandler(deps: RunJobDeps) {
     let { down, responses, coordinator } = started;
     const { first } = started;
     let jobId = first.msg?.$case === 'accepted' ? first.msg.accepted.jobId : '';
+    // What the first run was planned with: a run again uses the same flow revision and slots, so its batches
+    // are the same ranges of the same records and what the caller has can be dropped by batch and chunk.
+    const firstRun = first.msg?.$case === 'accepted' ? first.msg.accepted : undefined;
     let finished = false;
     let restarts = 0;
     const relayed = relayedResults();
@@ -284,7 +287,12 @@ export function createRunJobHandler(deps: RunJobDeps) {
       restarts++;
       deps.picker.markSuspect(coordinator.id);
       down.cancel();
-      const next = await startOnCoordinator({ ...spec, jobId }, ctx, spool, coordinator.id).catch(() => undefined);
+      const again: JobSpec = {
+        ...spec,
+        jobId,
+        ...(firstRun ? { flowRevision: firstRun.flowRevision, planSlots: firstRun.planSlots } : {}),
+      };
+      const next = await startOnCoordinator(again, ctx, spool, coordinator.id).catch(() => undefined);
       if (!next) return;
       deps.picker.finished(coordinator.id);
       deps.picker.started(next.coordinator.id);
@@ -474,6 +482,7 @@ function countSummary(
 
 function checkSpec(start: JobSpec, identity: Identity): JobSpec {
   if (!start.flow) throw new InvalidArgumentError('start.flow', 'name the flow to run');
-  // submitted_by is ours to set: a client cannot run a job in someone else's name.
-  return { ...start, submittedBy: identity.user };
+  // submitted_by is ours to set: a client cannot run a job in someone else's name; plan_slots is set only
+  // on a run again (relay's runAgain).
+  return { ...start, submittedBy: identity.user, planSlots: 0 };
 }

@@ -62,6 +62,13 @@ export interface JobSpec {
    * Callers that do not set it get `records` chunks only, as before.
    */
   coalesceBatches: boolean;
+  /**
+   * Set by the gateway when it runs a job again after losing its coordinator before the job was
+   * checkpointed: the first run's `JobAccepted.plan_slots`, so the run again plans the same batch ranges and
+   * what the caller already has can be dropped by batch index. 0 (what a client sends; the gateway clears it)
+   * plans for the cluster's slots now.
+   */
+  planSlots: number;
 }
 
 export interface JobSpec_VarsEntry {
@@ -113,6 +120,11 @@ export interface JobAccepted {
   flow: string;
   flowRevision: number;
   coordinatorId: string;
+  /**
+   * The slots the file's batches are planned for (a file's last batches shrink so all of them finish
+   * together); 0 when the plan does not depend on it. See JobSpec.plan_slots.
+   */
+  planSlots: number;
 }
 
 /** The end of a successful job. */
@@ -248,6 +260,7 @@ function createBaseJobSpec(): JobSpec {
     distribute: undefined,
     submittedBy: "",
     coalesceBatches: false,
+    planSlots: 0,
   };
 }
 
@@ -282,6 +295,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.coalesceBatches !== false) {
       writer.uint32(80).bool(message.coalesceBatches);
+    }
+    if (message.planSlots !== 0) {
+      writer.uint32(88).uint32(message.planSlots);
     }
     return writer;
   },
@@ -382,6 +398,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.coalesceBatches = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.planSlots = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -443,6 +467,11 @@ export const JobSpec: MessageFns<JobSpec> = {
         : isSet(object.coalesce_batches)
         ? globalThis.Boolean(object.coalesce_batches)
         : false,
+      planSlots: isSet(object.planSlots)
+        ? globalThis.Number(object.planSlots)
+        : isSet(object.plan_slots)
+        ? globalThis.Number(object.plan_slots)
+        : 0,
     };
   },
 
@@ -484,6 +513,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.coalesceBatches !== false) {
       obj.coalesceBatches = message.coalesceBatches;
     }
+    if (message.planSlots !== 0) {
+      obj.planSlots = Math.round(message.planSlots);
+    }
     return obj;
   },
 
@@ -512,6 +544,7 @@ export const JobSpec: MessageFns<JobSpec> = {
       : undefined;
     message.submittedBy = object.submittedBy ?? "";
     message.coalesceBatches = object.coalesceBatches ?? false;
+    message.planSlots = object.planSlots ?? 0;
     return message;
   },
 };
@@ -1102,7 +1135,7 @@ export const RunJobRequest: MessageFns<RunJobRequest> = {
 };
 
 function createBaseJobAccepted(): JobAccepted {
-  return { jobId: "", flow: "", flowRevision: 0, coordinatorId: "" };
+  return { jobId: "", flow: "", flowRevision: 0, coordinatorId: "", planSlots: 0 };
 }
 
 export const JobAccepted: MessageFns<JobAccepted> = {
@@ -1118,6 +1151,9 @@ export const JobAccepted: MessageFns<JobAccepted> = {
     }
     if (message.coordinatorId !== "") {
       writer.uint32(34).string(message.coordinatorId);
+    }
+    if (message.planSlots !== 0) {
+      writer.uint32(40).uint32(message.planSlots);
     }
     return writer;
   },
@@ -1167,6 +1203,14 @@ export const JobAccepted: MessageFns<JobAccepted> = {
             message.coordinatorId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.planSlots = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1197,6 +1241,11 @@ export const JobAccepted: MessageFns<JobAccepted> = {
         : isSet(object.coordinator_id)
         ? globalThis.String(object.coordinator_id)
         : "",
+      planSlots: isSet(object.planSlots)
+        ? globalThis.Number(object.planSlots)
+        : isSet(object.plan_slots)
+        ? globalThis.Number(object.plan_slots)
+        : 0,
     };
   },
 
@@ -1214,6 +1263,9 @@ export const JobAccepted: MessageFns<JobAccepted> = {
     if (message.coordinatorId !== "") {
       obj.coordinatorId = message.coordinatorId;
     }
+    if (message.planSlots !== 0) {
+      obj.planSlots = Math.round(message.planSlots);
+    }
     return obj;
   },
 
@@ -1226,6 +1278,7 @@ export const JobAccepted: MessageFns<JobAccepted> = {
     message.flow = object.flow ?? "";
     message.flowRevision = object.flowRevision ?? 0;
     message.coordinatorId = object.coordinatorId ?? "";
+    message.planSlots = object.planSlots ?? 0;
     return message;
   },
 };
