@@ -166,15 +166,16 @@ describe('coordinator: attempts on one ExecuteBatches call (real executor)', fun
       attempt(assign(2, { jobId: 'hang' }), stop.signal),
     ];
     await waitFor(() => executor.slots.busy() === 2);
-    // A short silence watchdog: the held batch heartbeats while it waits, for longer than that watchdog.
+    // A short silence watchdog: the held batch heartbeats while it waits, for longer than that watchdog
+    // (1 s: 20 heartbeat periods, so a loaded machine's scheduling delays do not read as silence).
     let beats = 0;
     const ahead = runAttempt(
       runner.run,
       { executor: view, assignment: assign(3, { mayWait: true }) },
-      { signal: new AbortController().signal, heartbeatTimeoutMs: 300, includeRejects: false, onHeartbeat: () => beats++ },
+      { signal: new AbortController().signal, heartbeatTimeoutMs: 1000, includeRejects: false, onHeartbeat: () => beats++ },
     );
     await waitFor(() => executor.slots.waiting() === 1, { what: 'the batch sent ahead is held' });
-    await waitFor(() => beats >= 10, { what: 'heartbeats of the held batch (50 ms apart) for longer than 300 ms' });
+    await waitFor(() => beats >= 30, { what: 'heartbeats of the held batch (50 ms apart) for longer than 1 s' });
     assert.equal(executor.slots.waiting(), 1, 'still held');
     stop.abort(new Error('done'));
     await Promise.allSettled(hanging);
