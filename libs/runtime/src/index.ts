@@ -46,6 +46,7 @@ export {
   type Span,
   type Context as TraceContext,
 } from './telemetry/spans.js';
+export { batchAttemptAttributes, batchCountsAttributes } from './telemetry/attempt-attributes.js';
 export {
   decodeRecordsMessage,
   receivedRecordsMessage,

@@ -2,8 +2,7 @@
 // span for the work is that span's child (its context travels with the assign). With tracing off the span
 // would be the API's no-op, yet `inSpan` still costs a context switch, three async frames and an attributes
 // object per attempt: ~5% of the coordinator's CPU per tiny batch (issue 7, target 4), so it is skipped.
-import type { BatchAssignment } from '@flowmesh/contracts';
-import { inSpan, tracingActive, type Span } from '@flowmesh/runtime';
+import { batchAttemptAttributes, batchCountsAttributes, inSpan, tracingActive, type Span } from '@flowmesh/runtime';
 import type { VerifiedAttempt } from './attempt-collector.js';
 import type { AttemptRequest, AttemptRunner } from './attempt-runner.js';
 import { runAttempt, type AttemptOptions } from './run-attempt.js';
@@ -14,7 +13,7 @@ export function runAttemptInSpan(
   opts: AttemptOptions,
 ): Promise<VerifiedAttempt> {
   if (!tracingActive()) return runAttempt(runner, request, opts);
-  return inSpan('flowmesh.batch.attempt', attemptAttributes(request.assignment, request.executor.id), (span) =>
+  return inSpan('flowmesh.batch.attempt', batchAttemptAttributes(request.assignment, request.executor.id), (span) =>
     spanned(span, runner, request, opts),
   );
 }
@@ -26,24 +25,6 @@ async function spanned(
   opts: AttemptOptions,
 ): Promise<VerifiedAttempt> {
   const r = await runAttempt(runner, request, opts);
-  const c = r.trailer.counts;
-  span.setAttributes({
-    'flowmesh.records.in': c?.recordsIn ?? 0,
-    'flowmesh.records.out': c?.recordsOut ?? 0,
-    'flowmesh.records.rejected': c?.recordsRejected ?? 0,
-  });
+  span.setAttributes(batchCountsAttributes(r.trailer.counts));
   return r;
-}
-
-function attemptAttributes(a: BatchAssignment, executorId: string) {
-  return {
-    'flowmesh.job.id': a.jobId,
-    'flowmesh.batch.index': a.batchIndex,
-    'flowmesh.batch.attempt': a.attempt,
-    'flowmesh.batch.retries': Math.max(0, a.attempt - 1),
-    'flowmesh.batch.offset': a.offset,
-    'flowmesh.batch.length': a.length,
-    'flowmesh.batch.inline': a.inline,
-    'flowmesh.executor.id': executorId,
-  };
 }

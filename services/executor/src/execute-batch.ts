@@ -13,6 +13,8 @@ import type {
   Reject,
 } from '@flowmesh/contracts';
 import {
+  batchAttemptAttributes,
+  batchCountsAttributes,
   CancelledError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -151,33 +153,20 @@ export function createAttemptHandler(deps: ExecuteBatchDeps): AttemptHandler {
  * parent, carried in the call metadata). A module function, not a closure per attempt: under tsx each named
  * closure costs a `__name` call (issue 7, target 4; libs/flow's run-batch.ts says more).
  */
-function runInSpan(deps: ExecuteBatchDeps, io: AttemptIo, assign: BatchAssignment, format: BatchFormat): Promise<BatchTrailer> {
+function runInSpan(
+  deps: ExecuteBatchDeps,
+  io: AttemptIo,
+  assign: BatchAssignment,
+  format: BatchFormat,
+): Promise<BatchTrailer> {
   // Tracing off: no span at all — the no-op one still cost a context switch, three async frames and an
   // attributes object per attempt (issue 7, target 4).
   if (!tracingActive()) return runAttempt(deps, io, assign, format);
-  return inSpan('flowmesh.executor.batch', attemptAttributes(assign, deps.executorId), async (span) => {
+  return inSpan('flowmesh.executor.batch', batchAttemptAttributes(assign, deps.executorId), async (span) => {
     const t = await runAttempt(deps, io, assign, format);
-    span.setAttributes({
-      'flowmesh.records.in': t.counts?.recordsIn ?? 0,
-      'flowmesh.records.out': t.counts?.recordsOut ?? 0,
-      'flowmesh.records.rejected': t.counts?.recordsRejected ?? 0,
-      'flowmesh.bytes.out': t.counts?.bytesOut ?? 0,
-    });
+    span.setAttributes({ ...batchCountsAttributes(t.counts), 'flowmesh.bytes.out': t.counts?.bytesOut ?? 0 });
     return t;
   });
-}
-
-function attemptAttributes(a: BatchAssignment, executorId: string) {
-  return {
-    'flowmesh.job.id': a.jobId,
-    'flowmesh.batch.index': a.batchIndex,
-    'flowmesh.batch.attempt': a.attempt,
-    'flowmesh.batch.retries': Math.max(0, a.attempt - 1),
-    'flowmesh.batch.offset': a.offset,
-    'flowmesh.batch.length': a.length,
-    'flowmesh.batch.inline': a.inline,
-    'flowmesh.executor.id': executorId,
-  };
 }
 
 async function runAttempt(
@@ -357,7 +346,9 @@ function openPart(deps: ExecuteBatchDeps, ref: FileRef): Promise<OutputPart> {
   }).catch((err: unknown) => {
     // The gateway removes a call's directory when the call ends: this attempt's job is over.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new FailedPreconditionError(`spool part ${ref.path}: the caller's spool directory is gone (its call ended)`);
+      throw new FailedPreconditionError(
+        `spool part ${ref.path}: the caller's spool directory is gone (its call ended)`,
+      );
     throw err;
   });
 }
