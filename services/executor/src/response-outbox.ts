@@ -26,6 +26,8 @@ const HOLD_BYTES = 64 * 1024;
 export interface ResponseOutboxOptions {
   /** True while another attempt of the call will answer soon (it runs or waits for the slot): a bundle may wait for it. */
   moreComing?: () => boolean;
+  /** How long a held bundle may wait. @default HOLD_MS (a test of the other hold rules sets it long). */
+  holdMs?: number;
 }
 
 export interface ResponseOutbox {
@@ -40,6 +42,7 @@ export function createResponseOutbox(
   opts: ResponseOutboxOptions = {},
 ): ResponseOutbox {
   const moreComing = opts.moreComing;
+  const holdMs = opts.holdMs ?? HOLD_MS;
   let bundles = false;
   let scheduled = false;
   const bundle = createMessageBundle<ExecuteBatchesResponse>(write, (more) => ({ tag: 0, msg: undefined, more }));
@@ -71,14 +74,14 @@ export function createResponseOutbox(
       moreComing !== undefined &&
       finals < HOLD_FINALS &&
       bytes < HOLD_BYTES &&
-      now - heldSince < HOLD_MS &&
+      now - heldSince < holdMs &&
       bundle.draining === undefined &&
       moreComing();
     if (!hold) {
       flush();
       return;
     }
-    if (!holdTimer) holdTimer = setTimeout(flush, HOLD_MS);
+    if (!holdTimer) holdTimer = setTimeout(flush, holdMs);
   };
 
   return {
