@@ -28,6 +28,7 @@ import {
   type CallContext,
 } from '@flowmesh/runtime';
 import { listJobPage } from '@flowmesh/config/job-listing';
+import { callerSpec } from './caller-spec.js';
 import type { Guard } from '../access/guard.js';
 import { findResource, type Store } from '../downstream/store.js';
 import type { CoordinatorDirectory } from '../downstream/coordinator-directory.js';
@@ -79,10 +80,9 @@ export function createJobService(deps: JobServiceDeps): JobServiceServer {
 
     submitJob: unary(async (req: SubmitJobRequest, ctx): Promise<SubmitJobResponse> => {
       const identity = await deps.guard.check(ctx.method, ctx.metadata, req, ctx.peer);
-      if (!req.spec?.flow) throw new InvalidArgumentError('spec.flow', 'name the flow to run');
+      const spec = callerSpec(req.spec, identity, 'spec');
       const release = admitJob(deps.limiter, identity.keyId);
       try {
-        const spec = { ...req.spec, submittedBy: identity.user, planSlots: 0 };
         const tried = new Set<string>();
         for (;;) {
           const c = deps.picker.pick(deps.directory.candidates(), tried);

@@ -32,6 +32,7 @@ import { grpcCode, unaryCall } from '../downstream/unary-call.js';
 import { messageReader, type MessageReader } from '../downstream/message-reader.js';
 import type { CallSpool, ResultSpool } from '../spool/result-spool.js';
 import { callerSharesSpool, createLocalHandoff, type LocalHandoff } from '../spool/local-handoff.js';
+import { callerSpec } from './caller-spec.js';
 
 export interface RunJobDeps {
   guard: Guard;
@@ -144,7 +145,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
     if (first?.msg?.$case !== 'start') {
       throw new InvalidArgumentError('msg', 'the first RunJob message must be `start` with the job spec');
     }
-    const spec = checkSpec(first.msg.start, identity);
+    const spec = callerSpec(first.msg.start, identity, 'start');
     const release = admitJob(deps.limiter, identity.keyId);
     // The call's spool directory lives exactly as long as the call: whatever executors wrote there for it
     // (sent, unsent, losing attempts) is removed when it ends.
@@ -478,11 +479,4 @@ function countSummary(
   );
   const c = job.progress?.counts;
   if (c) metrics.records({ in: c.recordsIn, out: c.recordsOut, rejected: c.recordsRejected });
-}
-
-function checkSpec(start: JobSpec, identity: Identity): JobSpec {
-  if (!start.flow) throw new InvalidArgumentError('start.flow', 'name the flow to run');
-  // submitted_by is ours to set: a client cannot run a job in someone else's name; plan_slots is set only
-  // on a run again (relay's runAgain).
-  return { ...start, submittedBy: identity.user, planSlots: 0 };
 }
