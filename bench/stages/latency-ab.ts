@@ -20,6 +20,8 @@ interface Options {
   executors?: number;
   /** Control-plane jobs: the passthrough flow in batches of this many records. */
   batchRecords?: number;
+  /** Also measure each process's CPU per second over this many seconds of an idle mesh (both sides at once). */
+  idleSeconds?: number;
 }
 interface MeshLike {
   gateway: string;
@@ -121,6 +123,26 @@ try {
   };
   // Warm-up (first jobs compile, connect and fill caches), then alternate.
   for (const r of running) for (let i = 0; i < (opts.batchRecords ? 1 : 5); i++) await job(r.client);
+  let idle: Record<string, unknown> | undefined;
+  if (opts.idleSeconds) {
+    // Both meshes idle side by side after their warm-up: the fixed background (registry, heartbeats, load
+    // reports) every job pays for its duration (issue 7, target 1).
+    const before = running.map((r) => cpu(r.mesh.children));
+    const idleLoad0 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+    await new Promise((r) => setTimeout(r, opts.idleSeconds! * 1000));
+    idle = { loadAverage: [idleLoad0, Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])] };
+    running.forEach((r, i) => {
+      const perSecond: Record<string, number> = {};
+      let total = 0;
+      for (const [name, v] of Object.entries(cpu(r.mesh.children))) {
+        const d = v - (before[i]?.[name] ?? 0);
+        total += d;
+        perSecond[name] = round(d / opts.idleSeconds! / 1000, 2);
+      }
+      perSecond.total = round(total / opts.idleSeconds! / 1000, 2);
+      idle![r.label] = { cpuMsPerSecond: perSecond };
+    });
+  }
   for (const r of running) r.cpu0 = cpu(r.mesh.children);
   const load0 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   for (let i = 0; i < opts.runs; i++) {
@@ -130,7 +152,7 @@ try {
     }
   }
   const load1 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  const out: Record<string, unknown> = { runs: opts.runs, loadAverage: [load0, load1] };
+  const out: Record<string, unknown> = { runs: opts.runs, loadAverage: [load0, load1], ...(idle ? { idle } : {}) };
   for (const r of running) {
     const after = cpu(r.mesh.children);
     const perJob: Record<string, number> = {};
@@ -138,9 +160,9 @@ try {
     for (const [name, v] of Object.entries(after)) {
       const d = v - (r.cpu0[name] ?? 0);
       total += d;
-      perJob[name] = round(d / opts.runs / 1000, 1);
+      perJob[name] = round(d / Math.max(1, opts.runs) / 1000, 1);
     }
-    perJob.total = round(total / opts.runs / 1000, 1);
+    perJob.total = round(total / Math.max(1, opts.runs) / 1000, 1);
     const t = [...r.times].sort((a, b) => a - b);
     out[r.label] = {
       p50Ms: round(percentile(t, 50)),

@@ -87,7 +87,10 @@ export interface FileDiscoveryOptions extends CommonOptions {
   provider: 'file';
   /** Registry directory; entries are `<dir>/<kind>/<id>.json`. */
   dir: string;
-  /** How often watchers rescan. @default 200 */
+  /**
+   * How often watchers rescan the whole directory. Changes arrive sooner through fs.watch and entries expire at
+   * their TTL by a timer; the rescan is the safety net for filesystems whose watch misses events. @default 2000
+   */
   pollMs?: number;
 }
 

@@ -16,4 +16,10 @@ describe('discovery on a registry directory', function () {
   discoveryContract('file', { outages: [] }, () => ({
     options: () => ({ provider: 'file', dir: join(root, `r${++n}`), ttlSeconds: 2, pollMs: 100 }),
   }));
+
+  // The same contract with no rescan within a test: adds, updates, removals and TTL expiry come from the
+  // directory watch and the deadline timer alone.
+  discoveryContract('file, watch events only', { outages: [] }, () => ({
+    options: () => ({ provider: 'file', dir: join(root, `r${++n}`), ttlSeconds: 2, pollMs: 600_000 }),
+  }));
 });

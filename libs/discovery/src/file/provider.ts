@@ -10,7 +10,7 @@ export function createFileDiscovery(opts: FileDiscoveryOptions): Discovery {
     throw new DiscoveryConfigError('dir: a registry directory is required');
   const ttlSeconds = opts.ttlSeconds ?? 5;
   if (!(ttlSeconds > 0)) throw new DiscoveryConfigError('ttlSeconds: must be > 0');
-  const pollMs = opts.pollMs ?? 200;
+  const pollMs = opts.pollMs ?? 2000;
   return createProviderDiscovery({
     provider: 'file',
     newRegistration: (node, onClosed) => new FileRegistration(node, opts.dir, ttlSeconds, onClosed),

@@ -1,16 +1,39 @@
-// A view over the registry directory by polling: portable (fs.watch misses events on some filesystems) and
-// cheap for the few dozen entries of one machine. Entries whose file is older than their TTL are dropped;
-// files stale for 10 × TTL (at least a minute) are deleted, since their writer is gone for good — a paused
-// writer that resumes rewrites its file on its next heartbeat anyway.
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+// A view over the registry directory, driven by three things:
+// - fs.watch on each kind directory names the entry that changed, and only that entry is stat'ed (and read
+//   again when its file was replaced);
+// - a timer at the earliest TTL deadline of the listed entries re-checks those, so a writer that went
+//   silent drops out at its TTL whether or not any event came;
+// - a full rescan every `pollMs` (2 s by default) catches whatever a filesystem's watch misses (fs.watch is
+//   not reliable everywhere: network and some overlay mounts drop events) and deletes long-dead entries.
+// Before (issue 7), every view of every node rescanned in full five times a second — a readdir per kind and a
+// stat per entry — which was most of an idle mesh's ~35 ms of CPU per second, paid during every job too.
+// Entries whose file is older than their TTL are dropped; files stale for 10 × TTL (at least a minute) are
+// deleted, since their writer is gone for good — a paused writer that resumes rewrites its file on its next
+// heartbeat anyway.
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pause } from '../backoff.js';
 import { NODE_KINDS, type NodeInfo, type NodeKindName } from '../types.js';
 import { LocalView } from '../view.js';
-import { decodeEntry, isEntryFileName } from './entry.js';
+import { decodeEntry, isEntryFileName, type FileEntry } from './entry.js';
 
 /** More entries than this in one kind directory are ignored (bounded work per scan). */
 const MAX_ENTRIES_PER_KIND = 10_000;
+
+/** A decoded entry, kept while its file is the same one (writers replace it by rename: a new inode and mtime). */
+interface Held {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  entry: FileEntry | undefined;
+}
+
+interface Watched {
+  watcher: FSWatcher;
+  /** The directory's inode: a directory removed and made again needs a new watch. */
+  ino: number;
+}
 
 export function watchFiles(
   dir: string,
@@ -18,55 +41,167 @@ export function watchFiles(
   pollMs: number,
   onClose: (v: LocalView) => void,
 ): LocalView {
+  const kinds: readonly NodeKindName[] = kind ? [kind] : NODE_KINDS;
   const stop = new AbortController();
+  const watchers = new Map<NodeKindName, Watched>();
+  let expiryTimer: NodeJS.Timeout | undefined;
   const view: LocalView = new LocalView(kind, () => {
     stop.abort();
+    for (const w of watchers.values()) w.watcher.close();
+    watchers.clear();
+    clearTimeout(expiryTimer);
     onClose(view);
   });
 
-  // Decoded entries by path, kept while the file is the same one (writers replace it by rename: a new
-  // inode and mtime). A scan then costs a stat per unchanged entry instead of an open, read and close
-  // (every node polls five times a second, issue 7).
-  let known = new Map<string, { ino: number; mtimeMs: number; size: number; entry: ReturnType<typeof decodeEntry> }>();
-  let seen = new Map<string, NonNullable<ReturnType<typeof known.get>>>();
+  let known = new Map<string, Held>();
+  // One worker applies scans and refreshes in turn, so a refresh never races a full scan over the view.
+  let fullScanDue = false;
+  const duePaths = new Map<string, { k: NodeKindName; name: string }>();
+  let working = false;
 
-  async function scanKind(k: NodeKindName, now: number, into: NodeInfo[]): Promise<void> {
-    const kindDir = join(dir, k);
-    const names = await readdir(kindDir).catch(() => [] as string[]);
-    for (const name of names.filter(isEntryFileName).slice(0, MAX_ENTRIES_PER_KIND)) {
-      const path = join(kindDir, name);
-      try {
-        const info = await stat(path);
-        let held = known.get(path);
-        if (!held || held.ino !== info.ino || held.mtimeMs !== info.mtimeMs || held.size !== info.size) {
-          held = {
-            ino: info.ino,
-            mtimeMs: info.mtimeMs,
-            size: info.size,
-            entry: decodeEntry(await readFile(path, 'utf8')),
-          };
+  function kick(): void {
+    if (!working && !stop.signal.aborted) void work();
+  }
+
+  async function work(): Promise<void> {
+    working = true;
+    try {
+      while (!stop.signal.aborted && (fullScanDue || duePaths.size > 0)) {
+        if (fullScanDue) {
+          fullScanDue = false;
+          duePaths.clear();
+          await fullScan();
+          continue;
         }
-        seen.set(path, held);
-        const entry = held.entry;
-        if (!entry || `${entry.node.id}.json` !== name || entry.node.kind !== k) continue;
-        const age = now - info.mtimeMs;
-        if (age <= entry.ttlSeconds * 1000) into.push(entry.node);
-        else if (age > Math.max(60_000, entry.ttlSeconds * 10_000)) await rm(path, { force: true });
+        const [path, due] = duePaths.entries().next().value as [string, { k: NodeKindName; name: string }];
+        duePaths.delete(path);
+        await refresh(due.k, due.name, path);
+      }
+    } finally {
+      working = false;
+    }
+    armExpiry();
+  }
+
+  /** The entry at `path`, read again only when its file changed; throws when it is gone. */
+  async function load(path: string): Promise<Held> {
+    const info = await stat(path);
+    const held = known.get(path);
+    if (held && held.ino === info.ino && held.mtimeMs === info.mtimeMs && held.size === info.size) return held;
+    return { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, entry: decodeEntry(await readFile(path, 'utf8')) };
+  }
+
+  /** The node an entry lists now, or undefined when it is invalid or older than its TTL. */
+  function listed(k: NodeKindName, name: string, held: Held, now: number): NodeInfo | undefined {
+    const entry = held.entry;
+    if (!entry || `${entry.node.id}.json` !== name || entry.node.kind !== k) return undefined;
+    return now - held.mtimeMs <= entry.ttlSeconds * 1000 ? entry.node : undefined;
+  }
+
+  async function refresh(k: NodeKindName, name: string, path: string): Promise<void> {
+    let node: NodeInfo | undefined;
+    try {
+      const held = await load(path);
+      known.set(path, held);
+      node = listed(k, name, held, Date.now());
+    } catch {
+      known.delete(path); // removed (or replaced between stat and read: its own event follows)
+    }
+    if (node) view.upsert(node);
+    else {
+      const id = name.slice(0, -'.json'.length);
+      if (view.get(id)?.kind === k) view.remove(id);
+    }
+  }
+
+  async function fullScan(): Promise<void> {
+    const nodes: NodeInfo[] = [];
+    const now = Date.now();
+    const seen = new Map<string, Held>();
+    for (const k of kinds) {
+      const kindDir = join(dir, k);
+      const names = await readdir(kindDir).catch(() => [] as string[]);
+      for (const name of names.filter(isEntryFileName).slice(0, MAX_ENTRIES_PER_KIND)) {
+        const path = join(kindDir, name);
+        try {
+          const held = await load(path);
+          seen.set(path, held);
+          const node = listed(k, name, held, now);
+          if (node) nodes.push(node);
+          else if (held.entry && now - held.mtimeMs > Math.max(60_000, held.entry.ttlSeconds * 10_000))
+            await rm(path, { force: true });
+        } catch {
+          // Removed or replaced between readdir and read: the next scan (or its event) sees the new state.
+        }
+      }
+    }
+    // Only what this scan saw stays known (a removed entry's decoded copy is dropped).
+    known = seen;
+    view.replaceAll(nodes);
+  }
+
+  /** One timer at the earliest deadline of a listed entry: those entries are stat'ed again then. */
+  function armExpiry(): void {
+    clearTimeout(expiryTimer);
+    expiryTimer = undefined;
+    if (stop.signal.aborted) return;
+    let first = Infinity;
+    for (const held of known.values()) {
+      const entry = held.entry;
+      if (!entry || view.get(entry.node.id)?.kind !== entry.node.kind) continue;
+      first = Math.min(first, held.mtimeMs + entry.ttlSeconds * 1000);
+    }
+    if (first === Infinity) return;
+    expiryTimer = setTimeout(expire, Math.max(0, first - Date.now()) + 1);
+    expiryTimer.unref();
+  }
+
+  function expire(): void {
+    expiryTimer = undefined;
+    const now = Date.now();
+    for (const [path, held] of known) {
+      const entry = held.entry;
+      if (!entry || held.mtimeMs + entry.ttlSeconds * 1000 >= now) continue;
+      duePaths.set(path, { k: entry.node.kind, name: `${entry.node.id}.json` });
+    }
+    kick(); // re-arms the timer when done
+  }
+
+  /** Watches every kind directory not yet watched (made when missing); failures leave it to the rescan. */
+  async function ensureWatchers(): Promise<void> {
+    for (const k of kinds) {
+      const kindDir = join(dir, k);
+      const current = watchers.get(k);
+      try {
+        await mkdir(kindDir, { recursive: true });
+        const { ino } = await stat(kindDir);
+        if (current?.ino === ino || stop.signal.aborted) continue;
+        current?.watcher.close();
+        const watcher = watch(kindDir, { persistent: false }, (_event, filename) => {
+          const name = filename?.toString();
+          if (!name) fullScanDue = true;
+          else if (isEntryFileName(name)) duePaths.set(join(kindDir, name), { k, name });
+          else return; // a writer's temp file
+          kick();
+        });
+        // A broken watch is dropped; the next rescan watches again.
+        watcher.on('error', () => {
+          watcher.close();
+          if (watchers.get(k)?.watcher === watcher) watchers.delete(k);
+        });
+        watchers.set(k, { watcher, ino });
       } catch {
-        // Removed or replaced between readdir and read: the next scan sees the new state.
+        current?.watcher.close();
+        watchers.delete(k);
       }
     }
   }
 
   async function loop(): Promise<void> {
     while (!stop.signal.aborted) {
-      const nodes: NodeInfo[] = [];
-      const now = Date.now();
-      for (const k of kind ? [kind] : NODE_KINDS) await scanKind(k, now, nodes);
-      // Only what this scan saw stays known (a removed entry's decoded copy is dropped).
-      known = seen;
-      seen = new Map();
-      view.replaceAll(nodes);
+      await ensureWatchers();
+      fullScanDue = true;
+      kick();
       await pause(pollMs, stop.signal);
     }
   }
