@@ -52,22 +52,28 @@ const rounds = Math.max(1, Number(value('--rounds', '3')));
 // The mesh runs the job twice per round, in alternating order: `plugin` with the client reading the spooled
 // parts itself (local hand-off, the default on one machine) and `pluginGrpc` with the records streamed from
 // the gateway over gRPC (client option spoolDir 'off') — two figures, never to be mistaken for each other.
+// And a third, `pluginBorrowed`: the hand-off with the client's borrowBuffers (each event's data valid until
+// the next is pulled, as a caller that writes or parses chunks as they come can take; the CLI does). The
+// headline stays the owned-buffer figure, the borrowed one is printed beside it (bench/README.md, "The
+// client's GC").
 const pluginLocal = { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' };
 const pluginGrpc = { label: 'pluginGrpc', flowFile: 'bench/flows/orders-plugin-only.yaml', grpcBytes: true };
-const pairs: Array<{ pool: WithCpu; mesh: WithCpu; meshGrpc: WithCpu; ratio: number; ratioGrpc: number; loadAverage: number }> = [];
+const pluginBorrowed = { label: 'pluginBorrowed', flowFile: 'bench/flows/orders-plugin-only.yaml', borrowBuffers: true };
+const pairs: Array<{ pool: WithCpu; mesh: WithCpu; meshGrpc: WithCpu; meshBorrowed: WithCpu; ratio: number; ratioGrpc: number; ratioBorrowed: number; loadAverage: number }> = [];
 for (let i = 0; i < rounds; i++) {
-  log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin: local hand-off and gRPC bytes)`);
+  log(`round ${i + 1}/${rounds}: worker pool (piscina, 2 threads), then the mesh (plugin: local hand-off, borrowed buffers and gRPC bytes)`);
   const loadAverage = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   // Both sides warm: the pool runs the job once untimed first, the mesh runs one unmeasured job first
   // (cold, each side's first job pays thread start, module loading and JIT — for the mesh's five processes
   // more than for one pool process; the cold figures were 0.717–1.209× in one run, bench/README.md).
   const p = await runStage<WithCpu>('bench/baselines/pool.ts', [main, '2', '--warmup']);
   const m = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({
-    executors: 2, dataFile: main, warmup: true, throughput: i % 2 === 0 ? [pluginLocal, pluginGrpc] : [pluginGrpc, pluginLocal],
+    executors: 2, dataFile: main, warmup: true, throughput: i % 2 === 0 ? [pluginLocal, pluginBorrowed, pluginGrpc] : [pluginGrpc, pluginBorrowed, pluginLocal],
   })]);
   const mp = m.plugin as WithCpu;
   const mg = m.pluginGrpc as WithCpu;
-  pairs.push({ pool: p, mesh: mp, meshGrpc: mg, ratio: round(mp.recordsPerSecond / p.recordsPerSecond, 3), ratioGrpc: round(mg.recordsPerSecond / p.recordsPerSecond, 3), loadAverage });
+  const mb = m.pluginBorrowed as WithCpu;
+  pairs.push({ pool: p, mesh: mp, meshGrpc: mg, meshBorrowed: mb, ratio: round(mp.recordsPerSecond / p.recordsPerSecond, 3), ratioGrpc: round(mg.recordsPerSecond / p.recordsPerSecond, 3), ratioBorrowed: round(mb.recordsPerSecond / p.recordsPerSecond, 3), loadAverage });
 }
 const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
 const medianPair = median(pairs, (x) => x.ratio);
@@ -93,6 +99,7 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
 // plugin run (same job, after the rounds) is kept in `mesh.plugin` for its CPU breakdown.
 const meshPlugin = medianPair.mesh;
 const medianGrpc = median(pairs, (x) => x.ratioGrpc);
+const medianBorrowed = median(pairs, (x) => x.ratioBorrowed);
 const meshDecl = mesh.declarative as Throughput;
 
 // Scale-out curve: 1, 2 and 4 executors (one slot each) on the same input, results streamed back and
@@ -143,11 +150,13 @@ const result = {
   single,
   pool,
   mesh,
-  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, meshGrpcRecordsPerSecond: x.meshGrpc.recordsPerSecond, ratio: x.ratio, ratioGrpc: x.ratioGrpc, loadAverage: x.loadAverage, poolCpuUsPerRecord: cpuTotal(x.pool), meshCpuUsPerRecord: cpuTotal(x.mesh), meshGrpcCpuUsPerRecord: cpuTotal(x.meshGrpc) })),
+  rounds: pairs.map((x) => ({ poolRecordsPerSecond: x.pool.recordsPerSecond, meshRecordsPerSecond: x.mesh.recordsPerSecond, meshGrpcRecordsPerSecond: x.meshGrpc.recordsPerSecond, meshBorrowedRecordsPerSecond: x.meshBorrowed.recordsPerSecond, ratio: x.ratio, ratioGrpc: x.ratioGrpc, ratioBorrowed: x.ratioBorrowed, loadAverage: x.loadAverage, poolCpuUsPerRecord: cpuTotal(x.pool), meshCpuUsPerRecord: cpuTotal(x.mesh), meshGrpcCpuUsPerRecord: cpuTotal(x.meshGrpc), meshBorrowedCpuUsPerRecord: cpuTotal(x.meshBorrowed) })),
   ratios: {
     meshVsPool: round(meshPlugin.recordsPerSecond / pool.recordsPerSecond, 3),
     // The same job with every record streamed from the gateway over gRPC (no local hand-off): median round.
     meshGrpcBytesVsPool: medianGrpc.ratioGrpc,
+    // The hand-off with borrowed buffers (RunJobOptions.borrowBuffers): median round.
+    meshBorrowedVsPool: medianBorrowed.ratioBorrowed,
     meshVsSingleCsvParse: round(meshPlugin.recordsPerSecond / single.recordsPerSecond, 3),
     // Declarative and plugin jobs of the same mesh stage, one after the other (not the rounds' plugin job, which
     // ran in another mesh at another time).
@@ -165,6 +174,7 @@ const bars = [
   { label: 'single process (csv-parse)', value: single.recordsPerSecond },
   { label: 'worker pool, 2 threads', value: pool.recordsPerSecond },
   { label: 'mesh, 2 executors (plugin, local hand-off)', value: meshPlugin.recordsPerSecond },
+  { label: 'mesh, 2 executors (plugin, hand-off, borrowed buffers)', value: medianBorrowed.meshBorrowed.recordsPerSecond },
   { label: 'mesh, 2 executors (plugin, gRPC bytes)', value: medianGrpc.meshGrpc.recordsPerSecond },
   { label: 'mesh, 2 executors (declarative)', value: meshDecl.recordsPerSecond },
   { label: 'mesh, 2 executors (file sink)', value: (mesh.fileSink as Throughput).recordsPerSecond },
@@ -176,17 +186,19 @@ writeFileSync(join(outDir, 'throughput.svg'), barChartSvg(`Orders transform, ${r
 const line = (k: string, v: unknown) => console.log(`${k.padEnd(34)} ${String(v)}`);
 line('single process csv-parse, rec/s', round(single.recordsPerSecond, 0));
 line('worker pool (2 threads), rec/s', round(pool.recordsPerSecond, 0));
-line('mesh plugin (2 executors), rec/s', `${meshPlugin.recordsPerSecond} local hand-off, ${medianGrpc.meshGrpc.recordsPerSecond} gRPC bytes`);
+line('mesh plugin (2 executors), rec/s', `${meshPlugin.recordsPerSecond} local hand-off, ${medianBorrowed.meshBorrowed.recordsPerSecond} borrowed buffers, ${medianGrpc.meshGrpc.recordsPerSecond} gRPC bytes`);
 line('mesh declarative, rec/s', meshDecl.recordsPerSecond);
 line('ratio mesh (hand-off) / pool', `${result.ratios.meshVsPool}×  (median of ${rounds} alternated rounds: ${pairs.map((x) => `${x.ratio}× at load ${x.loadAverage}`).join(', ')}; target ≥ 0.8× issue 4, ≥ 1.0× issue 7)`);
+line('ratio mesh (borrowed) / pool', `${result.ratios.meshBorrowedVsPool}×  (median of ${rounds}: ${pairs.map((x) => `${x.ratioBorrowed}×`).join(', ')}; hand-off, the client's borrowBuffers: data valid until the next event)`);
 line('ratio mesh (gRPC bytes) / pool', `${result.ratios.meshGrpcBytesVsPool}×  (median of ${rounds}: ${pairs.map((x) => `${x.ratioGrpc}×`).join(', ')}; records streamed from the gateway, no local hand-off)`);
 // On 2 saturated cores the side with less CPU per record wins: the mesh's total over all its processes
 // (client included) against the pool's process (worker threads included), per round.
-line('CPU µs/record, pool vs mesh', pairs.map((x) => `pool ${cpuTotal(x.pool)} / hand-off ${cpuTotal(x.mesh)} / gRPC bytes ${cpuTotal(x.meshGrpc)}`).join('; '));
+line('CPU µs/record, pool vs mesh', pairs.map((x) => `pool ${cpuTotal(x.pool)} / hand-off ${cpuTotal(x.mesh)} / borrowed ${cpuTotal(x.meshBorrowed)} / gRPC bytes ${cpuTotal(x.meshGrpc)}`).join('; '));
 line('CPU µs/record, single csv-parse', cpuTotal(single));
 // By thread (main / the pool's workers or an executor's batch thread / the rest), in the median round.
 line('CPU µs/record by thread, pool', JSON.stringify((medianPair.pool as { cpuUsPerRecordByThread?: unknown }).cpuUsPerRecordByThread));
 line('CPU µs/record by thread, mesh', JSON.stringify((medianPair.mesh as { cpuUsPerRecordByThread?: unknown }).cpuUsPerRecordByThread));
+line('by thread, mesh borrowed', JSON.stringify((medianPair.meshBorrowed as { cpuUsPerRecordByThread?: unknown }).cpuUsPerRecordByThread));
 line('ratio mesh / single csv-parse', `${result.ratios.meshVsSingleCsvParse}×  (target ≥ 3×)`);
 line('ratio declarative / plugin', `${result.ratios.declarativeVsPlugin}×  (target ≥ 0.6×)`);
 line('latency 1,000-record job', JSON.stringify(mesh.latency));

@@ -14,7 +14,14 @@ import {
   type RunJobRequest,
   type RunJobResponse,
 } from '@flowmesh/contracts';
-import { createClient, LocalPartError, type FlowmeshClient, type JobSpecInput, toJobSpec } from '@flowmesh/client';
+import {
+  createClient,
+  LocalPartError,
+  type FlowmeshClient,
+  type JobSpecInput,
+  type RunJobOptions,
+  toJobSpec,
+} from '@flowmesh/client';
 import { generateOrders, type LocalRunResult } from '@flowmesh/flow';
 import {
   CALLER_SPOOL_ID_METADATA_KEY,
@@ -77,18 +84,22 @@ describe('local hand-off of spooled results to a client on the same machine (iss
     distribute: { batchRecords, maxInstances: 2, batchBytes: 0, order: 'input', mode: '' },
   });
 
-  async function collect(client: FlowmeshClient, s: JobSpecInput) {
+  async function collect(client: FlowmeshClient, s: JobSpecInput, opts: RunJobOptions = {}) {
     const parts: Buffer[] = [];
     const layout: string[] = [];
+    // Which batches' records came in each ArrayBuffer (borrowed buffers are reused part after part).
+    const batchesByMemory = new Map<ArrayBufferLike, Set<number>>();
     let state: JobState | undefined;
-    for await (const ev of client.runJob(s)) {
+    for await (const ev of client.runJob(s, opts)) {
       if (ev.$case === 'records') {
-        parts.push(Buffer.from(ev.records.data));
+        parts.push(Buffer.from(ev.records.data)); // a copy: borrowed data is valid until the next event only
         layout.push(`${ev.records.batchIndex}/${ev.records.seq}/${ev.records.recordCount}`);
+        const batches = batchesByMemory.get(ev.records.data.buffer) ?? new Set<number>();
+        batchesByMemory.set(ev.records.data.buffer, batches.add(ev.records.batchIndex));
       }
       if (ev.$case === 'summary') state = ev.summary.job!.state;
     }
-    return { output: Buffer.concat(parts), layout, state };
+    return { output: Buffer.concat(parts), layout, state, batchesByMemory };
   }
 
   const noPartsLeft = () => spoolEmptied(spool);
@@ -191,6 +202,21 @@ describe('local hand-off of spooled results to a client on the same machine (iss
       assert.ok(r.output.equals(handedOff.output), `${name}: the same bytes`);
       assert.deepEqual(r.layout, handedOff.layout, `${name}: the same chunks in the same order`);
     }
+    await noPartsLeft();
+  });
+
+  it('a caller that borrows buffers gets the same records and chunks, read part after part into reused memory', async () => {
+    const owned = await collect(local, spec('local-owned-1'));
+    const borrowed = await collect(local, spec('local-borrowed-1'), { borrowBuffers: true });
+    assert.equal(borrowed.state, JobState.JOB_STATE_SUCCEEDED);
+    assert.ok(borrowed.output.equals(owned.output), 'the same bytes');
+    assert.deepEqual(borrowed.layout, owned.layout, 'the same chunks in the same order');
+    const batches = new Set(borrowed.layout.map((l) => l.split('/')[0]));
+    assert.ok(batches.size > 2, `a job of several parts (${batches.size})`);
+    assert.ok(
+      [...borrowed.batchesByMemory.values()].some((b) => b.size > 1),
+      'the parts of several batches were read into one memory area',
+    );
     await noPartsLeft();
   });
 

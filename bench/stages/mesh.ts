@@ -19,9 +19,10 @@ interface Options {
   /**
    * Throughput runs: a flow file under examples/ or bench/flows and a label. `grpcBytes`: the client does
    * not ask for the local hand-off (spoolDir 'off'), so the records cross gRPC from the gateway as before
-   * (issue 7: both figures are reported, each named by `resultPath`).
+   * (issue 7: both figures are reported, each named by `resultPath`). `borrowBuffers`: the client reads the
+   * local parts into memory it reuses (RunJobOptions.borrowBuffers: each event's data valid until the next).
    */
-  throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number; grpcBytes?: boolean }>;
+  throughput?: Array<{ label: string; flowFile: string; batchBytes?: number; maxInstances?: number; grpcBytes?: boolean; borrowBuffers?: boolean }>;
   /** Run each distinct throughput flow once untimed before the measured jobs (a warm mesh, as the pool baseline's --warmup). */
   warmup?: boolean;
   latency?: { file: string; runs: number };
@@ -228,7 +229,7 @@ try {
     if (warmed.has(t.flowFile)) continue;
     warmed.add(t.flowFile);
     await client.putFlow(`bench-${t.label}`, readFileSync(join(repoRoot, t.flowFile), 'utf8'));
-    await runToEnd(`bench-${t.label}`, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client);
+    await runToEnd(`bench-${t.label}`, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client, { borrowBuffers: t.borrowBuffers });
   }
   for (const t of opts.throughput ?? []) {
     const name = `bench-${t.label}`;
@@ -238,7 +239,7 @@ try {
     const threads0 = threadSample();
     const load = loadAverage();
     const t0 = Date.now();
-    const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client);
+    const r = await runToEnd(name, { input: opts.dataFile.split('/').pop() ?? '' }, { batchBytes: t.batchBytes, maxInstances: t.maxInstances }, undefined, t.grpcBytes ? bytesClient : client, { borrowBuffers: t.borrowBuffers });
     const recordsIn = r.job?.progress?.counts?.recordsIn ?? 0;
     const cpu1 = cpuSample();
     const faults1 = faultSample();
@@ -251,7 +252,7 @@ try {
     const executorBatchesPerSecond = round(batches / r.seconds / opts.executors, 3);
     results[t.label] = {
       seconds: round(r.seconds, 3), recordsIn, recordsOut: r.records || (r.job?.progress?.counts as { recordsOut?: number } | undefined)?.recordsOut, bytesOut: r.bytes || r.job?.progress?.counts?.bytesOut,
-      streamedToClient: r.bytes > 0, resultPath: r.bytes === 0 ? 'not streamed' : t.grpcBytes || !sharedSpool ? 'gRPC bytes' : 'local hand-off', recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
+      streamedToClient: r.bytes > 0, resultPath: r.bytes === 0 ? 'not streamed' : t.grpcBytes || !sharedSpool ? 'gRPC bytes' : t.borrowBuffers ? 'local hand-off, borrowed buffers' : 'local hand-off', recordsPerSecond: round(recordsIn / r.seconds, 0), executors: r.job?.executors,
       // The steady figure on a shared machine: CPU µs per input record, per process.
       cpuUsPerRecord: cpuPer(cpu0, cpu1, recordsIn), loadAverage: load,
       minorFaultsPer1kRecords: cpuPer(faults0, faults1, recordsIn / 1000),

@@ -15,6 +15,7 @@ import {
   isSpoolRelative,
   readCheckedPart,
   SPOOL_DIR_METADATA_KEY,
+  type ChunkMemory,
 } from '@flowmesh/runtime';
 
 /** A part could not be used (missing, corrupt, or a path this client refuses): the job's results are not whole. */
@@ -62,7 +63,8 @@ export interface LocalParts {
   read(part: LocalPart): Promise<RecordChunk[]>;
 }
 
-export function createLocalParts(spoolDir: string): LocalParts {
+/** `memory`: where parts are read (default: fresh buffers the caller owns; see reused-chunk-memory.ts). */
+export function createLocalParts(spoolDir: string, memory?: ChunkMemory): LocalParts {
   let callDir: string | undefined;
   return {
     onHeaders(headers) {
@@ -78,7 +80,7 @@ export function createLocalParts(spoolDir: string): LocalParts {
       if (!isSpoolRelative(callDir) || !isSpoolRelative(part.path))
         throw new LocalPartError(`${what} is not in this call's spool directory; refused`);
       try {
-        return await readCheckedPart(join(spoolDir, callDir, part.path), part, what);
+        return await readCheckedPart(join(spoolDir, callDir, part.path), part, what, memory);
       } catch (err) {
         throw new LocalPartError((err as Error).message, { cause: err });
       }

@@ -80,4 +80,4 @@ export {
   existingSpoolId,
   isSpoolRelative,
 } from './spool/spool.js';
-export { readCheckedPart, type PartLayout } from './spool/read-part.js';
+export { freshChunkBuffers, readCheckedPart, type ChunkMemory, type PartLayout } from './spool/read-part.js';

@@ -71,4 +71,18 @@ describe('readCheckedPart()', () => {
     await assert.rejects(readCheckedPart(file, { ...layout, chunkBytes: [1000, 1999] }, 'p'), /p: its chunks hold 2999 of its 3000 bytes/);
     await assert.rejects(readCheckedPart(join(dir, 'missing'), layout, 'p'), (err: Error) => err instanceof DataLossError && /could not be read/.test(err.message));
   });
+
+  it('reads into the memory it is given (views a caller reuses), small and large parts alike', async () => {
+    const area = Buffer.alloc(2_000_000);
+    const memory = (sizes: readonly number[]) => {
+      let at = 0;
+      return sizes.map((n) => area.subarray(at, (at += n)));
+    };
+    for (const [name, sizes] of [['into-small', [0, 300, 4096, 0, 7]], ['into-large', [1_200_000, 1, 0, 500_000]]] as const) {
+      const { file, bytes, layout } = await part(name, [...sizes]);
+      const chunks = await readCheckedPart(file, layout, 'part', memory);
+      assert.deepEqual(Buffer.concat(chunks.map((c) => c.data)), bytes);
+      for (const c of chunks) assert.equal(c.data.buffer, area.buffer, 'a view of the given memory');
+    }
+  });
 });

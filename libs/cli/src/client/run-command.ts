@@ -1,7 +1,7 @@
 // `flowmesh run FLOW [--var k=v]… [--input FILE] [--out FILE]`: runs a job through the gateway with a live
-// progress bar and prints the summary. Records are written to --out as they arrive (with backpressure:
-// the job runs as fast as the disk takes them); Ctrl-C cancels the job in the mesh.
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+// progress bar and prints the summary. Records are written to --out as they arrive, each chunk before the
+// next is pulled (the job runs as fast as the disk takes them); Ctrl-C cancels the job in the mesh.
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Command } from 'commander';
 import { JobState, RecordEncoding, type Job } from '@flowmesh/contracts';
@@ -47,6 +47,11 @@ async function writeWithBackpressure(out: WriteStream, data: Uint8Array): Promis
   if (!out.write(data)) await once(out, 'drain');
 }
 
+/** All of `data` at the file's position, before returning (the next event may reuse its memory). */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
+}
+
 export function runCommand(): Command {
   const cmd = new Command('run')
     .description('run a flow through the gateway, with a progress bar and a summary')
@@ -86,7 +91,11 @@ async function run(flow: string, flags: RunFlags): Promise<void> {
     mode: flags.mode ?? '',
   };
   const client = connect(flags);
-  const out = flags.out ? createWriteStream(flags.out) : undefined;
+  // The records are written synchronously, each chunk before the next event is pulled, so the job can
+  // borrow the client's buffers (borrowBuffers: no fresh memory per part, ~0.25 µs/record less CPU of
+  // garbage collection, bench/README.md "The client's GC"); a chunk is ~256 KiB, and the write stream's
+  // backpressure waited for the same disk.
+  const out = flags.out ? openSync(flags.out, 'w') : undefined;
   const rejectsOut = flags.rejects ? createWriteStream(flags.rejects) : undefined;
   const controller = new AbortController();
   let jobId = '';
@@ -112,14 +121,15 @@ async function run(flow: string, flags: RunFlags): Promise<void> {
         input: flags.input ? createReadStream(flags.input) : undefined,
         signal: controller.signal,
         onProgress: (p) => bar?.update(p),
+        borrowBuffers: true,
       },
     );
     for await (const ev of events) {
       if (ev.$case === 'accepted') jobId = ev.accepted.jobId;
-      else if (ev.$case === 'records' && out) {
+      else if (ev.$case === 'records' && out !== undefined) {
         const data =
           ev.records.data.length > 0 ? ev.records.data : Buffer.from(ev.records.records.map((r) => r + '\n').join(''));
-        await writeWithBackpressure(out, data);
+        writeAll(out, data);
       } else if (ev.$case === 'rejects' && rejectsOut) {
         await writeWithBackpressure(
           rejectsOut,
@@ -130,7 +140,8 @@ async function run(flow: string, flags: RunFlags): Promise<void> {
   } finally {
     bar?.stop();
     process.off('SIGINT', onSigint);
-    await Promise.all([out, rejectsOut].filter((s): s is WriteStream => !!s).map((s) => new Promise((r) => s.end(r))));
+    if (out !== undefined) closeSync(out);
+    if (rejectsOut) await new Promise((r) => rejectsOut.end(r));
     client.close();
   }
   if (!job) throw new Error('the job ended without a summary');

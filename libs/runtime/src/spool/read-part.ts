@@ -25,21 +25,35 @@ export interface PartLayout {
 }
 
 /**
+ * Where a part's chunks are read: one buffer per chunk size given (sizes already checked against the part).
+ * The default, `freshChunkBuffers`, gives new buffers the caller owns; a caller that consumes each part
+ * before reading the next may pass views into memory it reuses (the client's `borrowBuffers`).
+ */
+export type ChunkMemory = (chunkBytes: readonly number[]) => Buffer[];
+
+export const freshChunkBuffers: ChunkMemory = (chunkBytes) => chunkBytes.map((chunk) => Buffer.allocUnsafe(chunk));
+
+/**
  * The part at `file` as the record chunks its executor wrote, checked against `layout`. Throws
  * DataLossError whose message starts with `what` when the part is missing, short, long or corrupt, or its
  * chunks do not add up to it. Does not remove the file.
  */
-export async function readCheckedPart(file: string, layout: PartLayout, what: string): Promise<RecordChunk[]> {
+export async function readCheckedPart(
+  file: string,
+  layout: PartLayout,
+  what: string,
+  memory: ChunkMemory = freshChunkBuffers,
+): Promise<RecordChunk[]> {
   const bytes = Number(layout.bytes);
   let buffers: Buffer[];
   try {
     if (bytes <= SYNC_READ_MAX_BYTES) {
-      buffers = readSmallPart(file, layout, what);
+      buffers = readSmallPart(file, layout, what, memory);
     } else {
       const fh = await open(file, 'r');
       try {
         const { size } = await fh.stat();
-        buffers = chunkBuffers(size, layout, what);
+        buffers = chunkBuffers(size, layout, what, memory);
         const fill = new Filling(buffers, bytes, what);
         while (fill.left()) fill.advance((await fh.readv(fill.views(), fill.at)).bytesRead);
       } finally {
@@ -60,10 +74,10 @@ export async function readCheckedPart(file: string, layout: PartLayout, what: st
  */
 const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
-function readSmallPart(file: string, layout: PartLayout, what: string): Buffer[] {
+function readSmallPart(file: string, layout: PartLayout, what: string, memory: ChunkMemory): Buffer[] {
   const fd = openSync(file, 'r');
   try {
-    const buffers = chunkBuffers(fstatSync(fd).size, layout, what);
+    const buffers = chunkBuffers(fstatSync(fd).size, layout, what, memory);
     const fill = new Filling(buffers, Number(layout.bytes), what);
     while (fill.left()) fill.advance(readvSync(fd, fill.views(), fill.at));
     return buffers;
@@ -73,13 +87,13 @@ function readSmallPart(file: string, layout: PartLayout, what: string): Buffer[]
 }
 
 /** One buffer per chunk of the layout, once the file's size and the chunks agree with the part's size. */
-function chunkBuffers(size: number, layout: PartLayout, what: string): Buffer[] {
+function chunkBuffers(size: number, layout: PartLayout, what: string, memory: ChunkMemory): Buffer[] {
   const bytes = Number(layout.bytes);
   if (size !== bytes) throw new DataLossError(`${what} holds ${size} bytes, the executor reported ${bytes}`);
   let sum = 0;
   for (const chunk of layout.chunkBytes) sum += chunk;
   if (sum !== bytes) throw new DataLossError(`${what}: its chunks hold ${sum} of its ${bytes} bytes`);
-  return layout.chunkBytes.map((chunk) => Buffer.allocUnsafe(chunk));
+  return memory(layout.chunkBytes);
 }
 
 /** Buffers per preadv call (IOV_MAX is 1024 on Linux). */
