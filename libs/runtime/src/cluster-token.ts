@@ -8,9 +8,15 @@ export const CLUSTER_TOKEN_METADATA_KEY = 'x-flowmesh-cluster-token';
 
 /** Constant-time comparison; hashing first makes the lengths equal so the length does not leak either. */
 export function tokensEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return matchesDigest(given, sha256(expected));
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function matchesDigest(given: string, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(sha256(given), expectedDigest);
 }
 
 /** "/flowmesh.v1.ExecutorService/ExecuteBatch" → "flowmesh.v1.ExecutorService" */
@@ -21,6 +27,8 @@ export function serviceOfPath(path: string): string {
 
 /** Refuses calls to `protectedServices` whose metadata lacks the right token, with UNAUTHENTICATED. */
 export function clusterTokenInterceptor(token: string, protectedServices: ReadonlySet<string>): ServerInterceptor {
+  // The expected token's digest once, not per call: one SHA-256 per incoming call instead of two (issue 7).
+  const expected = sha256(token);
   return (method, call) => {
     if (!protectedServices.has(serviceOfPath(method.path))) return new ServerInterceptingCall(call);
     return new ServerInterceptingCall(call, {
@@ -28,7 +36,7 @@ export function clusterTokenInterceptor(token: string, protectedServices: Readon
         const listener = new ServerListenerBuilder()
           .withOnReceiveMetadata((metadata, mdNext) => {
             const given = metadata.get(CLUSTER_TOKEN_METADATA_KEY)[0];
-            if (typeof given === 'string' && tokensEqual(given, token)) {
+            if (typeof given === 'string' && matchesDigest(given, expected)) {
               mdNext(metadata);
             } else {
               call.sendStatus({
