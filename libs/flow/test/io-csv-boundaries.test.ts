@@ -139,6 +139,26 @@ describe('io: CSV batches at record boundaries', function () {
   });
 
   it('generated orders (CRLF, many quoted newlines and invalid rows) agree with csv-parse and across batches', async function () {
+
+  it('readHeader: a header longer than its first reads, its CRLF split across two reads', async function () {
+    // readHeader reads 4 KiB after the BOM first, then doubles: a read ends between the header's CR and LF
+    // (after the first read, and after the second); the header also holds a quoted newline.
+    for (const cut of [4096, 4096 + 8192]) {
+      const pad = 'p'.repeat(cut - '"q\nr",'.length - 1);
+      const headerText = `"q\nr",${pad}`;
+      const path = tmp.file(`long-hdr-${cut}.csv`, `\uFEFF${headerText}\r\n1,2\r\n`);
+      const fh = await open(path, 'r');
+      try {
+        const info = await readHeader(fh, 'csv');
+        assert.deepEqual(info.fields, ['q\nr', pad]);
+        assert.equal(info.header.toString(), headerText);
+        assert.equal(info.dataOffset, 3 + Buffer.byteLength(headerText) + 2);
+        assert.equal(info.firstLine, 3);
+      } finally {
+        await fh.close();
+      }
+    }
+  });
     const csv = Buffer.concat([...generateOrders({ records: 3000, seed: 7, newlineRate: 0.1, invalidRate: 0.1, newline: '\r\n' })]);
     const path = tmp.file('orders.csv', csv);
     const { whole } = await decodeInBatches(path, 'csv', {});
