@@ -2,7 +2,7 @@
 // Every write returns the store revision; compare-and-set uses the resource's revision.
 import { InvalidArgumentError, NotFoundError } from '@flowmesh/runtime';
 import { ResourceKind, WatchEventType, type AuditEntry, type Resource } from '@flowmesh/contracts';
-import type { KvBackend, WatchHandle } from '@flowmesh/store';
+import type { KvBackend, KvEntry, WatchHandle } from '@flowmesh/store';
 import { appendAudit } from './audit-log.js';
 import {
   createApiKey,
@@ -45,6 +45,8 @@ export interface ResourceWatchListener {
 export interface ResourceStore {
   get(kind: ResourceKind, name: string, flowRevision?: number): Promise<{ resource: Resource; revision: number }>;
   put(resource: Resource | undefined, opts?: WriteOptions): Promise<{ resource: Resource; revision: number }>;
+  /** `put` without reading the stored resource back: for a writer that needs only the revision (issue 7). */
+  putRevision(resource: Resource | undefined, opts?: WriteOptions): Promise<{ revision: number }>;
   delete(kind: ResourceKind, name: string, opts?: WriteOptions): Promise<{ revision: number; deleted: boolean }>;
   list(
     kind: ResourceKind,
@@ -105,6 +107,56 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
     return out;
   }
 
+  /**
+   * Validates and stores a resource: the stored entry, or (flows and API keys, written by their own modules)
+   * their result as read back.
+   */
+  async function write(
+    input: Resource | undefined,
+    opts: WriteOptions,
+  ): Promise<{ entry: KvEntry } | { done: { resource: Resource; revision: number } }> {
+    validateEnvelope(input);
+    validateSpec(input);
+    const resource: Resource & { spec: NonNullable<Resource['spec']> } = {
+      ...input,
+      revision: 0,
+      createRevision: 0,
+      version: 0,
+      updatedAt: now(),
+      updatedBy: opts.actor ?? '',
+    };
+    const { expectedRevision } = opts;
+    const what = `${kindName(resource.kind)} ${resource.name}`;
+    switch (resource.spec.$case) {
+      case 'audit':
+        throw new InvalidArgumentError('resource.kind', 'audit entries are append-only: use AppendAudit');
+      case 'flow':
+        await checkFlow(resource.spec.flow.source, deps.checkFlow, flowContext);
+        return { done: await putFlow(backend, { ...resource, spec: resource.spec }, expectedRevision) };
+      case 'apiKey':
+        return { done: await updateApiKey(backend, { ...resource, spec: resource.spec }, expectedRevision) };
+      case 'job':
+        resource.spec = { $case: 'job', job: { ...resource.spec.job, id: resource.name } };
+        break;
+      case 'checkpoint':
+        resource.spec = { $case: 'checkpoint', checkpoint: { ...resource.spec.checkpoint, jobId: resource.name } };
+        break;
+      default:
+        break;
+    }
+    const value = encodeRecord(resource);
+    if (value.length > LIMITS.resourceBytes)
+      throw new InvalidArgumentError('resource', `encodes to ${value.length} bytes; at most ${LIMITS.resourceBytes}`);
+    const entry = await storeCall(what, () =>
+      backend.put(
+        resourceKey(resource.kind, resource.name),
+        value,
+        expectedRevision !== undefined ? { expectedRevision } : {},
+      ),
+    );
+    return { entry };
+  }
+
   const store: ResourceStore = {
     async get(kind, name, flowRevision = 0) {
       validateKind(kind);
@@ -117,46 +169,13 @@ export function createResourceStore(deps: ResourceStoreDeps): ResourceStore {
     },
 
     async put(input, opts = {}) {
-      validateEnvelope(input);
-      validateSpec(input);
-      const resource: Resource & { spec: NonNullable<Resource['spec']> } = {
-        ...input,
-        revision: 0,
-        createRevision: 0,
-        version: 0,
-        updatedAt: now(),
-        updatedBy: opts.actor ?? '',
-      };
-      const { expectedRevision } = opts;
-      const what = `${kindName(resource.kind)} ${resource.name}`;
-      switch (resource.spec.$case) {
-        case 'audit':
-          throw new InvalidArgumentError('resource.kind', 'audit entries are append-only: use AppendAudit');
-        case 'flow':
-          await checkFlow(resource.spec.flow.source, deps.checkFlow, flowContext);
-          return putFlow(backend, { ...resource, spec: resource.spec }, expectedRevision);
-        case 'apiKey':
-          return updateApiKey(backend, { ...resource, spec: resource.spec }, expectedRevision);
-        case 'job':
-          resource.spec = { $case: 'job', job: { ...resource.spec.job, id: resource.name } };
-          break;
-        case 'checkpoint':
-          resource.spec = { $case: 'checkpoint', checkpoint: { ...resource.spec.checkpoint, jobId: resource.name } };
-          break;
-        default:
-          break;
-      }
-      const value = encodeRecord(resource);
-      if (value.length > LIMITS.resourceBytes)
-        throw new InvalidArgumentError('resource', `encodes to ${value.length} bytes; at most ${LIMITS.resourceBytes}`);
-      const entry = await storeCall(what, () =>
-        backend.put(
-          resourceKey(resource.kind, resource.name),
-          value,
-          expectedRevision !== undefined ? { expectedRevision } : {},
-        ),
-      );
-      return { resource: decodeRecord(entry).resource, revision: entry.modRevision };
+      const r = await write(input, opts);
+      return 'done' in r ? r.done : { resource: decodeRecord(r.entry).resource, revision: r.entry.modRevision };
+    },
+
+    async putRevision(input, opts = {}) {
+      const r = await write(input, opts);
+      return { revision: 'done' in r ? r.done.revision : r.entry.modRevision };
     },
 
     async delete(kind, name, opts = {}) {

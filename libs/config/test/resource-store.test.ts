@@ -115,6 +115,20 @@ describe('config resources (embedded backend)', () => {
     );
   });
 
+  it('putRevision stores like put, checks compare-and-set, and answers the revision only', async () => {
+    const a = await store.putRevision(root('rev-only', '/srv/a'), { expectedRevision: 0, actor: 'bob' });
+    assert.deepEqual(Object.keys(a), ['revision']);
+    const got = await store.get(ResourceKind.RESOURCE_KIND_FILE_ROOT, 'rev-only');
+    assert.equal(got.resource.revision, a.revision);
+    assert.equal(got.resource.updatedBy, 'bob');
+    assert.equal(got.resource.spec?.$case === 'fileRoot' && got.resource.spec.fileRoot.path, '/srv/a');
+    await assert.rejects(store.putRevision(root('rev-only', '/srv/b'), { expectedRevision: 0 }), FailedPreconditionError);
+    await assert.rejects(store.putRevision(root('rev-only', 'relative')), invalid('resource.file_root.path'));
+    // Flows keep their history through putRevision too.
+    const f = await store.putRevision(flow('rev-flow', 'name: x\n'));
+    assert.equal((await store.get(ResourceKind.RESOURCE_KIND_FLOW, 'rev-flow')).resource.revision, f.revision);
+  });
+
   it('validates reference tables: key column among the columns, rows only use columns', async () => {
     const table = (keyColumn: string, rows: Array<Record<string, unknown>>) =>
       res(ResourceKind.RESOURCE_KIND_REFERENCE_TABLE, 'countries', {

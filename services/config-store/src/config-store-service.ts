@@ -50,7 +50,9 @@ export function createConfigStoreHandlers(store: ResourceStore, opts: { metrics?
       return store.get(req.kind, req.name, req.flowRevision);
     },
     async put(req) {
-      return store.put(req.resource, { expectedRevision: req.expectedRevision, actor: req.actor });
+      const opts = { expectedRevision: req.expectedRevision, actor: req.actor };
+      if (!req.revisionOnly) return store.put(req.resource, opts);
+      return { resource: undefined, revision: (await store.putRevision(req.resource, opts)).revision };
     },
     async delete(req) {
       return store.delete(req.kind, req.name, { expectedRevision: req.expectedRevision, actor: req.actor });

@@ -148,7 +148,8 @@ export function createConfigPort(opts: {
       };
       return new Promise((resolve, reject) => {
         client.put(
-          { resource, expectedRevision: undefined, actor },
+          // Only the revision back: the record is not read again here (issue 7: ~0.3 ms of CPU before the summary).
+          { resource, expectedRevision: undefined, actor, revisionOnly: true },
           new Metadata(),
           callOptions({ timeoutMs }),
           (err) => (err ? reject(mapNotFound(err, ResourceKind.RESOURCE_KIND_JOB, job.id)) : resolve()),
