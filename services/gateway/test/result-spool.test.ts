@@ -110,6 +110,21 @@ describe('gateway result spool', () => {
     await spool.close();
   });
 
+  it('begins a call with its directory named at once and made meanwhile; a close before it is made leaves none', async () => {
+    const spool = await openResultSpool(dir, logger);
+    const { call, made } = spool.beginCall();
+    await made;
+    assert.equal(await exists(join(dir, call.dir)), true, 'the directory exists once `made` resolves');
+    await call.close();
+    assert.equal(await exists(join(dir, call.dir)), false);
+    // Closed in the same turn as begun: the removal waits for the mkdir, so nothing is left behind.
+    const early = spool.beginCall();
+    await early.call.close();
+    await early.made;
+    assert.equal(await exists(join(dir, early.call.dir)), false, 'a close that raced the mkdir removed it');
+    await spool.close();
+  });
+
   it("sweeps the directories of this host's gateways that are gone, not those alive", async () => {
     const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
     await mkdir(dir, { recursive: true });

@@ -151,7 +151,9 @@ export function createRunJobHandler(deps: RunJobDeps) {
     // (sent, unsent, losing attempts) is removed when it ends.
     let spool: CallSpool | undefined;
     try {
-      spool = await deps.spool?.openCall();
+      // Named now, made through the thread pool while the coordinator's call opens (result-spool.ts).
+      const opened = deps.spool?.beginCall();
+      spool = opened?.call;
       // A caller sharing the spool reads parts itself (local-handoff.ts); told where before any message.
       const local = spool && callerSharesSpool(deps.spool, ctx.metadata) ? createLocalHandoff(spool) : undefined;
       if (local) {
@@ -159,7 +161,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
         header.set(...local.header);
         call.sendMetadata(header);
       }
-      const started = await startOnCoordinator(spec, ctx, spool);
+      const started = await startOnCoordinator(spec, ctx, spool, undefined, opened?.made);
       deps.metrics?.job('started');
       let failure: { err: unknown } | undefined;
       try {
@@ -184,6 +186,7 @@ export function createRunJobHandler(deps: RunJobDeps) {
     ctx: CallContext,
     spool: CallSpool | undefined,
     avoid?: string,
+    spoolMade?: Promise<void>,
   ): Promise<Started> {
     const tried = new Set<string>(avoid !== undefined ? [avoid] : []);
     let lastError: unknown;
@@ -200,6 +203,16 @@ export function createRunJobHandler(deps: RunJobDeps) {
       // Errors surface through the iterator; this listener only keeps an abandoned attempt from crashing us.
       down.on('error', () => {});
       const responses = down[Symbol.asyncIterator]() as AsyncIterator<CoordinatorServiceRunJobResponse>;
+      // The call opens (both sides set it up) while the spool directory is made; the start goes once it
+      // exists, so no executor can look for it before (they never create it).
+      if (spoolMade) {
+        try {
+          await spoolMade;
+        } catch (err) {
+          down.cancel();
+          throw err;
+        }
+      }
       down.write({ request: { msg: { $case: 'start', start: spec } } });
       const onAbort = (): void => down.cancel();
       ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -25,8 +25,14 @@ import { makeCallDir, removeCallDir, removePart } from './spool-files.js';
 
 export interface ResultSpool {
   readonly id: string;
-  /** A directory for one RunJob call. */
+  /** A directory for one RunJob call, once it exists. */
   openCall(): Promise<CallSpool>;
+  /**
+   * A directory for one RunJob call, named at once and `made` through the thread pool meanwhile: the caller
+   * opens its call to a coordinator in the meantime and sends the job's start only once `made` resolves
+   * (executors never create the directory). Rejects `made` when it cannot be made.
+   */
+  beginCall(): { call: CallSpool; made: Promise<void> };
   /** Removes this gateway's directory (at stop, after the calls ended; idempotent, never throws). */
   close(): Promise<void>;
 }
@@ -57,6 +63,31 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
   await sweep(dir, host, own, logger);
   await mkdir(join(dir, own), { recursive: true, mode: 0o700 });
   let closing: Promise<void> | undefined;
+  function beginCall(): { call: CallSpool; made: Promise<void> } {
+    const rel = `${own}/${randomBytes(8).toString('hex')}`;
+    const abs = join(dir, rel);
+    const made = makeCallDir(abs);
+    // Settled either way before a removal starts: an rmdir that ran ahead of the mkdir would leave it behind.
+    const settledMade = made.catch(() => undefined);
+    let closed: Promise<void> | undefined;
+    const call: CallSpool = {
+      dir: rel,
+      spoolDir: dir,
+      metadata: [
+        [SPOOL_ID_METADATA_KEY, id],
+        [SPOOL_DIR_METADATA_KEY, rel],
+      ],
+      read: (part) => readPart(dir, rel, part),
+      close() {
+        closed ??= settledMade
+          .then(() => removeCallDir(abs))
+          .catch((err: unknown) => logger.warn({ err, dir: abs }, "could not remove a call's result spool directory"));
+        return closed;
+      },
+    };
+    return { call, made };
+  }
+
   return {
     id,
     close() {
@@ -66,26 +97,14 @@ export async function openResultSpool(dir: string, logger: Logger): Promise<Resu
       return closing;
     },
     async openCall() {
-      const rel = `${own}/${randomBytes(8).toString('hex')}`;
-      const abs = join(dir, rel);
-      makeCallDir(abs);
-      let closed: Promise<void> | undefined;
-      return {
-        dir: rel,
-        spoolDir: dir,
-        metadata: [
-          [SPOOL_ID_METADATA_KEY, id],
-          [SPOOL_DIR_METADATA_KEY, rel],
-        ],
-        read: (part) => readPart(dir, rel, part),
-        close() {
-          closed ??= removeCallDir(abs).catch((err: unknown) =>
-            logger.warn({ err, dir: abs }, "could not remove a call's result spool directory"),
-          );
-          return closed;
-        },
-      };
+      const { call, made } = beginCall();
+      await made.catch(async (err: unknown) => {
+        await call.close();
+        throw err;
+      });
+      return call;
     },
+    beginCall,
   };
 }
 

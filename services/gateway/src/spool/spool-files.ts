@@ -1,15 +1,16 @@
-// Creating and removing a call's spool directory and its parts (issue 7 target 3). Making the directory and
-// removing a part are blocking calls: each is one short syscall, cheaper than a thread-pool round trip, as for
-// the small reads in the coordinator's file-source.ts. Removing the directory is not: on ext4 an rmdir waits
-// for the journal (which every fsync of the job's records keeps busy) — ~10% of the gateway's busy time in
-// a profile of 1,000-record jobs, with the event loop stalled meanwhile — so it goes through the thread pool
-// (one plain rmdir; a directory that is not empty, with parts of a losing or failed attempt, falls back to
-// the recursive removal).
-import { mkdirSync, unlinkSync } from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+// Creating and removing a call's spool directory and its parts (issue 7 target 3). Removing a part is a
+// blocking call: one short syscall, cheaper than a thread-pool round trip, as for the small reads in the
+// coordinator's file-source.ts. The directory is made and removed through the thread pool: on ext4 an rmdir
+// (and a mkdir) may wait for the journal that every fsync of the job records keeps busy — the rmdir was ~10%
+// of the gateway's busy time in a profile of 1,000-record jobs, with the event loop stalled meanwhile — and
+// the mkdir, made while the call to the coordinator opens, is then off the job's path (result-spool.ts).
+// Removal is one plain rmdir; a directory that is not empty, with parts of a losing or failed attempt, falls
+// back to the recursive removal.
+import { unlinkSync } from 'node:fs';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 
-export function makeCallDir(abs: string): void {
-  mkdirSync(abs, { mode: 0o700 });
+export async function makeCallDir(abs: string): Promise<void> {
+  await mkdir(abs, { mode: 0o700 });
 }
 
 /** Removes the call's directory and whatever is left in it; rejects only when the recursive removal fails. */
