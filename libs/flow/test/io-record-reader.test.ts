@@ -9,7 +9,12 @@ import type { DecodeError, DecodeResult, FlowRecord, RecordFormat } from '../src
 import { compile, run } from './flow-helpers.js';
 
 /** Reads with a pause after every `every`-th record, resuming until the end. */
-function readPausing(format: RecordFormat, input: Buffer | string, every: number, opts: { fields?: string[]; firstLine?: number } = {}): DecodeResult {
+function readPausing(
+  format: RecordFormat,
+  input: Buffer | string,
+  every: number,
+  opts: { fields?: string[]; firstLine?: number; windowBytes?: number } = {},
+): DecodeResult {
   const reader = createRecordReader(format, input, opts);
   const out: DecodeResult = { records: [], lines: [], errors: [] };
   let reads = 0;
@@ -70,6 +75,51 @@ describe('io: resumable record reader', function () {
       assert.deepEqual(decodeRecords('csv', input), want, input);
       assert.deepEqual(decodeRecords('csv', bytes), want, input);
       assert.deepEqual(readPausing('csv', bytes, 1), want, input);
+    }
+  });
+
+  // The reader decodes a Buffer a window at a time (decode-window.ts): windows of any size — cut inside
+  // quoted newlines, CRLFs, multi-byte characters' records, bad rows — give what one string gives.
+  it('CSV read in windows of 1 byte to 4 KiB, paused or not, equals one decode of the whole text', function () {
+    const whole = decodeRecords('csv', TRICKY_CSV);
+    const given = { fields: ['id', 'text'], firstLine: 2 };
+    const data = TRICKY_CSV.slice(TRICKY_CSV.indexOf('\n') + 1);
+    const wholeGiven = decodeRecords('csv', data, given);
+    for (const windowBytes of [1, 2, 3, 5, 8, 13, 21, 64, 4096]) {
+      assert.deepEqual(decodeRecords('csv', Buffer.from(TRICKY_CSV), { windowBytes }), whole, `window ${windowBytes}`);
+      for (const every of [1, 2, 1000]) {
+        assert.deepEqual(readPausing('csv', Buffer.from(TRICKY_CSV), every, { windowBytes }), whole, `window ${windowBytes}`);
+        const got = readPausing('csv', Buffer.from(data), every, { ...given, windowBytes });
+        assert.deepEqual(got, wholeGiven, `window ${windowBytes}, every ${every}`);
+      }
+    }
+    const orders = Buffer.concat([...generateOrders({ records: 3000, seed: 5, invalidRate: 0.05, newlineRate: 0.05 })]);
+    const wholeOrders = decodeRecords('csv', orders.toString('utf8'));
+    for (const windowBytes of [7, 100, 1000, 32 * 1024]) {
+      assert.deepEqual(decodeRecords('csv', orders, { windowBytes }), wholeOrders, `orders, window ${windowBytes}`);
+      assert.deepEqual(readPausing('csv', orders, 7, { windowBytes }), wholeOrders, `orders, window ${windowBytes}`);
+    }
+  });
+
+  it('a record open across many windows (a long quoted field with newlines) and a header after empty lines', function () {
+    const text = '\n\r\na,b\n1,"' + 'x\n'.repeat(500) + '"\n2,"y"z\n3,"' + 'q\n'.repeat(50) + 'unterminated\n';
+    const whole = decodeRecords('csv', text);
+    assert.equal(whole.records.length, 1);
+    assert.equal(whole.errors.length, 2);
+    for (const windowBytes of [1, 4, 50, 999]) {
+      assert.deepEqual(decodeRecords('csv', Buffer.from(text), { windowBytes }), whole, `window ${windowBytes}`);
+      assert.deepEqual(readPausing('csv', Buffer.from(text), 1, { windowBytes }), whole, `window ${windowBytes}`);
+    }
+  });
+
+  it('JSONL and lines in windows of any size equal one decode', function () {
+    const text = '{"a":1}\n\r\nnot json\n[1]\n{"b":"é田"}\r\n\n{"c":null}';
+    for (const windowBytes of [1, 2, 7, 30]) {
+      for (const format of ['jsonl', 'lines'] as const) {
+        const want = decodeRecords(format, text, { firstLine: 3 });
+        assert.deepEqual(decodeRecords(format, Buffer.from(text), { firstLine: 3, windowBytes }), want);
+        assert.deepEqual(readPausing(format, Buffer.from(text), 1, { firstLine: 3, windowBytes }), want);
+      }
     }
   });
 

@@ -11,7 +11,8 @@
 // How it stays fast: a record's end is found by counting quotes line by line (parity, like the planner);
 // the record's text is then split natively (`String#split`) and only pieces that start with a quote are
 // re-joined (a quoted field may hold delimiters) and unescaped. Rows without quotes are a single split.
-import type { ErrorVisit, RecordVisit, ScanCursor } from './decode-lines.js';
+import { READ_END, READ_OPEN, READ_PAUSED } from './decode-lines.js';
+import type { ErrorVisit, ReadStop, RecordVisit, ScanCursor } from './decode-lines.js';
 import type { FlowRecord } from './types.js';
 
 export interface CsvDialect {
@@ -21,10 +22,23 @@ export interface CsvDialect {
 
 const CR = 13;
 
+/** In and out of a scan of `s` when `s` is one window of a longer text (decode-window.ts). */
+export interface CsvWindowScan {
+  /**
+   * In: more text follows `s`, which ends with a newline. A record still open at the end of `s` (a quoted field
+   * whose newline is where the window was cut) is then not malformed: the scan stops before it.
+   */
+  more: boolean;
+  /** Out: the scan stopped before such a record (the returned position is its start). */
+  open: boolean;
+  /** Out: the 1-based source line at the returned position. */
+  line: number;
+}
+
 /**
  * Visits each non-empty record of `s` from `start` (line numbers start at `firstLine` there), calling
  * `onRecord(values, line, recStart, recEnd)` — returning true stops the scan — or `onError` for a malformed
- * record. Returns the position after the last record visited.
+ * record. Returns the position after the last record visited (with `win`: see CsvWindowScan).
  */
 export function scanCsvRecords(
   s: string,
@@ -33,7 +47,9 @@ export function scanCsvRecords(
   dialect: CsvDialect,
   onRecord: (values: string[], line: number, recStart: number, recEnd: number) => boolean | void,
   onError: (reason: string, line: number, raw: string) => void,
+  win?: CsvWindowScan,
 ): number {
+  const more = win !== undefined && win.more;
   const { delimiter, quote } = dialect;
   const d = delimiter.charCodeAt(0);
   const q = quote.charCodeAt(0);
@@ -61,7 +77,10 @@ export function scanCsvRecords(
       const end = nl > pos && s.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       line++;
       pos = nl + 1;
-      if (onRecord(s.slice(recStart, end).split(delimiter), recLine, recStart, end) === true) return pos;
+      if (onRecord(s.slice(recStart, end).split(delimiter), recLine, recStart, end) === true) {
+        if (win) win.line = line;
+        return pos;
+      }
       continue;
     }
     const values: string[] = [];
@@ -77,6 +96,7 @@ export function scanCsvRecords(
           if (nextQ <= i || nextQ < from) nextQ = indexOrEnd(s, quote, from);
           close = nextQ;
           if (close >= n) {
+            if (more) return openAt(win, recStart, recLine);
             line = recLine + countLf(s, recStart, n);
             onError('unterminated quoted field', recLine, s.slice(recStart, trimEnd(s, recStart, n)));
             pos = n;
@@ -105,14 +125,22 @@ export function scanCsvRecords(
           i++;
           continue;
         }
+        if (c === -1 && more) return openAt(win, recStart, recLine);
         if (c === -1 || c === 10 || (c === CR && (i + 1 === n || s.charCodeAt(i + 1) === 10))) {
           const next = c === -1 ? n : c === 10 ? i + 1 : Math.min(n, i + 2);
           if (c !== -1) line++;
           pos = next;
-          if (onRecord(values, recLine, recStart, i) === true) return pos;
+          if (onRecord(values, recLine, recStart, i) === true) {
+            if (win) win.line = line;
+            return pos;
+          }
           continue records;
         }
-        const next = skipRecord(s, i, false, quote);
+        let next = skipRecord(s, i, false, quote);
+        if (next < 0) {
+          if (more) return openAt(win, recStart, recLine);
+          next = n;
+        }
         line = recLine + countLf(s, recStart, next);
         onError(`unexpected character after closing quote in field ${values.length}`, recLine, s.slice(recStart, trimEnd(s, recStart, next)));
         pos = next;
@@ -124,7 +152,11 @@ export function scanCsvRecords(
       if (nextQ < i) nextQ = indexOrEnd(s, quote, i);
       const e = nextD < nextN ? nextD : nextN;
       if (nextQ < e) {
-        const next = skipRecord(s, nextQ + 1, true, quote);
+        let next = skipRecord(s, nextQ + 1, true, quote);
+        if (next < 0) {
+          if (more) return openAt(win, recStart, recLine);
+          next = n;
+        }
         line = recLine + countLf(s, recStart, next);
         onError(`quote inside unquoted field ${values.length + 1}`, recLine, s.slice(recStart, trimEnd(s, recStart, next)));
         pos = next;
@@ -137,15 +169,27 @@ export function scanCsvRecords(
         i = e + 1;
         continue;
       }
+      if (e >= n && more) return openAt(win, recStart, recLine);
       const end = e > i && s.charCodeAt(e - 1) === CR ? e - 1 : e;
       values.push(s.slice(i, end));
       line++;
       pos = e + 1;
-      if (onRecord(values, recLine, recStart, end) === true) return pos;
+      if (onRecord(values, recLine, recStart, end) === true) {
+        if (win) win.line = line;
+        return pos;
+      }
       continue records;
     }
   }
+  if (win) win.line = line;
   return Math.min(pos, n);
+}
+
+/** A scan stopping before the record at `recStart` that is still open at the end of its window. */
+function openAt(win: CsvWindowScan | undefined, recStart: number, recLine: number): number {
+  win!.open = true;
+  win!.line = recLine;
+  return recStart;
 }
 
 /**
@@ -157,7 +201,10 @@ function indexOrEnd(s: string, ch: string, from: number): number {
   return at < 0 ? s.length : at;
 }
 
-/** Finds the end of a malformed record by quote parity, exactly as the planner's scan would. */
+/**
+ * Finds the end of a malformed record by quote parity, exactly as the planner's scan would; -1 when `s` ends
+ * first (inside a quote, or without a newline).
+ */
 function skipRecord(s: string, from: number, inQuote: boolean, quote: string): number {
   const n = s.length;
   let p = from;
@@ -165,7 +212,7 @@ function skipRecord(s: string, from: number, inQuote: boolean, quote: string): n
   for (;;) {
     if (open) {
       const close = s.indexOf(quote, p);
-      if (close < 0) return n;
+      if (close < 0) return -1;
       p = close + 1;
       open = false;
       continue;
@@ -178,7 +225,7 @@ function skipRecord(s: string, from: number, inQuote: boolean, quote: string): n
       open = true;
       continue;
     }
-    return Math.min(n, nl + 1);
+    return nl < n ? nl + 1 : -1;
   }
 }
 
@@ -202,8 +249,9 @@ export function countLf(s: string, from: number, to: number): number {
 
 /**
  * Decodes CSV records keyed by `fields` from the cursor, in source order, until `onRecord` returns true
- * (paused: returns true, the cursor is after that record) or the input ends (returns false). Rows with another
- * field count go to `onError`.
+ * (READ_PAUSED: the cursor is after that record) or `s` ends (READ_END: the cursor is at its end, with its
+ * line), or — with `win.more` — a record is still open at the end of `s` (READ_OPEN: the cursor is at that
+ * record). Rows with another field count go to `onError`.
  */
 export function readCsv(
   s: string,
@@ -212,11 +260,13 @@ export function readCsv(
   dialect: CsvDialect,
   onRecord: RecordVisit,
   onError: ErrorVisit,
-): boolean {
+  win: CsvWindowScan,
+): ReadStop {
   const width = fields.length;
   const makeRecord = createRecordFactory(fields);
   let pausedLine = 0;
   let pausedStart = -1;
+  win.open = false;
   const pos = scanCsvRecords(
     s,
     cursor.pos,
@@ -233,12 +283,16 @@ export function readCsv(
       return true;
     },
     (reason, line, raw) => onError({ line, reason, raw }),
+    win,
   );
   cursor.pos = pos;
-  if (pausedStart < 0) return false;
+  if (pausedStart < 0) {
+    cursor.line = win.line;
+    return win.open ? READ_OPEN : READ_END;
+  }
   // The record may span lines (quoted newlines): the next one starts after all of them.
   cursor.line = pausedLine + countLf(s, pausedStart, pos);
-  return pos < s.length;
+  return READ_PAUSED;
 }
 
 const factories = new Map<string, (values: string[]) => FlowRecord>();

@@ -11,15 +11,28 @@ export interface ScanCursor {
   line: number;
 }
 
+/**
+ * Where a read of one string stopped: after a record whose visit returned true (paused), at the end of the
+ * string, or (CSV, decode-csv.ts) before a record still open at the end of a window of a longer text.
+ */
+export type ReadStop = typeof READ_END | typeof READ_PAUSED | typeof READ_OPEN;
+export const READ_END = 0;
+export const READ_PAUSED = 1;
+export const READ_OPEN = 2;
+
 /** Called per record; returning true pauses the scan after this record. */
 export type RecordVisit = (record: FlowRecord, line: number) => boolean | void;
 export type ErrorVisit = (error: DecodeError) => void;
 
 /**
  * Calls `visit(start, end, line)` for every non-empty line of `s` from the cursor (end excludes "\r\n") until
- * one returns true. Returns true when paused (the cursor is after that line), false at the end of `s`.
+ * one returns true. Returns READ_PAUSED when paused (the cursor is after that line), READ_END at the end of `s`.
  */
-function scanLines(s: string, cursor: ScanCursor, visit: (from: number, to: number, line: number) => boolean | void): boolean {
+function scanLines(
+  s: string,
+  cursor: ScanCursor,
+  visit: (from: number, to: number, line: number) => boolean | void,
+): ReadStop {
   const n = s.length;
   let pos = cursor.pos;
   let line = cursor.line;
@@ -34,16 +47,16 @@ function scanLines(s: string, cursor: ScanCursor, visit: (from: number, to: numb
     if (end > from && visit(from, end, at) === true) {
       cursor.pos = pos;
       cursor.line = line;
-      return pos < n;
+      return READ_PAUSED;
     }
   }
   cursor.pos = n;
   cursor.line = line;
-  return false;
+  return READ_END;
 }
 
 /** One JSON value per line; a line that does not parse to an object becomes an error with its reason. */
-export function readJsonl(s: string, cursor: ScanCursor, onRecord: RecordVisit, onError: ErrorVisit): boolean {
+export function readJsonl(s: string, cursor: ScanCursor, onRecord: RecordVisit, onError: ErrorVisit): ReadStop {
   return scanLines(s, cursor, (from, to, line) => {
     const text = s.slice(from, to);
     let value: unknown;
@@ -62,6 +75,6 @@ export function readJsonl(s: string, cursor: ScanCursor, onRecord: RecordVisit, 
 }
 
 /** Every non-empty line becomes `{ line: text }`. */
-export function readPlainLines(s: string, cursor: ScanCursor, onRecord: RecordVisit): boolean {
+export function readPlainLines(s: string, cursor: ScanCursor, onRecord: RecordVisit): ReadStop {
   return scanLines(s, cursor, (from, to, line) => onRecord({ line: s.slice(from, to) }, line));
 }

@@ -33,6 +33,8 @@ export interface DecodeOptions {
   quote?: string;
   /** 1-based source line of the first byte of `bytes`. @default 1 */
   firstLine?: number;
+  /** Bytes decoded to text at a time (decode-window.ts); records do not depend on it. @default 32 KiB */
+  windowBytes?: number;
 }
 
 /** One planned batch: a byte range of the source aligned to record boundaries. */
