@@ -5,7 +5,9 @@
 // Usage: node --import tsx bench/stages/latency-ab.ts '{"base":"/tmp/base","file":"/tmp/flowmesh-bench-data/orders-1000.csv","runs":100}'
 // With "batchRecords": N, each job is the control-plane scenario instead (the passthrough flow in batches of N
 // records, maxInstances 64; issue 7, target 4), and CPU is also given in µs per batch, with batches/s.
-import { readFileSync } from 'node:fs';
+// Also per job: minor page faults of every process, and each executor's CPU split into its main thread, its
+// busiest other thread (the batch thread) and the rest (libuv pool, GC helpers) — issue 7 target 1a.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,6 +51,55 @@ function cpu(children: MeshLike['children']): Record<string, number> {
   return s;
 }
 
+/** Minor page faults of each process (field 10 of /proc/<pid>/stat). */
+function faults(children: MeshLike['children']): Record<string, number> {
+  const s: Record<string, number> = {};
+  for (const c of children) {
+    const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    s[c.name] = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  }
+  return s;
+}
+
+/** CPU µs of every thread of the executors (`main` is the thread whose id is the pid). */
+function executorThreads(children: MeshLike['children']): Record<string, Map<string, number>> {
+  const s: Record<string, Map<string, number>> = {};
+  for (const c of children.filter((x) => x.name.startsWith('executor'))) {
+    const threads = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${c.pid}/task`)) {
+      try {
+        const f = readFileSync(`/proc/${c.pid}/task/${tid}/stat`, 'utf8');
+        const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        threads.set(tid === String(c.pid) ? 'main' : tid, (Number(v[11]) + Number(v[12])) * TICK_US);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+    s[c.name] = threads;
+  }
+  return s;
+}
+
+/** ms per job of each executor's main thread, busiest other thread (its batch thread) and the rest. */
+function threadSplit(
+  before: Record<string, Map<string, number>>,
+  after: Record<string, Map<string, number>>,
+  runs: number,
+): Record<string, { main: number; batch: number; rest: number }> {
+  const out: Record<string, { main: number; batch: number; rest: number }> = {};
+  for (const [name, threads] of Object.entries(after)) {
+    const d = [...threads].map(([tid, us]) => [tid, us - (before[name]?.get(tid) ?? 0)] as const);
+    const main = d.find(([tid]) => tid === 'main')?.[1] ?? 0;
+    const others = d
+      .filter(([tid]) => tid !== 'main')
+      .map(([, us]) => us)
+      .sort((a, b) => b - a);
+    const ms = (us: number) => round(us / runs / 1000, 1);
+    out[name] = { main: ms(main), batch: ms(others[0] ?? 0), rest: ms(others.slice(1).reduce((a, b) => a + b, 0)) };
+  }
+  return out;
+}
+
 const dirs: string[] = [];
 const running: Array<{
   label: string;
@@ -57,6 +108,8 @@ const running: Array<{
   times: number[];
   batches: number;
   cpu0: Record<string, number>;
+  faults0: Record<string, number>;
+  threads0: Record<string, Map<string, number>>;
 }> = [];
 const flowFile = opts.batchRecords ? 'bench/flows/passthrough.yaml' : 'bench/flows/orders-plugin-only.yaml';
 try {
@@ -75,7 +128,7 @@ try {
       timeoutMs: 120_000,
     });
     const client = createClient(mesh.gateway, { apiKey: mesh.adminKey, timeoutMs: 30_000 });
-    running.push({ label: side.label, mesh, client, times: [], batches: 0, cpu0: {} });
+    running.push({ label: side.label, mesh, client, times: [], batches: 0, cpu0: {}, faults0: {}, threads0: {} });
     for (let tries = 0; ; tries++) {
       try {
         await client.putResource({
@@ -143,7 +196,11 @@ try {
       idle![r.label] = { cpuMsPerSecond: perSecond };
     });
   }
-  for (const r of running) r.cpu0 = cpu(r.mesh.children);
+  for (const r of running) {
+    r.cpu0 = cpu(r.mesh.children);
+    r.faults0 = faults(r.mesh.children);
+    r.threads0 = executorThreads(r.mesh.children);
+  }
   const load0 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   for (let i = 0; i < opts.runs; i++) {
     for (const r of i % 2 === 0 ? running : [...running].reverse()) {
@@ -164,11 +221,19 @@ try {
     }
     perJob.total = round(total / Math.max(1, opts.runs) / 1000, 1);
     const t = [...r.times].sort((a, b) => a - b);
+    const faults1 = faults(r.mesh.children);
     out[r.label] = {
       p50Ms: round(percentile(t, 50)),
       p99Ms: round(percentile(t, 99)),
       maxMs: round(t[t.length - 1] ?? NaN),
       cpuMsPerJob: perJob,
+      executorThreadsMsPerJob: threadSplit(r.threads0, executorThreads(r.mesh.children), Math.max(1, opts.runs)),
+      minorFaultsPerJob: Object.fromEntries(
+        Object.entries(faults1).map(([name, n]) => [
+          name,
+          Math.round((n - (r.faults0[name] ?? 0)) / Math.max(1, opts.runs)),
+        ]),
+      ),
       ...(opts.batchRecords
         ? {
             batchesPerSecond: round(r.batches / (r.times.reduce((a, b) => a + b, 0) / 1000), 0),
