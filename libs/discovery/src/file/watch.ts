@@ -10,8 +10,11 @@
 // Entries whose file is older than their TTL are dropped; files stale for 10 × TTL (at least a minute) are
 // deleted, since their writer is gone for good — a paused writer that resumes rewrites its file on its next
 // heartbeat anyway.
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+// Entries are read with synchronous calls: a registry directory is on this machine's disk (the file registry
+// is the single-machine provider) and holds a few small files, so a stat or a read is a few µs, where each
+// promise call is a thread-pool round trip — a refresh was stat + open + fstat + read + close, five of them.
+import { readFileSync, readdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pause } from '../backoff.js';
 import { NODE_KINDS, type NodeInfo, type NodeKindName } from '../types.js';
@@ -21,12 +24,28 @@ import { decodeEntry, isEntryFileName, type FileEntry } from './entry.js';
 /** More entries than this in one kind directory are ignored (bounded work per scan). */
 const MAX_ENTRIES_PER_KIND = 10_000;
 
-/** A decoded entry, kept while its file is the same one (writers replace it by rename: a new inode and mtime). */
+/**
+ * A decoded entry, kept while its file is the same one. Writers replace the content by rename (a new file)
+ * and refresh an unchanged entry by setting its mtime (registration.ts), so a file is the same one while its
+ * inode, size and birth time are: an inode number freed by a rename can come back with the next temp file,
+ * but not with the same birth time. Where the filesystem reports no birth time, the mtime stands in (a
+ * heartbeat then reads the entry again).
+ */
 interface Held {
   ino: number;
-  mtimeMs: number;
   size: number;
+  bornMs: number;
+  /** The heartbeat: updated without a read when only it changed. */
+  mtimeMs: number;
   entry: FileEntry | undefined;
+}
+
+function sameFile(held: Held, info: Stats): boolean {
+  return held.ino === info.ino && held.size === info.size && held.bornMs === bornMs(info);
+}
+
+function bornMs(info: Stats): number {
+  return info.birthtimeMs > 0 ? info.birthtimeMs : info.mtimeMs;
 }
 
 interface Watched {
@@ -45,6 +64,8 @@ export function watchFiles(
   const stop = new AbortController();
   const watchers = new Map<NodeKindName, Watched>();
   let expiryTimer: NodeJS.Timeout | undefined;
+  /** The deadline `expiryTimer` is set for (Infinity: none). */
+  let expiryAt = Infinity;
   const view: LocalView = new LocalView(kind, () => {
     stop.abort();
     for (const w of watchers.values()) w.watcher.close();
@@ -75,7 +96,7 @@ export function watchFiles(
         }
         const [path, due] = duePaths.entries().next().value as [string, { k: NodeKindName; name: string }];
         duePaths.delete(path);
-        await refresh(due.k, due.name, path);
+        refresh(due.k, due.name, path);
       }
     } finally {
       working = false;
@@ -83,12 +104,16 @@ export function watchFiles(
     armExpiry();
   }
 
-  /** The entry at `path`, read again only when its file changed; throws when it is gone. */
-  async function load(path: string): Promise<Held> {
-    const info = await stat(path);
+  /** The entry at `path`, read again only when its file was replaced; throws when it is gone. */
+  function load(path: string): Held {
+    const info = statSync(path);
     const held = known.get(path);
-    if (held && held.ino === info.ino && held.mtimeMs === info.mtimeMs && held.size === info.size) return held;
-    return { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, entry: decodeEntry(await readFile(path, 'utf8')) };
+    if (held && sameFile(held, info)) {
+      held.mtimeMs = info.mtimeMs;
+      return held;
+    }
+    const entry = decodeEntry(readFileSync(path, 'utf8'));
+    return { ino: info.ino, size: info.size, bornMs: bornMs(info), mtimeMs: info.mtimeMs, entry };
   }
 
   /** The node an entry lists now, or undefined when it is invalid or older than its TTL. */
@@ -98,10 +123,10 @@ export function watchFiles(
     return now - held.mtimeMs <= entry.ttlSeconds * 1000 ? entry.node : undefined;
   }
 
-  async function refresh(k: NodeKindName, name: string, path: string): Promise<void> {
+  function refresh(k: NodeKindName, name: string, path: string): void {
     let node: NodeInfo | undefined;
     try {
-      const held = await load(path);
+      const held = load(path);
       known.set(path, held);
       node = listed(k, name, held, Date.now());
     } catch {
@@ -120,11 +145,16 @@ export function watchFiles(
     const seen = new Map<string, Held>();
     for (const k of kinds) {
       const kindDir = join(dir, k);
-      const names = await readdir(kindDir).catch(() => [] as string[]);
+      let names: string[];
+      try {
+        names = readdirSync(kindDir);
+      } catch {
+        names = [];
+      }
       for (const name of names.filter(isEntryFileName).slice(0, MAX_ENTRIES_PER_KIND)) {
         const path = join(kindDir, name);
         try {
-          const held = await load(path);
+          const held = load(path);
           seen.set(path, held);
           const node = listed(k, name, held, now);
           if (node) nodes.push(node);
@@ -142,15 +172,18 @@ export function watchFiles(
 
   /** One timer at the earliest deadline of a listed entry: those entries are stat'ed again then. */
   function armExpiry(): void {
+    let first = Infinity;
+    if (!stop.signal.aborted) {
+      for (const held of known.values()) {
+        const entry = held.entry;
+        if (!entry || view.get(entry.node.id)?.kind !== entry.node.kind) continue;
+        first = Math.min(first, held.mtimeMs + entry.ttlSeconds * 1000);
+      }
+    }
+    if (first === expiryAt) return; // the timer set for it stands
     clearTimeout(expiryTimer);
     expiryTimer = undefined;
-    if (stop.signal.aborted) return;
-    let first = Infinity;
-    for (const held of known.values()) {
-      const entry = held.entry;
-      if (!entry || view.get(entry.node.id)?.kind !== entry.node.kind) continue;
-      first = Math.min(first, held.mtimeMs + entry.ttlSeconds * 1000);
-    }
+    expiryAt = first;
     if (first === Infinity) return;
     expiryTimer = setTimeout(expire, Math.max(0, first - Date.now()) + 1);
     expiryTimer.unref();
@@ -158,6 +191,7 @@ export function watchFiles(
 
   function expire(): void {
     expiryTimer = undefined;
+    expiryAt = Infinity;
     const now = Date.now();
     for (const [path, held] of known) {
       const entry = held.entry;
