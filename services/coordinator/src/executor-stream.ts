@@ -97,6 +97,9 @@ export interface ExecutorStream {
   close(): void;
 }
 
+/** A call idle at least this long (ms, by Date.now) sends a lone assign at once (see `open`). */
+const IDLE_ASSIGN_MS = 2;
+
 export function createExecutorStream(client: ExecutorServiceClient, opts: ExecutorStreamOptions): ExecutorStream {
   const maxAgeMs = opts.maxAgeMs ?? 5 * 60_000;
   const idleMs = opts.idleMs ?? 10_000;
@@ -114,8 +117,13 @@ export function createExecutorStream(client: ExecutorServiceClient, opts: Execut
     const call = client.executeBatches(callOptions({ timeoutMs: maxAgeMs + opts.attemptTimeoutMs }));
     const live: LiveCall = {
       call,
-      // A call that ended or broke takes nothing more (its attempts have failed already).
-      outbox: createRequestOutbox((req) => (call.writable ? send(call, req) : Promise.resolve())),
+      // A call that ended or broke takes nothing more (its attempts have failed already). The attempt being
+      // assigned is in `channels` already: alone there on a call idle since before this turn (a new job's
+      // first batch), its assign goes at once (request-outbox.ts). A call that went idle just now is in a
+      // run of tiny batches whose trailers came back together: their next assigns are bundled as before.
+      outbox: createRequestOutbox((req) => (call.writable ? send(call, req) : Promise.resolve()), {
+        idle: () => live.channels.size <= 1 && Date.now() - live.idleSince >= IDLE_ASSIGN_MS,
+      }),
       contexts: undefined,
       channels: new Map(),
       openedAt: Date.now(),

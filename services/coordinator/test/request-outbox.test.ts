@@ -5,6 +5,12 @@ import type { ExecuteBatchesRequest } from '@flowmesh/contracts';
 import { createRequestOutbox } from '../src/request-outbox.js';
 
 const cancel = (tag: number): ExecuteBatchesRequest => ({ tag, msg: { $case: 'cancel', cancel: { reason: 'r' } }, traceContext: {}, more: [] });
+const assign = (tag: number): ExecuteBatchesRequest => ({
+  tag,
+  msg: { $case: 'assign', assign: { jobId: 'j', batchIndex: tag } as never },
+  traceContext: {},
+  more: [],
+});
 const data = (tag: number): ExecuteBatchesRequest => ({ tag, msg: { $case: 'data', data: { data: Buffer.from('x') } }, traceContext: {}, more: [] });
 /** Each written message as the list of `tag:kind` it carries (a bundle has none of its own, and tag 0). */
 const shape = (m: ExecuteBatchesRequest): string[] => {
@@ -35,6 +41,26 @@ describe('coordinator request outbox', () => {
     assert.deepEqual(written, [['1:cancel', '2:cancel'], ['2:data'], ['3:cancel']]);
     outbox.flush();
     assert.equal(written.length, 3, 'nothing left to flush');
+  });
+
+  it('writes an assign to an idle call at once, and bundles it when other attempts are live or requests wait', async () => {
+    const written: string[][] = [];
+    let idle = true;
+    const outbox = createRequestOutbox(async (m) => void written.push(shape(m)), { idle: () => idle });
+    outbox.takeBundles();
+    await outbox.send(assign(1));
+    assert.deepEqual(written, [['1:assign']], 'alone on the call: written at once');
+    await outbox.send(cancel(1));
+    await outbox.send(assign(2));
+    assert.equal(written.length, 1, 'behind a waiting request it waits too (order kept)');
+    await turn();
+    assert.deepEqual(written, [['1:assign'], ['1:cancel', '2:assign']]);
+    idle = false;
+    await outbox.send(assign(3));
+    await outbox.send(assign(4));
+    assert.equal(written.length, 2, 'with other attempts live, assigns wait for the end of the turn');
+    await turn();
+    assert.deepEqual(written, [['1:assign'], ['1:cancel', '2:assign'], ['3:assign', '4:assign']]);
   });
 
   it('writes what waits on flush (before the call is half-closed)', async () => {
