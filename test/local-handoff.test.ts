@@ -208,6 +208,7 @@ describe('local hand-off of spooled results to a client on the same machine (iss
   it('a caller that borrows buffers gets the same records and chunks, read part after part into reused memory', async () => {
     const owned = await collect(local, spec('local-owned-1'));
     const borrowed = await collect(local, spec('local-borrowed-1'), { borrowBuffers: true });
+    const again = await collect(local, spec('local-borrowed-2'), { borrowBuffers: true });
     assert.equal(borrowed.state, JobState.JOB_STATE_SUCCEEDED);
     assert.ok(borrowed.output.equals(owned.output), 'the same bytes');
     assert.deepEqual(borrowed.layout, owned.layout, 'the same chunks in the same order');
@@ -216,6 +217,11 @@ describe('local hand-off of spooled results to a client on the same machine (iss
     assert.ok(
       [...borrowed.batchesByMemory.values()].some((b) => b.size > 1),
       'the parts of several batches were read into one memory area',
+    );
+    assert.ok(again.output.equals(owned.output), 'the next borrowing call: the same bytes');
+    assert.ok(
+      [...again.batchesByMemory.keys()].some((m) => borrowed.batchesByMemory.has(m)),
+      "the client's next call read into the area the first one left (it ended after its summary)",
     );
     await noPartsLeft();
   });

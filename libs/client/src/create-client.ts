@@ -26,6 +26,7 @@ import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { runJob, type RunJobEvent, type RunJobOptions } from './run-job.js';
 import { unary, type CallOpts, type UnaryFn } from './unary.js';
 import { resolveSpoolDir } from './local-parts.js';
+import { createChunkAreas } from './reused-chunk-memory.js';
 
 export interface FlowmeshClientOptions {
   /** API key, sent as `authorization: Bearer <key>`. */
@@ -85,6 +86,8 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { jobs, flows, cluster, close } = createServiceClients(address, options.apiKey);
   const spoolDir = resolveSpoolDir(options.spoolDir);
+  // The memory of calls that borrow buffers, kept for the next one (reused-chunk-memory.ts).
+  const areas = createChunkAreas();
   const read = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o?: CallOpts) =>
     unary(fn, req, { timeoutMs: o?.timeoutMs ?? timeoutMs, signal: o?.signal, idempotent: true });
   const change = <Req, Res>(fn: UnaryFn<Req, Res>, req: Req, o?: CallOpts) =>
@@ -92,7 +95,7 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
 
   return {
     address,
-    runJob: (spec, opts) => runJob(jobs, spec, opts, spoolDir),
+    runJob: (spec, opts) => runJob(jobs, spec, opts, spoolDir, areas),
     async submitJob(spec, o) {
       const res = await change(jobs.submitJob.bind(jobs), { spec: toJobSpec(spec) }, o);
       if (!res.accepted) throw new Error('the gateway answered SubmitJob without an accepted job');
@@ -170,7 +173,10 @@ export function createClient(address: string, options: FlowmeshClientOptions = {
     createApiKey: (user, role, description = '', o) =>
       change(cluster.createApiKey.bind(cluster), { user, role, description }, o),
     whoAmI: (o) => read(cluster.whoAmI.bind(cluster), {}, o),
-    close,
+    close() {
+      areas.clear();
+      close();
+    },
   };
 }
 

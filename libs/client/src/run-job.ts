@@ -11,7 +11,7 @@ import type { JobClient } from './service-clients.js';
 import { toJobSpec, type JobSpecInput } from './job-spec.js';
 import { createResultTracker } from './result-tracker.js';
 import { createLocalParts, LocalPartError, localPartsRequest, type LocalParts } from './local-parts.js';
-import { createReusedChunkMemory } from './reused-chunk-memory.js';
+import { createReusedChunkMemory, type ChunkAreas } from './reused-chunk-memory.js';
 import { coalescedAsRecords } from './coalesced-records.js';
 import type { JobProgress, LocalPart, RecordChunk, RunJobRequest, RunJobResponse, WatchJobResponse } from '@flowmesh/contracts';
 import { callOptions } from '@flowmesh/runtime';
@@ -63,6 +63,8 @@ export async function* runJob(
   opts: RunJobOptions = {},
   /** The result spool this client may share with the gateway (resolveSpoolDir); undefined: never. */
   spoolDir?: string,
+  /** Where a call that borrows buffers takes its area from and gives it back (the client's, across calls). */
+  areas?: ChunkAreas,
 ): AsyncGenerator<RunJobEvent> {
   const options = opts.timeoutMs
     ? callOptions({ timeoutMs: opts.timeoutMs, signal: opts.signal })
@@ -70,10 +72,8 @@ export async function* runJob(
   const metadata = new Metadata();
   const asked = await localPartsRequest(spoolDir);
   if (asked) metadata.set(...asked);
-  const local: LocalParts | undefined =
-    asked && spoolDir
-      ? createLocalParts(spoolDir, opts.borrowBuffers ? createReusedChunkMemory() : undefined)
-      : undefined;
+  const reused = asked && spoolDir && opts.borrowBuffers ? createReusedChunkMemory(areas?.take()) : undefined;
+  const local: LocalParts | undefined = asked && spoolDir ? createLocalParts(spoolDir, reused?.memory) : undefined;
   const call: ClientDuplexStream<RunJobRequest, RunJobResponse> = client.runJob(metadata, options);
   call.on('error', () => {}); // surfaced through the iterator below
   if (local) call.once('metadata', (headers: Metadata) => local.onHeaders(headers));
@@ -140,6 +140,9 @@ export async function* runJob(
       void responses.return?.();
     } else if (local) call.end();
     sending.catch(() => {});
+    // After the summary the caller holds no records data any more: the next call may read into the area.
+    const area = done ? reused?.area() : undefined;
+    if (area) areas?.give(area);
   }
 }
 
