@@ -236,7 +236,9 @@ export function watchFiles(
       await ensureWatchers();
       fullScanDue = true;
       kick();
-      await pause(pollMs, stop.signal);
+      // A directory without a watch (no inotify instance left, a directory that cannot be made) is rescanned
+      // as often as before watches were used, so changes still arrive within 200 ms.
+      await pause(watchers.size === kinds.length ? pollMs : Math.min(pollMs, 200), stop.signal);
     }
   }
 
