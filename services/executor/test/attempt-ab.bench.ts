@@ -9,12 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { BatchAssignment, DataFormat, RecordEncoding } from '@flowmesh/contracts';
-import type { ExecuteBatchResponse } from '@flowmesh/contracts';
 import { planBatches, readHeader } from '@flowmesh/flow';
 import type { BatchRange } from '@flowmesh/flow';
-import { createLogger, createMeshMetrics, serviceMeter } from '@flowmesh/runtime';
+import { attemptSideOf, type AttemptSide } from './attempt-side.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -28,38 +27,7 @@ const batchRecords = Number(flag('--records') ?? 10);
 const file = args[0] ?? '/tmp/flowmesh-bench-data/orders-50000.csv';
 const here = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-type Handler = (assign: BatchAssignment, io: { signal: AbortSignal; send(m: ExecuteBatchResponse): Promise<void>; readInline(): Promise<Buffer> }) => Promise<void>;
-
-/** One side's handler, built from its own modules as create-executor.ts builds it. */
-async function sideOf(root: string): Promise<{ handle: Handler; close(): Promise<void> }> {
-  const load = async (rel: string): Promise<Record<string, unknown>> =>
-    (await import(pathToFileURL(join(root, 'services/executor/src', rel)).href)) as Record<string, unknown>;
-  const fn = <T>(mod: Record<string, unknown>, name: string): T => mod[name] as T;
-  const [eb, fencing, slots, pool, faults, roots] = await Promise.all(
-    ['execute-batch.ts', 'fencing.ts', 'slots.ts', 'batch-pool.ts', 'faults.ts', 'file-roots.ts'].map(load),
-  );
-  // Older checkouts read the range per batch and have no source files.
-  const sources = await load('source-files.ts').catch(() => undefined);
-  const fileRoots = fn<(r: Record<string, string>) => unknown>(roots!, 'staticFileRoots')({ data: dirname(file) });
-  const batchPool = fn<(o: { threads: number }) => { close(): Promise<void> }>(pool!, 'createBatchPool')({ threads: 1 });
-  const deps = {
-    executorId: 'bench',
-    slots: fn<(n: number) => unknown>(slots!, 'createSlots')(1),
-    fencing: fn<() => unknown>(fencing!, 'createFencing')(),
-    pool: batchPool,
-    fileRoots,
-    ...(sources ? { sourceFiles: fn<(l: unknown) => unknown>(sources, 'createSourceFiles')(fileRoots) } : {}),
-    loadReferenceTable: async () => undefined,
-    tablesRevision: () => 0,
-    heartbeatMs: 1000,
-    faults: faults!['noFaults'],
-    accepting: () => true,
-    onBatchEnd: () => undefined,
-    metrics: createMeshMetrics(serviceMeter('bench')),
-    logger: createLogger('executor', { level: 'info' }),
-  };
-  return { handle: fn<(d: unknown) => Handler>(eb!, 'createAttemptHandler')(deps), close: () => batchPool.close() };
-}
+const sideOf = (root: string): Promise<AttemptSide> => attemptSideOf(root, file);
 
 const fh = await open(file, 'r');
 const info = await readHeader(fh, 'csv');

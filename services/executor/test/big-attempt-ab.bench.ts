@@ -11,12 +11,12 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { BatchAssignment, DataFormat, RecordEncoding } from '@flowmesh/contracts';
-import type { ExecuteBatchResponse } from '@flowmesh/contracts';
 import { planBatches, readHeader } from '@flowmesh/flow';
 import type { BatchRange } from '@flowmesh/flow';
-import { createLogger, createMeshMetrics, serviceMeter, SPOOL_ROOT } from '@flowmesh/runtime';
+import { SPOOL_ROOT } from '@flowmesh/runtime';
+import { attemptSideOf, type AttemptSide } from './attempt-side.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -30,52 +30,9 @@ const file = args[0] ?? '/tmp/flowmesh-bench-data/orders-1000000.csv';
 const here = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const spoolDir = mkdtempSync(join(tmpdir(), 'flowmesh-big-ab-'));
 
-type Handler = (
-  assign: BatchAssignment,
-  io: { signal: AbortSignal; send(m: ExecuteBatchResponse): Promise<void>; readInline(): Promise<Buffer> },
-) => Promise<void>;
-
-/** One side's handler, built from its own modules as create-executor.ts builds it. */
-async function sideOf(root: string): Promise<{ handle: Handler; close(): Promise<void> }> {
-  const load = async (rel: string): Promise<Record<string, unknown>> =>
-    (await import(pathToFileURL(join(root, 'services/executor/src', rel)).href)) as Record<string, unknown>;
-  const fn = <T>(mod: Record<string, unknown>, name: string): T => mod[name] as T;
-  const [eb, fencing, slots, pool, faults, roots, sources] = await Promise.all(
-    [
-      'execute-batch.ts',
-      'fencing.ts',
-      'slots.ts',
-      'batch-pool.ts',
-      'faults.ts',
-      'file-roots.ts',
-      'source-files.ts',
-    ].map(load),
-  );
-  const fileRoots = fn<(r: Record<string, string>) => unknown>(roots!, 'staticFileRoots')({ data: dirname(file) });
-  const batchPool = fn<(o: { threads: number }) => { close(): Promise<void> }>(
-    pool!,
-    'createBatchPool',
-  )({ threads: 1 });
-  const deps = {
-    executorId: 'bench',
-    slots: fn<(n: number) => unknown>(slots!, 'createSlots')(1),
-    fencing: fn<() => unknown>(fencing!, 'createFencing')(),
-    pool: batchPool,
-    fileRoots,
-    sourceFiles: fn<(l: unknown) => unknown>(sources!, 'createSourceFiles')(fileRoots),
-    loadReferenceTable: async () => undefined,
-    tablesRevision: () => 0,
-    heartbeatMs: 1000,
-    faults: faults!['noFaults'],
-    accepting: () => true,
-    onBatchEnd: () => undefined,
-    metrics: createMeshMetrics(serviceMeter('bench')),
-    logger: createLogger('executor', { level: 'info' }),
-    pluginDir: join(root, 'examples/orders/plugins'),
-    spoolDir,
-  };
-  return { handle: fn<(d: unknown) => Handler>(eb!, 'createAttemptHandler')(deps), close: () => batchPool.close() };
-}
+/** One side: its checkout's attempt handler with the orders plugin, writing parts into this run's spool. */
+const sideOf = (root: string): Promise<AttemptSide> =>
+  attemptSideOf(root, file, { pluginDir: join(root, 'examples/orders/plugins'), spoolDir });
 
 const fh = await open(file, 'r');
 const info = await readHeader(fh, 'csv');
