@@ -1,12 +1,12 @@
 // Baseline: a worker-thread pool on this machine (piscina, one thread per core) running the same decode,
 // transform and encode over byte ranges planned by the same planner. Prints one JSON line.
-import { readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { planBatches, readHeader } from '@flowmesh/flow';
 import type { PoolTask } from './pool-worker.js';
+import { threadCpu } from '../lib/thread-cpu.js';
 
 const file = process.argv[2];
 const threads = Number(process.argv[3] ?? availableParallelism());
@@ -19,20 +19,8 @@ const pool = new Piscina({
   maxThreads: threads,
   execArgv: ['--import', 'tsx'],
 });
-/** CPU µs of each thread of this process (/proc/self/task: threads are unnamed; the main one's id is the pid). */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid === String(process.pid) ? 'main' : tid, (Number(f[11]) + Number(f[12])) * 10_000); // 10 ms ticks
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return out;
-}
+/** CPU µs of each thread of this process (the main one keyed `main`). */
+const ownThreadCpu = (): Map<string, number> => threadCpu(process.pid);
 interface ThreadSplit { main: number; workers: number; rest: number }
 /** The main thread, the `threads` busiest others (the pool's workers: an executor's batch threads' counterpart), the rest. */
 function threadSplit(before: Map<string, number>, after: Map<string, number>): ThreadSplit {
@@ -55,7 +43,7 @@ async function runJob(): Promise<{ recordsIn: number; recordsOut: number; reject
   // process.cpuUsage() and resourceUsage() are process-wide: they include the pool's worker threads.
   const cpu0 = process.cpuUsage();
   const faults0 = process.resourceUsage().minorPageFault;
-  const threads0 = threadCpu();
+  const threads0 = ownThreadCpu();
   const fh = await open(file!, 'r');
   const header = await readHeader(fh, 'csv');
   let recordsIn = 0;
@@ -80,7 +68,7 @@ async function runJob(): Promise<{ recordsIn: number; recordsOut: number; reject
   await fh.close();
   const cpu = process.cpuUsage(cpu0);
   const minorFaults = process.resourceUsage().minorPageFault - faults0;
-  const byThread = threadSplit(threads0, threadCpu());
+  const byThread = threadSplit(threads0, ownThreadCpu());
   return { recordsIn, recordsOut, rejected, bytesOut, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuUs: cpu.user + cpu.system, minorFaults, byThread };
 }
 if (warmup) await runJob();

@@ -7,13 +7,14 @@
 // records, maxInstances 64; issue 7, target 4), and CPU is also given in µs per batch, with batches/s.
 // Also per job: minor page faults of every process, and each executor's CPU split into its main thread, its
 // busiest other thread (the batch thread) and the rest (libuv pool, GC helpers) — issue 7 target 1a.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createClient, type FlowmeshClient } from '@flowmesh/client';
 import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
 import { percentile, round } from '../lib/stats.js';
+import { TICK_US, threadCpu } from '../lib/thread-cpu.js';
 
 interface Options {
   base: string;
@@ -40,7 +41,6 @@ const sides = [
   { label: 'new', root: here },
 ];
 
-const TICK_US = 10_000;
 function cpu(children: MeshLike['children']): Record<string, number> {
   const s: Record<string, number> = {};
   for (const c of children) {
@@ -64,19 +64,7 @@ function faults(children: MeshLike['children']): Record<string, number> {
 /** CPU µs of every thread of the executors (`main` is the thread whose id is the pid). */
 function executorThreads(children: MeshLike['children']): Record<string, Map<string, number>> {
   const s: Record<string, Map<string, number>> = {};
-  for (const c of children.filter((x) => x.name.startsWith('executor'))) {
-    const threads = new Map<string, number>();
-    for (const tid of readdirSync(`/proc/${c.pid}/task`)) {
-      try {
-        const f = readFileSync(`/proc/${c.pid}/task/${tid}/stat`, 'utf8');
-        const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
-        threads.set(tid === String(c.pid) ? 'main' : tid, (Number(v[11]) + Number(v[12])) * TICK_US);
-      } catch {
-        // the thread ended between the listing and the read
-      }
-    }
-    s[c.name] = threads;
-  }
+  for (const c of children.filter((x) => x.name.startsWith('executor'))) s[c.name] = threadCpu(c.pid);
   return s;
 }
 

@@ -11,6 +11,7 @@ import { ResourceKind, RecordEncoding } from '@flowmesh/contracts';
 import { DEFAULT_SPOOL_DIR, existingSpoolId } from '@flowmesh/runtime';
 import { pluginDir, repoRoot } from '../lib/plugin.js';
 import { percentile, round } from '../lib/stats.js';
+import { TICK_US, threadCpu } from '../lib/thread-cpu.js';
 
 interface Options {
   executors: number;
@@ -60,7 +61,6 @@ const results: Record<string, unknown> = { executors: opts.executors };
 
 /** CPU time (user + system, µs) of each mesh process and of this client, read from /proc (10 ms ticks). */
 type CpuSample = Record<string, number>;
-const TICK_US = 10_000; // CLK_TCK is 100 on Linux x86-64
 function cpuSample(): CpuSample {
   const s: CpuSample = {};
   for (const c of mesh.children) {
@@ -95,19 +95,7 @@ function faultSample(): CpuSample {
 type ThreadSample = Record<string, Map<string, number>>;
 function threadSample(): ThreadSample {
   const s: ThreadSample = {};
-  for (const c of [...mesh.children, { name: 'client', pid: process.pid }]) {
-    const threads = new Map<string, number>();
-    for (const tid of readdirSync(`/proc/${c.pid}/task`)) {
-      try {
-        const stat = readFileSync(`/proc/${c.pid}/task/${tid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        threads.set(tid === String(c.pid) ? 'main' : tid, (Number(f[11]) + Number(f[12])) * TICK_US);
-      } catch {
-        // the thread ended between the listing and the read
-      }
-    }
-    s[c.name] = threads;
-  }
+  for (const c of [...mesh.children, { name: 'client', pid: process.pid }]) s[c.name] = threadCpu(c.pid);
   return s;
 }
 /**
