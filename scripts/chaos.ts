@@ -86,6 +86,7 @@ for (const fault of faults) {
         );
         for (const e of o.events) console.log(`       ${String(e.atMs).padStart(6)} ms ${e.target}: ${e.action}`);
         for (const p of o.problems) console.log(`       ✗ ${p}`);
+        for (const d of o.diagnostics ?? []) console.log(`         ${d}`);
       }
     }
   } finally {

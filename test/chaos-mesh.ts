@@ -95,6 +95,13 @@ export interface ChaosMesh {
   ensureCoordinators(): Promise<void>;
   /** Replacement executors started so far. */
   replacements(): number;
+  /**
+   * Output (stdout and stderr, bounded) of every process that ran as this node id (an executor, or a
+   * coordinator and its restarts), oldest first — dead ones too, for a failed scenario's report.
+   */
+  logsOf(nodeId: string): string[];
+  /** Node ids of the coordinators (their "batch attempt failed" lines name every failed attempt). */
+  coordinatorIds(): string[];
   /** Resolves when `n` executors are registered and idle (between scenarios). */
   settle(timeoutMs?: number): Promise<void>;
   runJob(spec: ChaosJobSpec, onProgress?: (p: JobProgress) => void): Promise<ChaosJobRun>;
@@ -168,6 +175,13 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
   let next = 0;
   let replaced = 0;
   const starting = new Set<Promise<unknown>>();
+  // Every process by node id, dead ones too: a failed scenario reports its victims' last lines.
+  const byNode = new Map<string, RunningService[]>();
+  const remember = (id: string, s: RunningService): void => {
+    const list = byNode.get(id) ?? [];
+    list.push(s);
+    byNode.set(id, list);
+  };
 
   const input = await prepareInput(dataDir, opts.records ?? 40_000, 1);
   const cleanInput = await prepareInput(dataDir, opts.records ?? 40_000, 2, 0);
@@ -237,6 +251,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       });
       upstream.address = service.address;
       started.push(service);
+      remember(id, service);
       const e: PooledExecutor = {
         id,
         service,
@@ -290,6 +305,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
         timeoutMs: 60_000,
       });
       started.push(c);
+      remember(`chaos-coord-${i + 1}`, c);
       coordinators[i] = c;
       clients[i]?.close();
       clients[i] = createClient(CoordinatorServiceClient, c.address, { clusterToken: CHAOS_TOKEN });
@@ -346,6 +362,8 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
         for (const i of [...dead]) await startCoordinator(i);
       },
       replacements: () => replaced,
+      logsOf: (nodeId) => (byNode.get(nodeId) ?? []).map((s) => s.logs()),
+      coordinatorIds: () => coordinators.map((_, i) => `chaos-coord-${i + 1}`),
       async settle(timeoutMs = 30_000) {
         await waitFor(
           async () => {

@@ -18,6 +18,7 @@ import {
   type FaultPlan,
   type OutputCheck,
 } from '@flowmesh/testing';
+import { failureDiagnostics } from './chaos-diagnostics.js';
 import { progressFraction, type ChaosMesh, type ChaosJobRun } from './chaos-mesh.js';
 
 /** Records per batch of every chaos job: batch b holds records b·N+1 … (b+1)·N, so ids map to batches. */
@@ -50,6 +51,11 @@ export interface ScenarioOutcome {
   error?: string;
   /** What breaks the guarantee (or the poison expectations); empty when the scenario passed. */
   problems: string[];
+  /**
+   * Only when there are problems: every attempt the coordinators counted as failed (batch, attempt,
+   * executor, error) and the fault's victims' last log lines (chaos-diagnostics.ts).
+   */
+  diagnostics?: string[];
   elapsedMs: number;
   retried: number;
   /** coordinator-kill: batches the coordinator that finished the job ran itself, of all planned. */
@@ -101,6 +107,12 @@ export async function runScenario(
   opts: ScenarioOptions,
   heartbeatTimeoutMs: number,
 ): Promise<ScenarioOutcome> {
+  const o = await runOnce(mesh, opts, heartbeatTimeoutMs);
+  if (o.problems.length > 0) o.diagnostics = failureDiagnostics(mesh, o.jobId, o.events);
+  return o;
+}
+
+async function runOnce(mesh: ChaosMesh, opts: ScenarioOptions, heartbeatTimeoutMs: number): Promise<ScenarioOutcome> {
   const t0 = Date.now();
   const name = scenarioName(opts);
   // Odd seeds ask for input order, even ones for arrival order: both are covered by two seeds.

@@ -24,7 +24,8 @@ const FAULTS: FaultName[] = [
 
 function explain(o: ScenarioOutcome): string {
   const events = o.events.map((e) => `${e.atMs} ms ${e.target}: ${e.action}`).join('; ');
-  return `${o.name} (job ${o.jobId}, ${o.ordered ? 'input' : 'arrival'} order, faults: ${events || 'none'}): ${o.problems.join(' | ')}`;
+  const why = o.diagnostics?.length ? `\n${o.diagnostics.join('\n')}` : '';
+  return `${o.name} (job ${o.jobId}, ${o.ordered ? 'input' : 'arrival'} order, faults: ${events || 'none'}): ${o.problems.join(' | ')}${why}`;
 }
 
 describe('chaos (short form): no record lost or duplicated whatever fails', function () {
