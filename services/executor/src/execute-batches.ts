@@ -179,6 +179,9 @@ export function createExecuteBatches(deps: ExecuteBatchesDeps) {
     } finally {
       ctx.signal.removeEventListener('abort', abortAll);
       abortAll();
+      // The last attempt's trailer may still wait in the outbox (bundled until the end of the turn): written
+      // before the call ends, or it is lost (response-outbox.ts).
+      await outbox.close();
     }
 
     function onRequest(req: ExecuteBatchesRequest): void {

@@ -11,8 +11,14 @@
 // HOLD_MS — so a run of tiny batches costs one message per few batches, and the coordinator, getting their
 // trailers together, sends the next few assigns together. A call with nothing more coming flushes at the end
 // of the turn as before (a one-batch job waits for nothing).
+// The call ends only after `close()`: what waits is written first. A call that ended (OK) with a response
+// still in the bundle lost it — a draining executor's last trailer (the call ends once nothing is live), so
+// the coordinator saw the batch stream end without it and ran the finished batch again; and when an earlier
+// write was still in flight, the write after end destroyed the call's stream before grpc-js sent any
+// status, so the call hung until the coordinator's silence watchdog failed the attempt (chaos
+// executor-sigterm: "batches were retried").
 import type { ExecuteBatchesResponse } from '@flowmesh/contracts';
-import { createMessageBundle } from '@flowmesh/runtime';
+import { CancelledError, createMessageBundle } from '@flowmesh/runtime';
 
 /** Records chunks up to this many bytes travel in bundles (a copy of them costs less than a message). */
 export const BUNDLED_RECORDS_MAX = 16 * 1024;
@@ -35,6 +41,11 @@ export interface ResponseOutbox {
   takeBundles(): void;
   /** Sends a response in order; resolves once the message holding it is written (backpressure). */
   send(res: ExecuteBatchesResponse): Promise<void>;
+  /**
+   * Writes what waits now (a held bundle too) and resolves once that write is taken (never rejects: a
+   * broken call has nobody to answer); a send after it is refused. Call it before the call ends.
+   */
+  close(): Promise<void>;
 }
 
 export function createResponseOutbox(
@@ -45,6 +56,7 @@ export function createResponseOutbox(
   const holdMs = opts.holdMs ?? HOLD_MS;
   let bundles = false;
   let scheduled = false;
+  let closed = false;
   const bundle = createMessageBundle<ExecuteBatchesResponse>(write, (more) => ({ tag: 0, msg: undefined, more }));
   // What the waiting bundle holds (for the hold rule), and its cap timer while it is held.
   let finals = 0;
@@ -89,6 +101,7 @@ export function createResponseOutbox(
       bundles = true;
     },
     send(res) {
+      if (closed) return Promise.reject(new CancelledError('the batch stream has ended'));
       if (!bundles) return write(res);
       if (bundle.failed !== undefined) return Promise.reject(bundle.failed);
       const records = res.msg?.$case === 'records' ? res.msg.records : undefined;
@@ -108,6 +121,11 @@ export function createResponseOutbox(
       // turn, share a message — unless the last bundle still waits for `drain`: backpressure as before.
       // (A failed write fails the call's later sends; the call's end aborts its attempts anyway.)
       return bundle.draining ?? Promise.resolve();
+    },
+    close() {
+      closed = true;
+      flush();
+      return (bundle.draining ?? Promise.resolve()).catch(() => undefined);
     },
   };
 }
