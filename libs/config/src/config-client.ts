@@ -43,7 +43,14 @@ export interface ConfigClient {
   /** The instance calls go to now (undefined while the resolver knows none). */
   readonly address: string | undefined;
   get(kind: ResourceKind, name: string, opts?: CallOpts & { flowRevision?: number }): Promise<GetResponse>;
-  put(resource: Resource, opts?: CallOpts & { expectedRevision?: number; actor?: string }): Promise<PutResponse>;
+  /**
+   * `revisionOnly`: the answer holds the new revision and no resource (the store does not read the record
+   * back), for writers that need only the revision of their compare-and-set (issue 7).
+   */
+  put(
+    resource: Resource,
+    opts?: CallOpts & { expectedRevision?: number; actor?: string; revisionOnly?: boolean },
+  ): Promise<PutResponse>;
   delete(
     kind: ResourceKind,
     name: string,
@@ -141,7 +148,12 @@ export function createConfigClient(opts: ConfigClientOptions): ConfigClient {
       return resolveAddress();
     },
     get: (kind, name, o = {}) => read('get', { kind, name, flowRevision: o.flowRevision ?? 0 }, o),
-    put: (resource, o = {}) => call('put', { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
+    put: (resource, o = {}) =>
+      call(
+        'put',
+        { resource, expectedRevision: o.expectedRevision, actor: o.actor ?? '', revisionOnly: o.revisionOnly ?? false },
+        o,
+      ),
     delete: (kind, name, o = {}) =>
       call('delete', { kind, name, expectedRevision: o.expectedRevision, actor: o.actor ?? '' }, o),
     list: (kind, o = {}) =>

@@ -55,7 +55,10 @@ export function createCheckpointStore(client: ConfigClient, timeoutMs = 5000): C
         updatedBy: actor,
       });
       try {
-        const res = await client.put(resource, { expectedRevision, actor, timeoutMs });
+        // Only the revision comes back (the next write's expected revision): the store does not read the
+        // checkpoint back and the answer does not carry it (issue 7: ~5 writes per second of a running job).
+        // A store that predates revision_only answers the resource: its revision is the same.
+        const res = await client.put(resource, { expectedRevision, actor, timeoutMs, revisionOnly: true });
         return res.resource?.revision || res.revision;
       } catch (err) {
         if (lost(err))
