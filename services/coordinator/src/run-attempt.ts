@@ -103,13 +103,17 @@ function verified(request: AttemptRequest, collector: AttemptCollector, trailer:
 /** How a broken call or an executor's error ends the attempt. */
 function failure(request: AttemptRequest, err: unknown, started: boolean): AttemptError {
   const code = (err as { code?: number }).code;
-  const draining = code === grpcStatus.UNAVAILABLE && /draining/.test(String((err as Error).message));
   // UNAVAILABLE before the executor sent `started`: the batch never ran there (a dead executor still in
-  // discovery until its lease expires — connection refused; or a batch sent ahead that was still waiting
-  // for the slot, heartbeating, when its executor died). Like a refusal, it spends no retry budget;
-  // otherwise one SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
+  // discovery until its lease expires — connection refused; a draining executor's "executor is draining",
+  // or its call ending before it read the assign; or a batch sent ahead that was still waiting for the
+  // slot, heartbeating, when its executor died). Like a refusal, it spends no retry budget; otherwise one
+  // SIGKILLed executor can quarantine a healthy batch (chaos suite, issue 6).
+  // After `started` it is a failure, "draining" or not: a draining executor finishes what it started and
+  // sends its trailer. A started batch lost by a drain used to pass as a refusal — requeued, uncounted, run
+  // again elsewhere — which hid a lost trailer on every busy SIGTERM (chaos executor-sigterm, issue 7;
+  // services/executor/src/response-outbox.ts); counted, the chaos check "no batch was retried" sees it.
   const neverReached = code === grpcStatus.UNAVAILABLE && !started;
-  const refused = code === grpcStatus.RESOURCE_EXHAUSTED || draining || neverReached;
+  const refused = code === grpcStatus.RESOURCE_EXHAUSTED || neverReached;
   return new AttemptError(
     `executor ${request.executor.id}: ${(err as Error).message ?? String(err)}`,
     refused,
