@@ -54,9 +54,11 @@ describe('executor drain: the batch running when the drain begins ends with its 
           call.on('data', (res: ExecuteBatchesResponse) => {
             for (const r of [res, ...res.more]) if (r.tag === 1 && r.msg) got.push(r.msg);
           });
+          // The end: an error, or the stream's end (every message read) and the status, whichever comes last.
+          const gotStatus = new Promise<StatusObject>((resolve) => call.on('status', resolve));
           const ended = new Promise<CallEnd>((resolve) => {
-            call.on('status', (s: StatusObject) => resolve({ status: s }));
             call.on('error', (err: ServiceError) => resolve({ error: err }));
+            call.on('end', () => void gotStatus.then((s) => resolve({ status: s })));
           });
           // As a coordinator does: its features (it takes bundles), then the assign.
           call.write({
@@ -90,7 +92,11 @@ describe('executor drain: the batch running when the drain begins ends with its 
           assert.equal(end.error, undefined, `the call failed: ${end.error?.message}`);
           assert.equal(end.status?.code, status.OK);
           const last = got.at(-1);
-          assert.equal(last?.$case, 'trailer', `the last message of the batch is ${last?.$case}, not its trailer`);
+          assert.equal(
+            last?.$case,
+            'trailer',
+            `the last message of the batch is ${last?.$case}, not its trailer: ${got.map((m) => m.$case).join(',')}`,
+          );
           const lines = got
             .flatMap((m) => (m.$case === 'records' ? [m.records.data.toString('utf8')] : []))
             .join('')
