@@ -11,6 +11,7 @@
 // How it stays fast: a record's end is found by counting quotes line by line (parity, like the planner);
 // the record's text is then split natively (`String#split`) and only pieces that start with a quote are
 // re-joined (a quoted field may hold delimiters) and unescaped. Rows without quotes are a single split.
+import { detachString } from './detach-string.js';
 import { READ_END, READ_OPEN, READ_PAUSED } from './decode-lines.js';
 import type { ErrorVisit, ReadStop, RecordVisit, ScanCursor } from './decode-lines.js';
 import type { FlowRecord } from './types.js';
@@ -274,7 +275,7 @@ export function readCsv(
     dialect,
     (values, line, recStart, recEnd) => {
       if (values.length !== width) {
-        onError({ line, reason: `expected ${width} fields, found ${values.length}`, raw: s.slice(recStart, recEnd) });
+        onError({ line, reason: `expected ${width} fields, found ${values.length}`, raw: detachString(s.slice(recStart, recEnd)) });
         return;
       }
       if (onRecord(makeRecord(values), line) !== true) return;
@@ -282,7 +283,7 @@ export function readCsv(
       pausedStart = recStart;
       return true;
     },
-    (reason, line, raw) => onError({ line, reason, raw }),
+    (reason, line, raw) => onError({ line, reason, raw: detachString(raw) }),
     win,
   );
   cursor.pos = pos;

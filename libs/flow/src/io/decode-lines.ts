@@ -1,6 +1,7 @@
 // JSONL and plain-lines decoding of one batch string. Empty lines (also "\r") are skipped, as the planner
 // does when it counts records, so `records + errors` equals the planned record count.
 // Resumable (a cursor and a pause), so runBatch can run each record through the steps as it is decoded.
+import { detachString } from './detach-string.js';
 import type { DecodeError, FlowRecord } from './types.js';
 
 const CR = 13;
@@ -63,11 +64,11 @@ export function readJsonl(s: string, cursor: ScanCursor, onRecord: RecordVisit, 
     try {
       value = JSON.parse(text);
     } catch (err) {
-      onError({ line, reason: `invalid JSON: ${(err as Error).message}`, raw: text });
+      onError({ line, reason: `invalid JSON: ${(err as Error).message}`, raw: detachString(text) });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      onError({ line, reason: 'JSON line is not an object', raw: text });
+      onError({ line, reason: 'JSON line is not an object', raw: detachString(text) });
       return;
     }
     return onRecord(value as FlowRecord, line);
