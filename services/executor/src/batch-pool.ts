@@ -12,6 +12,8 @@
 import { Worker } from 'node:worker_threads';
 import type { ReferenceTableData } from '@flowmesh/flow';
 import { runsInline } from './inline-batch.js';
+import { createInputBuffers, type InputBuffers } from './input-buffers.js';
+import { exposeCollectorToBatchThreads } from './worker/old-space-bound.js';
 import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './worker/protocol.js';
 import { runBatchTask } from './worker/run-task.js';
 
@@ -36,6 +38,8 @@ export interface BatchHooks {
 
 export interface BatchPool {
   readonly threads: number;
+  /** Big batches' input memory, given back by the threads with their results (input-buffers.ts). */
+  readonly inputs: InputBuffers;
   run(job: BatchJob, hooks: BatchHooks): Promise<BatchOutcome>;
   close(): Promise<void>;
 }
@@ -72,12 +76,14 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
   // thread always has credits again before it has posted a whole window.
   const creditBatch = Math.max(1, Math.floor(window / 2));
   const abortGraceMs = opts.abortGraceMs ?? 2000;
+  exposeCollectorToBatchThreads();
   const idle: Thread[] = [];
   const all = new Set<Thread>();
   // Callers waiting for a thread: at most the slots in use, as the executor's slots admit batches.
   const waiting: Array<{ resolve(t: Thread): void; reject(e: Error): void }> = [];
   let nextId = 1;
   let closed = false;
+  const inputs = createInputBuffers(opts.threads);
 
   const spawn = (): void => {
     const abortFlag = new Int32Array(new SharedArrayBuffer(4));
@@ -218,6 +224,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
           // with the result.
           const result = msg.outcome;
           const last = msg.last;
+          if (msg.input) inputs.give(msg.input);
           if (last) {
             const data = Buffer.from(last.data.buffer, last.data.byteOffset, last.data.byteLength);
             chain = chain
@@ -241,6 +248,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
 
   return {
     threads: opts.threads,
+    inputs,
     run,
     // Called once no batch runs (after the drain): end the threads now.
     async close() {
@@ -260,7 +268,7 @@ export function createBatchPool(opts: BatchPoolOptions): BatchPool {
  */
 const HEAP_FLAG = /^--(initial|max)-(old|semi)-space-size/;
 
-function workerExecArgv(): string[] {
+export function workerExecArgv(): string[] {
   // Heap-size flags are process-wide V8 flags that Worker refuses in execArgv (ERR_WORKER_INVALID_EXEC_ARGV).
   const argv = process.execArgv.filter((a) => !a.startsWith('--inspect') && !HEAP_FLAG.test(a));
   return argv.some((a) => a.includes('tsx')) ? argv : [...argv, '--import', import.meta.resolve('tsx')];

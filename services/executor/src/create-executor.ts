@@ -60,7 +60,7 @@ export function createExecutor(parts: ExecutorParts): Executor {
   const slots = createSlots(parts.slots);
   const pool = createBatchPool({ threads: parts.slots, window: parts.chunkWindow });
   const fencing = createFencing();
-  const sourceFiles = createSourceFiles(parts.fileRoots);
+  const sourceFiles = createSourceFiles(parts.fileRoots, { inputs: pool.inputs });
   const noTables = async (name: string): Promise<never> => {
     throw new Error(`reference table "${name}": this executor has no config-store to read it from`);
   };

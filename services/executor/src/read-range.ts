@@ -36,9 +36,16 @@ export async function readRange(file: string, offset: number, length: number, si
 }
 
 /** The range from an open descriptor on the thread pool (ranges above SYNC_READ_MAX_BYTES). */
-export async function readRangeAsync(fd: number, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker.
-  const buffer = Buffer.from(new ArrayBuffer(length));
+export async function readRangeAsync(
+  fd: number,
+  offset: number,
+  length: number,
+  signal?: AbortSignal,
+  into?: Buffer,
+): Promise<Buffer> {
+  // A fresh ArrayBuffer of exactly `length` bytes (not the shared pool), so it can be transferred to a worker;
+  // or `into` (exactly `length` bytes over memory a batch thread gave back: input-buffers.ts).
+  const buffer = into ?? Buffer.from(new ArrayBuffer(length));
   let filled = 0;
   while (filled < length) {
     signal?.throwIfAborted();

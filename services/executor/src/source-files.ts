@@ -12,6 +12,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { resolveInDir } from './file-roots.js';
 import type { FileRootLookup } from './file-roots.js';
+import type { InputBuffers } from './input-buffers.js';
 import { readRangeAsync, readRangeSync, SYNC_READ_MAX_BYTES } from './read-range.js';
 
 export interface SourceFiles {
@@ -28,6 +29,8 @@ export interface SourceFilesOptions {
   maxOpen?: number;
   /** A job's descriptor is closed when none of its batches read for this long. @default 2000 */
   idleMs?: number;
+  /** Memory for large ranges (batch threads' inputs given back: input-buffers.ts). @default fresh each read */
+  inputs?: Pick<InputBuffers, 'take'>;
 }
 
 interface OpenFile {
@@ -87,7 +90,7 @@ export function createSourceFiles(lookup: FileRootLookup, opts: SourceFilesOptio
   async function readLarge(f: OpenFile, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     f.reading++;
     try {
-      return await readRangeAsync(f.fd, offset, length, signal);
+      return await readRangeAsync(f.fd, offset, length, signal, opts.inputs?.take(length));
     } finally {
       if (--f.reading === 0 && f.dropped) closeSync(f.fd);
     }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { createBatchPool, type BatchJob } from '../src/batch-pool.js';
 import { INLINE_MAX_BYTES, runsInline } from '../src/inline-batch.js';
+import { RETURNED_INPUT_MIN_BYTES } from '../src/input-buffers.js';
 import { pluginDir } from './executor-harness.js';
 
 const flow = (module?: string): string => `
@@ -91,6 +92,50 @@ describe('executor batch threads', function () {
       );
     } finally {
       await small.close();
+    }
+  });
+
+  it("gives a big batch's input memory back for the next read, and the next batch reads right from it", async () => {
+    const one = createBatchPool({ threads: 1, inline: false });
+    try {
+      // Two big batches (above RETURNED_INPUT_MIN_BYTES) in turn, the second read into the first's memory
+      // (a range a little shorter, as the balanced tail's are): each exactly its own output.
+      const rows = (from: number, bytes: number): string => {
+        let text = '';
+        for (let i = from; text.length < bytes; i++) text += `${i},${'y'.repeat(40)}\n`;
+        return text;
+      };
+      const outputOf = async (text: string): Promise<string> => {
+        const bytes = one.inputs.take(Buffer.byteLength(text));
+        bytes.write(text);
+        const chunks: Buffer[] = [];
+        const j = job(0);
+        const outcome = await one.run(
+          { ...j, input: { ...j.input, bytes } },
+          {
+            signal: new AbortController().signal,
+            loadTable: () => Promise.reject(new Error('no tables')),
+            onChunk: async (data) => void chunks.push(Buffer.from(data)),
+          },
+        );
+        assert.ok(outcome.ok, JSON.stringify(outcome));
+        return Buffer.concat(chunks).toString('utf8');
+      };
+      const first = rows(0, RETURNED_INPUT_MIN_BYTES + 4096);
+      const firstOut = await outputOf(first);
+      assert.equal(firstOut.split('\n').length - 1, first.split('\n').length - 1);
+      assert.equal(one.inputs.kept, 1);
+      const second = rows(1_000_000, RETURNED_INPUT_MIN_BYTES + 100);
+      const secondOut = await outputOf(second);
+      assert.ok(secondOut.startsWith(`{"n":"1000000","s":"${'y'.repeat(40)}"}\n`));
+      assert.equal(secondOut.split('\n').length - 1, second.split('\n').length - 1);
+      assert.ok(!secondOut.includes('"n":"0"'), "no record of the first batch's memory");
+      assert.equal(one.inputs.kept, 1);
+      // A small batch's input is not sent back.
+      await outputOf('1,a\n');
+      assert.equal(one.inputs.kept, 1);
+    } finally {
+      await one.close();
     }
   });
 

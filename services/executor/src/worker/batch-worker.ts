@@ -4,6 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { isOwnedChunk } from '@flowmesh/flow';
 import type { ReferenceTableData } from '@flowmesh/flow';
+import { RETURNED_INPUT_MIN_BYTES } from '../input-buffers.js';
+import { createOldSpaceBound, takeCollector } from './old-space-bound.js';
 import { openPartWriter } from './part-writer.js';
 import type { BatchTask, BatchTaskResult, MainToWorker, ThreadData, WorkerToMain } from './protocol.js';
 import { runBatchTask } from './run-task.js';
@@ -12,6 +14,8 @@ if (parentPort) serve(parentPort, workerData as ThreadData);
 
 function serve(port: MessagePort, { abortFlag, progress }: ThreadData): void {
   let link: ReturnType<typeof createLink> | undefined;
+  const collect = takeCollector();
+  const oldSpace = collect ? createOldSpaceBound({ collect }) : undefined;
   port.on('message', (msg: MainToWorker) => {
     if (msg.type === 'run') {
       const current = createLink(port, msg.id, msg.task.window, abortFlag);
@@ -22,15 +26,30 @@ function serve(port: MessagePort, { abortFlag, progress }: ThreadData): void {
           if (link === current) link = undefined;
           // The batch's last chunk travels with its result: one wake-up of the main thread fewer per batch.
           const last = outcome.ok ? current.takeHeld() : undefined;
-          port.postMessage(
-            { type: 'result', id: msg.id, outcome, last } satisfies WorkerToMain,
-            last ? [last.data.buffer as ArrayBuffer] : [],
-          );
+          // And its input goes back: the batch is done with it, and kept here it would wait in the old
+          // generation for a mark-compact (input-buffers.ts).
+          const input = returnableInput(msg.task.input.bytes);
+          const transfer: ArrayBuffer[] = [];
+          if (last) transfer.push(last.data.buffer as ArrayBuffer);
+          if (input) transfer.push(input);
+          port.postMessage({ type: 'result', id: msg.id, outcome, last, input } satisfies WorkerToMain, transfer);
+          // After the result is out, so the collection (a few ms, a few times per long job) delays no result.
+          oldSpace?.afterBatch();
         });
     } else if (link && msg.id === link.id) {
       link.onMessage(msg);
     }
   });
+}
+
+/**
+ * The input's ArrayBuffer when it goes back to the main thread: a plain (not shared) one of a big batch,
+ * the only kind the main thread reads into again. A small batch's input stays here (a message's worth of
+ * transfer for memory no read would take).
+ */
+function returnableInput(bytes: Uint8Array): ArrayBuffer | undefined {
+  const ab = bytes.buffer;
+  return ab instanceof ArrayBuffer && ab.byteLength >= RETURNED_INPUT_MIN_BYTES ? ab : undefined;
 }
 
 /** Runs the task; with `task.output`, its chunks go into the part file here (part-writer.ts), not to the main thread. */

@@ -82,7 +82,8 @@ export type WorkerToMain =
   | { type: 'chunk'; id: number; data: Uint8Array; records: number }
   | { type: 'table-request'; id: number; tableId: number; name: string }
   // Last message of a batch: every chunk before it has been posted.
-  | { type: 'result'; id: number; outcome: BatchTaskResult; last?: { data: Uint8Array; records: number } };
+  // `input`: the batch's input memory, transferred back for a later batch's read (input-buffers.ts).
+  | { type: 'result'; id: number; outcome: BatchTaskResult; last?: { data: Uint8Array; records: number }; input?: ArrayBuffer };
 
 export type MainToWorker =
   | { type: 'run'; id: number; task: BatchTask }
