@@ -4,7 +4,7 @@
 // After it, the batch ran there and its result is lost: a counted failure, "draining" or not — a draining
 // executor finishes what it started (chaos executor-sigterm, issue 7: a lost trailer passed as a refusal).
 import assert from 'node:assert/strict';
-import { DataFormat, RecordEncoding, type ExecuteBatchResponse } from '@flowmesh/contracts';
+import { BatchAssignment, type ExecuteBatchResponse } from '@flowmesh/contracts';
 import { status } from '@grpc/grpc-js';
 import type { AttemptRunner } from '../src/attempt-runner.js';
 import { attemptStatusError } from '../src/executor-stream.js';
@@ -25,31 +25,15 @@ async function endOf(started: boolean, err: Error): Promise<AttemptError> {
     failingRunner(started, err),
     {
       executor: { id: 'e1', address: 'e1', slots: 1, fileRoots: ['data'], load: 0 },
-      assignment: {
+      // Only what the attempt's classification reads; the rest is the generated defaults.
+      assignment: BatchAssignment.fromPartial({
         jobId: 'j',
         batchIndex: 0,
         attempt: 1,
         epoch: 1,
         file: { root: 'data', path: 'in.csv' },
-        offset: 0,
         length: 10,
-        firstLine: 2,
-        firstRecord: 0,
-        flow: 'f',
-        flowRevision: 1,
-        flowSource: '',
-        vars: {},
-        format: DataFormat.DATA_FORMAT_CSV,
-        header: Buffer.alloc(0),
-        inline: false,
-        globals: {},
-        outputPart: undefined,
-        encoding: RecordEncoding.RECORD_ENCODING_JSONL,
-        includeRejects: false,
-        chunkBytes: 0,
-        mayWait: false,
-        contextFromCall: false,
-      },
+      }),
     },
     { signal: new AbortController().signal, heartbeatTimeoutMs: 0, includeRejects: false },
   ).then(
