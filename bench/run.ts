@@ -88,8 +88,10 @@ const mesh = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify(
     pluginLocal,
     pluginGrpc,
     { label: 'declarative', flowFile: 'examples/orders/orders.flow.yaml' },
-    // The scale-out path (target 6): executors write output parts, the coordinator handles metadata.
+    // The scale-out path (target 6): executors write output parts; the coordinator appends them to one file,
+    // or, with a `parts` layout, renames them into the output directory (metadata only).
     { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
+    { label: 'fileSinkParts', flowFile: 'bench/flows/orders-plugin-parts.yaml' },
   ],
   latency: { file: small, runs: 200 },
   // Steady state of a running mesh: one unmeasured warm-up job (compiling, connecting: ~2× the next ones'
@@ -107,15 +109,18 @@ const meshDecl = mesh.declarative as Throughput;
 // written by the executors to a file sink. On 2 cores the curve is capped at ~2× (see bench/README.md).
 const scale: Record<string, Throughput> = {};
 const scaleFile: Record<string, Throughput> = {};
+const scaleParts: Record<string, Throughput> = {};
 if (!flag('--skip-scale')) {
   for (const n of [1, 2, 4]) {
     log(`scale-out: ${n} executor(s)`);
     const r = await runStage<MeshResult>('bench/stages/mesh.ts', [JSON.stringify({ executors: n, dataFile: main, throughput: [
       { label: 'plugin', flowFile: 'bench/flows/orders-plugin-only.yaml' },
       { label: 'fileSink', flowFile: 'bench/flows/orders-plugin-file.yaml' },
+      { label: 'fileSinkParts', flowFile: 'bench/flows/orders-plugin-parts.yaml' },
     ] })]);
     scale[`${n}`] = r.plugin as Throughput;
     scaleFile[`${n}`] = r.fileSink as Throughput;
+    scaleParts[`${n}`] = r.fileSinkParts as Throughput;
   }
 }
 
@@ -166,6 +171,7 @@ const result = {
   },
   scale,
   scaleFileSink: scaleFile,
+  scaleFileSinkParts: scaleParts,
   memory,
 };
 const outDir = join(repoRoot, 'bench/results');
@@ -179,8 +185,10 @@ const bars = [
   { label: 'mesh, 2 executors (plugin, gRPC bytes)', value: medianGrpc.meshGrpc.recordsPerSecond },
   { label: 'mesh, 2 executors (declarative)', value: meshDecl.recordsPerSecond },
   { label: 'mesh, 2 executors (file sink)', value: (mesh.fileSink as Throughput).recordsPerSecond },
+  { label: 'mesh, 2 executors (file sink, parts)', value: (mesh.fileSinkParts as Throughput).recordsPerSecond },
   ...Object.entries(scale).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), streamed`, value: r.recordsPerSecond })),
   ...Object.entries(scaleFile).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), file sink`, value: r.recordsPerSecond })),
+  ...Object.entries(scaleParts).map(([n, r]) => ({ label: `scale-out: ${n} executor(s), file sink (parts)`, value: r.recordsPerSecond })),
 ];
 writeFileSync(join(outDir, 'throughput.svg'), barChartSvg(`Orders transform, ${records.toLocaleString('en-US')} records`, 'records/s', bars));
 
@@ -207,8 +215,9 @@ const cpSummary = mesh.controlPlane as { batchesPerSecond?: number; cpuUsPerBatc
 line('control plane, batches/s', `${cpSummary?.batchesPerSecond} (target ≥ 5,000; ${cpSummary?.cpuUsPerBatch?.total} µs of CPU per batch in all)`);
 line('control plane', JSON.stringify(mesh.controlPlane));
 line('control plane, file sink', JSON.stringify(mesh.controlPlaneFileSink));
+line('control plane, parts sink', JSON.stringify(mesh.controlPlaneFileSinkParts));
 // CPU per record / per batch: the steady figures on a shared machine (records/s move with the load).
-for (const label of ['plugin', 'pluginGrpc', 'declarative', 'fileSink']) {
+for (const label of ['plugin', 'pluginGrpc', 'declarative', 'fileSink', 'fileSinkParts']) {
   const r = mesh[label] as { cpuUsPerRecord?: Record<string, number>; loadAverage?: number } | undefined;
   if (r?.cpuUsPerRecord) line(`CPU µs/record, ${label}`, `${JSON.stringify(r.cpuUsPerRecord)}  (load ${r.loadAverage})`);
 }
@@ -223,7 +232,12 @@ const fileSink = mesh.fileSink as Batched;
 line('mesh file sink (2 executors), rec/s', fileSink.recordsPerSecond);
 line('file sink: coordinator CPU µs/batch', `${fileSink.cpuUsPerBatch?.['coordinator-1']} (${fileSink.batches} batches; streamed: ${(mesh.plugin as Batched).cpuUsPerBatch?.['coordinator-1']})`);
 line('file sink: executors one coord. core feeds', `${fileSink.executorsPerCoordinatorCore} (${fileSink.coordinatorBatchesPerCoreSecond} batches/core-s ÷ ${fileSink.executorBatchesPerSecond} batches/s per executor)`);
-for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, `${r.recordsPerSecond} streamed, ${scaleFile[n]?.recordsPerSecond} file sink`);
+// Target 6's path: the coordinator renames parts (metadata only).
+const partsSink = mesh.fileSinkParts as Batched;
+line('mesh parts sink (2 executors), rec/s', partsSink.recordsPerSecond);
+line('parts sink: coordinator CPU µs/batch', `${partsSink.cpuUsPerBatch?.['coordinator-1']} (${partsSink.batches} batches)`);
+line('parts sink: executors one coord. core feeds', `${partsSink.executorsPerCoordinatorCore} (${partsSink.coordinatorBatchesPerCoreSecond} batches/core-s ÷ ${partsSink.executorBatchesPerSecond} batches/s per executor)`);
+for (const [n, r] of Object.entries(scale)) line(`scale-out ${n} executor(s), rec/s`, `${r.recordsPerSecond} streamed, ${scaleFile[n]?.recordsPerSecond} file sink, ${scaleParts[n]?.recordsPerSecond} parts sink`);
 if (memory) {
   line('peak RSS growth 1× → 10× records', `coordinator ${memory.coordinatorGrowth}×, executors ${memory.executorGrowth}× (target < 1.2×)`);
   const sf = memory.slowVsFast as Record<string, number>;

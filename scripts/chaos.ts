@@ -61,7 +61,7 @@ for (const fault of faults) {
   try {
     for (const seed of seeds) {
       for (const [progressAt, sink] of fault === 'coordinator-kill'
-        ? COORDINATOR_KILL_AT.flatMap((p) => [[p, 'file'] as const, [p, 'stream'] as const])
+        ? COORDINATOR_KILL_AT.flatMap((p) => [[p, 'file'] as const, [p, 'parts'] as const, [p, 'stream'] as const])
         : [[undefined, undefined] as const]) {
         if (Date.now() > deadline) break;
         const o = await runScenario(

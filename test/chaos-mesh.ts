@@ -122,7 +122,7 @@ export interface ChaosMesh {
 
 export interface ChaosJobSpec {
   jobId: string;
-  flow?: 'orders' | 'orders-to-file';
+  flow?: 'orders' | 'orders-to-file' | 'orders-to-parts';
   batchRecords: number;
   maxInstances?: number;
   order: 'input' | 'arrival';
@@ -202,16 +202,16 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       await putFileRoot(cs, 'out', outDir, true);
       await putTable(cs, 'tax-rates', table);
       await putFlow(cs, 'orders', ordersFlow);
-      await putFlow(
-        cs,
-        'orders-to-file',
+      // The orders flow into a JSONL file sink named by the job: one file, or a directory of parts.
+      const toFile = (layout: 'file' | 'parts'): string =>
         ordersFlow
           .replace(
             /sink:\n  type: stream/,
-            'sink:\n  type: file\n  root: out\n  path: chaos/%job%.jsonl\n  format: jsonl',
+            `sink:\n  type: file\n  root: out\n  path: chaos/%job%.jsonl\n  format: jsonl\n  layout: ${layout}`,
           )
-          .replace('vars:\n', 'vars:\n  job: none\n'),
-      );
+          .replace('vars:\n', 'vars:\n  job: none\n');
+      await putFlow(cs, 'orders-to-file', toFile('file'));
+      await putFlow(cs, 'orders-to-parts', toFile('parts'));
     });
 
     const startExecutor = async (): Promise<void> => {
@@ -245,6 +245,9 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
           PLUGINS,
           '--file-root',
           `data=${dataDir}`,
+          // The sinks' root too: executors write file sinks' output parts themselves (the scale-out path).
+          '--file-root',
+          `out=${outDir}`,
         ],
         env: { ...env, FLOWMESH_FAULTS: (opts.executorFaults ?? []).join(',') },
         timeoutMs: 60_000,
@@ -333,7 +336,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       JobSpec.fromPartial({
         jobId: s.jobId,
         flow: s.flow ?? 'orders',
-        vars: { input: (s.input ?? input).file, ...(s.flow === 'orders-to-file' ? { job: s.jobId } : {}) },
+        vars: { input: (s.input ?? input).file, ...(s.flow === 'orders-to-file' || s.flow === 'orders-to-parts' ? { job: s.jobId } : {}) },
         includeRejects: true,
         progressIntervalMs: 100,
         distribute: { batchRecords: s.batchRecords, maxInstances: s.maxInstances ?? 3, order: s.order },

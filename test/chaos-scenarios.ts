@@ -1,7 +1,7 @@
 // One chaos scenario = one job run while one kind of fault is injected on a seeded schedule, then the
 // output checked against the input (issue 6, item 5; docs/guarantees.md). Shared by the short form in
 // `npm test` (test/chaos.test.ts) and the long form (`npm run chaos`, scripts/chaos.ts).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobState, type Job, type JobProgress } from '@flowmesh/contracts';
 import { decodeRecords } from '@flowmesh/flow';
@@ -33,8 +33,11 @@ export interface ScenarioOptions {
   seed: number;
   /** coordinator-kill: progress at which the coordinator dies. */
   progressAt?: number;
-  /** coordinator-kill: a file-sink job (SubmitJob) or a streamed result (RunJob through the gateway). @default 'file' */
-  sink?: 'file' | 'stream';
+  /**
+   * coordinator-kill: a file-sink job (SubmitJob) writing one file or a directory of parts (`layout: parts`), or
+   * a streamed result (RunJob through the gateway). @default 'file'
+   */
+  sink?: 'file' | 'parts' | 'stream';
   /** Overrides of the fault plan (count, timing). */
   plan?: Partial<FaultPlan>;
   /** coordinator-kill: how long another coordinator gets to finish the job. @default 45000 */
@@ -70,7 +73,7 @@ export interface ScenarioOutcome {
 }
 
 export function scenarioName(o: Pick<ScenarioOptions, 'fault' | 'seed' | 'progressAt' | 'sink'>): string {
-  const sink = o.sink === 'stream' ? ' stream' : o.fault === 'coordinator-kill' ? ' file' : '';
+  const sink = o.sink === 'stream' || o.sink === 'parts' ? ` ${o.sink}` : o.fault === 'coordinator-kill' ? ' file' : '';
   return `${o.fault}${o.progressAt !== undefined ? `@${Math.round(o.progressAt * 100)}%` : ''}${sink} seed ${o.seed}`;
 }
 
@@ -289,6 +292,12 @@ function parseIds(output: Buffer): string[] {
     .map((l) => String((JSON.parse(l) as { order_id?: unknown }).order_id));
 }
 
+/** A `parts` layout output: its part files' bytes in the order of their names (input order). */
+async function readParts(dir: string): Promise<Buffer> {
+  const names = (await readdir(dir)).filter((n) => /^part-\d+\.jsonl$/.test(n)).sort();
+  return Buffer.concat(await Promise.all(names.map((n) => readFile(join(dir, n)))));
+}
+
 /**
  * The coordinator is SIGKILLed at a given progress of a sink-to-file job; the guarantee (issue 6, item 3)
  * says another coordinator takes the job over from its checkpoint and completes it with exactly-once output.
@@ -303,7 +312,8 @@ async function coordinatorKill(
   attempt: number,
 ): Promise<ScenarioOutcome> {
   const at = opts.progressAt ?? 0.5;
-  const jobId = `chaos-ckill-${Math.round(at * 100)}-s${opts.seed}${attempt > 1 ? `-t${attempt}` : ''}`;
+  const parts = opts.sink === 'parts';
+  const jobId = `chaos-ckill-${Math.round(at * 100)}${parts ? '-parts' : ''}-s${opts.seed}${attempt > 1 ? `-t${attempt}` : ''}`;
   outcome.jobId = jobId;
   outcome.ordered = true;
   let progress: JobProgress | undefined;
@@ -319,7 +329,7 @@ async function coordinatorKill(
   const { watched } = await mesh.submitJob(
     {
       jobId,
-      flow: 'orders-to-file',
+      flow: parts ? 'orders-to-parts' : 'orders-to-file',
       batchRecords: BATCH_RECORDS,
       order: 'input',
       coordinator: 0,
@@ -366,8 +376,9 @@ async function coordinatorKill(
     const killedAtMs = outcome.events[0]?.atMs ?? 0;
     if (at >= 0.5 && killedAtMs >= RESUME_EXPECTED_AFTER_MS && !(ran < planned))
       outcome.problems.push(`the job was run again from the start (${ran} of ${planned} batches), not resumed`);
-    const output = await readFile(join(mesh.outDir, 'chaos', `${jobId}.jsonl`)).catch(() => undefined);
-    if (!output) outcome.problems.push(`job ${jobId} SUCCEEDED but its output file is missing`);
+    const target = join(mesh.outDir, 'chaos', `${jobId}.jsonl`);
+    const output = await (parts ? readParts(target) : readFile(target)).catch(() => undefined);
+    if (!output) outcome.problems.push(`job ${jobId} SUCCEEDED but its output ${parts ? 'directory' : 'file'} is missing`);
     else {
       outcome.check = checkOutput({ inputIds: mesh.cleanInput.ids, output, ordered: true });
       if (!outcome.check.ok) outcome.problems.push(describeCheck(outcome.check));

@@ -71,14 +71,16 @@ describe('chaos (short form): no record lost or duplicated whatever fails', func
     [1, 0.5, 'file'],
     [1, 0.9, 'file'],
     [2, 0.5, 'file'],
+    [1, 0.5, 'parts'],
+    [2, 0.5, 'parts'],
     [1, 0.1, 'stream'],
     [1, 0.5, 'stream'],
     [1, 0.9, 'stream'],
     [2, 0.5, 'stream'],
   ] as const) {
     const what =
-      sink === 'file'
-        ? 'another coordinator resumes the file-sink job, every record once, in order'
+      sink !== 'stream'
+        ? `another coordinator resumes the file-sink job${sink === 'parts' ? ' (a directory of parts)' : ''}, every record once, in order`
         : `the client re-attaches and sees every record once${seed % 2 === 1 ? ', in input order' : ''}`;
     it(`coordinator-kill at ${progressAt * 100} %, ${sink} sink, seed ${seed}: ${what}`, async () => {
       const o = await runScenario(mesh, { fault: 'coordinator-kill', seed, progressAt, sink }, HEARTBEAT_TIMEOUT_MS);

@@ -98,6 +98,14 @@ describe('engine: coordinator and executors (real processes)', function () {
           'sink:\n  type: file\n  root: out\n  path: enriched/%input%.jsonl\n  format: jsonl',
         ),
       );
+      await putFlow(
+        cs,
+        'orders-to-parts',
+        ordersFlow.replace(
+          /sink:\n  type: stream/,
+          'sink:\n  type: file\n  root: out\n  path: parts/%input%\n  format: jsonl\n  layout: parts',
+        ),
+      );
     });
     executors.push(
       ...(await startAllTracked(
@@ -314,6 +322,24 @@ describe('engine: coordinator and executors (real processes)', function () {
     assert.deepEqual(r.summary?.output, { root: 'out', path: 'enriched/orders-20k.csv.jsonl' });
     const left = (await readdir(join(outDir, 'enriched'))).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(left, [], 'no temp file is left');
+  });
+
+  it('writes a parts layout sink as a directory of one part per batch, in input order, shown on success', async () => {
+    // These executors do not list the `out` root: the coordinator writes each batch's part from its records
+    // (the executor-written path runs in the chaos suite's file-sink scenarios).
+    const r = await runJob(client, {
+      flow: 'orders-to-parts',
+      vars: { input: 'orders-20k.csv' },
+      distribute: { batchRecords: 4000 },
+    });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.summary?.output, { root: 'out', path: 'parts/orders-20k.csv' });
+    const dir = join(outDir, 'parts/orders-20k.csv');
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names, ['part-000000.jsonl', 'part-000001.jsonl', 'part-000002.jsonl', 'part-000003.jsonl', 'part-000004.jsonl']);
+    const written = Buffer.concat(await Promise.all(names.map((n) => readFile(join(dir, n)))));
+    assert.ok(written.equals(small.output));
+    assert.deepEqual((await readdir(join(outDir, 'parts'))).sort(), ['orders-20k.csv', 'orders-20k.csv.rejects.jsonl']);
   });
 
   it('runs a burst-mode job over input streamed in the call, batched by record count', async () => {

@@ -82,6 +82,7 @@ describe('bench mesh: a stalled client stops the mesh; a file sink is written fr
     });
     await client.putFlow('slow', readFileSync(join(REPO_ROOT, 'bench/flows/orders-plugin-only.yaml'), 'utf8'));
     await client.putFlow('to-file', readFileSync(join(REPO_ROOT, 'bench/flows/orders-plugin-file.yaml'), 'utf8'));
+    await client.putFlow('to-parts', readFileSync(join(REPO_ROOT, 'bench/flows/orders-plugin-parts.yaml'), 'utf8'));
   });
 
   after(async () => {
@@ -159,7 +160,7 @@ describe('bench mesh: a stalled client stops the mesh; a file sink is written fr
     }
   });
 
-  it('writes a JSONL file sink from output parts the executors wrote, identical to the streamed output', async () => {
+  it('writes a JSONL file sink from output parts the executors wrote, one file or a directory of parts, identical to the streamed output', async () => {
     const distribute = { batchBytes: 256 * 1024, batchRecords: 0, maxInstances: 4, order: 'input', mode: '' };
     const vars = { input: 'orders-20k.csv' };
     const streamed: Buffer[] = [];
@@ -203,5 +204,26 @@ describe('bench mesh: a stalled client stops the mesh; a file sink is written fr
     assert.equal(ended.length, 1, 'one file-sink job ended');
     assert.ok(job.progress!.batchesDone > 4, `${job.progress!.batchesDone} batches`);
     assert.equal(ended[0]!.partsAppended, job.progress!.batchesDone);
+
+    // The same job into a `parts` layout sink: the executors' parts renamed into a directory, in input order.
+    let parts: RunJobEvent | undefined;
+    for await (const ev of client.runJob({ flow: 'to-parts', vars, distribute })) if (ev.$case === 'summary') parts = ev;
+    assert.equal(parts?.$case, 'summary');
+    if (parts?.$case !== 'summary') return;
+    assert.deepEqual(parts.summary.job!.output, { root: 'data', path: 'bench-out/orders-20k.csv.parts' });
+    const dir = join(data, 'bench-out/orders-20k.csv.parts');
+    const names = readdirSync(dir).sort();
+    assert.equal(names.length, parts.summary.job!.progress!.batchesDone, 'one part per batch');
+    assert.ok(
+      Buffer.concat(names.map((n) => readFileSync(join(dir, n)))).equals(Buffer.concat(streamed)),
+      'the parts, in name order, are the streamed output',
+    );
+    await waitFor(() => endedLines().length > 1, { timeoutMs: 10_000, what: "the parts-sink job's 'job ended' line" });
+    assert.equal(endedLines()[1]!.partsAppended, parts.summary.job!.progress!.batchesDone, 'every part an executor wrote');
+    assert.deepEqual(
+      readdirSync(join(data, 'bench-out')).sort(),
+      ['orders-20k.csv.jsonl', 'orders-20k.csv.jsonl.rejects.jsonl', 'orders-20k.csv.parts', 'orders-20k.csv.parts.rejects.jsonl'],
+      'no part or temp directory left',
+    );
   });
 });

@@ -183,8 +183,8 @@ async function runToEnd(flow: string, vars: Record<string, string>, distribute?:
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const job = summary as { progress?: { counts?: { recordsIn?: number; bytesOut?: number }; batchesDone?: number }; executors?: unknown[]; output?: { path?: string }; rejectsOutput?: { path?: string } } | undefined;
-  // A file sink's output (hundreds of MB at 1M records) is measured, not kept.
-  for (const f of [job?.output?.path, job?.rejectsOutput?.path]) if (f) await rm(join(dirname(opts.dataFile), f), { force: true });
+  // A file sink's output (hundreds of MB at 1M records) is measured, not kept: a file, or a parts layout's directory.
+  for (const f of [job?.output?.path, job?.rejectsOutput?.path]) if (f) await rm(join(dirname(opts.dataFile), f), { force: true, recursive: true });
   // And its directory once empty (other runs may be writing there: never recursive).
   if (job?.output?.path) await rmdir(dirname(join(dirname(opts.dataFile), job.output.path))).catch(() => undefined);
   return { seconds, records, bytes, messages, job };
@@ -268,10 +268,15 @@ try {
   }
   if (opts.controlPlane) {
     // Tiny batches, no step: the per-batch cost of dispatch. With `fileSink`, the same again with a JSONL
-    // file sink, where executors write each batch as a part and the coordinator only appends it (target 6).
+    // file sink, where executors write each batch as a part and the coordinator appends it (one file) or
+    // renames it into the output directory (`parts` layout) (target 6).
     const variants: Array<[string, string, RunJobOptions]> = [['controlPlane', 'bench/flows/passthrough.yaml', {}]];
     if (opts.controlPlane.uncoalesced) variants.push(['controlPlaneUncoalesced', 'bench/flows/passthrough.yaml', { coalesceBatches: false }]);
-    if (opts.controlPlane.fileSink) variants.push(['controlPlaneFileSink', 'bench/flows/passthrough-file.yaml', {}]);
+    if (opts.controlPlane.fileSink) {
+      variants.push(['controlPlaneFileSink', 'bench/flows/passthrough-file.yaml', {}]);
+      // The same with a `parts` layout sink: each part renamed into the output directory, none copied.
+      variants.push(['controlPlaneFileSinkParts', 'bench/flows/passthrough-parts.yaml', {}]);
+    }
     for (const [label, flowFile] of variants) await client.putFlow(`bench-${label}`, readFileSync(join(repoRoot, flowFile), 'utf8'));
     const input = opts.controlPlane.file.split('/').pop() ?? '';
     // Per label, over its rounds: CPU spent by each process, batches, seconds and the loads seen.

@@ -33,6 +33,19 @@ sink: { type: file, root: out, path: "res/%year%.csv", format: csv, columns: [na
     assert.deepEqual(readdirSync(join(dir.dir, 'res')), ['2024.csv'], 'no temporary file left behind');
   });
 
+  it('writes a parts layout sink as a directory of one part per batch', async () => {
+    dir.file('p.jsonl', jsonl([{ a: 1 }, { a: 2 }, { a: 3 }]));
+    const flow = `name: p
+source: { type: file, root: in, path: p.jsonl, format: jsonl }
+sink: { type: file, root: out, path: parts/p, layout: parts }
+`;
+    const result = await runFlowLocal(flow, { fileRoots: { in: dir.dir, out: dir.dir }, batchRecords: 2 });
+    assert.equal(result.output.toString(), jsonl([{ a: 1 }, { a: 2 }, { a: 3 }]));
+    assert.deepEqual(readdirSync(join(dir.dir, 'parts', 'p')), ['part-000000.jsonl', 'part-000001.jsonl']);
+    assert.equal(readFileSync(join(dir.dir, 'parts', 'p', 'part-000001.jsonl'), 'utf8'), jsonl([{ a: 3 }]));
+    assert.deepEqual(readdirSync(join(dir.dir, 'parts')), ['p'], 'no temporary directory left behind');
+  });
+
   it('refuses a variable value that would leave the root, and an unknown root', async () => {
     const flow = `name: f\nvars: { p: a.csv }\nsource: { type: file, root: in, path: "%p%", format: csv }\n`;
     await assert.rejects(runFlowLocal(flow, { fileRoots: { in: dir.dir }, vars: { p: '../../etc/passwd' } }), FlowPathError);

@@ -113,6 +113,18 @@ describe('flow spec: parseFlow', () => {
     assert.deepEqual([sink.path, sink.line], ['sink.path', 15]);
   });
 
+  it('reads a file sink\'s layout: one file by default, a directory of parts for JSONL only', () => {
+    const file = parseFlow(`${BASE}sink:\n  type: file\n  root: out\n  path: o.jsonl\n`);
+    assert.deepEqual(file.sink, { type: 'file', root: 'out', path: 'o.jsonl', format: 'jsonl' });
+    const parts = parseFlow(`${BASE}sink:\n  type: file\n  root: out\n  path: o\n  layout: parts\n`);
+    assert.deepEqual(parts.sink, { type: 'file', root: 'out', path: 'o', format: 'jsonl', layout: 'parts' });
+    const csv = only(issuesOf(`${BASE}sink:\n  type: file\n  root: out\n  path: o\n  format: csv\n  columns: [a]\n  layout: parts\n`));
+    assert.deepEqual([csv.path, csv.line], ['sink.layout', 18]);
+    assert.match(csv.message, /format must be jsonl/);
+    const unknown = only(issuesOf(`${BASE}sink:\n  type: file\n  root: out\n  path: o\n  layout: shards\n`));
+    assert.equal(unknown.path, 'sink.layout');
+  });
+
   it('reports several issues at once, sorted by line, and wrong value types', () => {
     const issues = issuesOf(`name: t\nsource:\n  type: file\n  root: data\n  path: x.csv\n  format: xml\ndistribute:\n  maxInstances: lots\nsteps:\n  - type: select\n    fields: [a, 3]\n`);
     assert.deepEqual(issues.map((i) => [i.line, i.path]), [[6, 'source.format'], [8, 'distribute.maxInstances'], [11, 'steps[0].fields[1]']]);

@@ -5,12 +5,14 @@
 // still writes never touches the new owner's files; the new owner copies the checkpointed prefix of the
 // old epoch's files (`restore`) and appends the batches it runs.
 import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { decodeRecords, encodeCsv } from '@flowmesh/flow';
 import type { FileRef, Reject } from '@flowmesh/contracts';
 import { FailedPreconditionError, InvalidArgumentError } from '@flowmesh/runtime';
 import { createOutputParts, type OutputParts } from './output-parts.js';
+import { openPartsSink } from './parts-sink.js';
 import { pathUnderRootForWrite } from './root-paths.js';
+import { appendRejects, copyRange, sinkTempPath, writeAll } from './sink-files.js';
 
 export interface FileSinkOptions {
   rootName: string;
@@ -23,11 +25,15 @@ export interface FileSinkOptions {
   jobId: string;
   /** Ownership epoch of the job (names the temp files). @default 1 */
   epoch?: number;
+  /** `file`: one output file; `parts`: a directory of one JSONL file per batch (parts-sink.ts). @default 'file' */
+  layout?: 'file' | 'parts';
 }
 
 export interface FileSink {
-  /** JSONL records as executors produce them. */
-  writeRecords(jsonl: Buffer): Promise<void>;
+  /** JSONL records of batch `index` as executors produce them, batches in input order. */
+  writeRecords(jsonl: Buffer, index: number): Promise<void>;
+  /** Batch `index`'s output part, written by its executor (`parts`), `bytes` long: appended or renamed in. */
+  acceptPart(index: number, ref: FileRef, bytes: number): Promise<void>;
   writeRejects(rejects: Reject[]): Promise<void>;
   /** Renames the temp files into place; returns where the output and rejects now are. */
   commit(): Promise<{ output: FileRef; rejects: FileRef }>;
@@ -56,9 +62,12 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const target = await pathUnderRootForWrite(opts.rootName, opts.rootPath, opts.path);
   if (!target) throw new InvalidArgumentError('sink.path', `"${opts.path}" leaves file root "${opts.rootName}"`);
   await mkdir(dirname(target), { recursive: true });
+  if (opts.layout === 'parts') {
+    if (opts.format !== 'jsonl') throw new InvalidArgumentError('sink.layout', 'a parts layout needs format jsonl');
+    return openPartsSink(opts, target);
+  }
   const rejectsTarget = `${target}.rejects.jsonl`;
-  const tmpOf = (file: string, epoch: number): string =>
-    join(dirname(target), `.${basename(file)}.${opts.jobId}${epoch > 1 ? `.e${epoch}` : ''}.tmp`);
+  const tmpOf = (file: string, epoch: number): string => sinkTempPath(target, file, opts.jobId, epoch);
   const epoch = opts.epoch ?? 1;
   const tmp = tmpOf(target, epoch);
   const rejectsTmp = tmpOf(rejectsTarget, epoch);
@@ -82,8 +91,12 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
     closed = true;
     await Promise.allSettled([out.close(), rej.close()]);
   };
-  return {
+  const sink: FileSink = {
     ...(parts ? { parts } : {}),
+    async acceptPart(index, ref, bytes) {
+      if (!parts) throw new Error('a CSV sink takes no output parts');
+      await parts.append(ref, bytes, (b) => sink.writeRecords(b, index));
+    },
     async writeRecords(jsonl) {
       if (opts.format === 'jsonl') {
         await writeAll(out, jsonl, outBytes);
@@ -99,14 +112,7 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       headerWritten = true;
     },
     async writeRejects(rejects) {
-      if (rejects.length === 0) return;
-      const text = Buffer.from(
-        rejects
-          .map((r) => `${JSON.stringify({ line: r.line, reason: r.reason, step: r.step, raw: r.raw })}\n`)
-          .join(''),
-      );
-      await writeAll(rej, text, rejBytes);
-      rejBytes += text.length;
+      rejBytes = await appendRejects(rej, rejects, rejBytes);
     },
     lengths: () => ({ output: outBytes, rejects: rejBytes }),
     async sync() {
@@ -157,25 +163,5 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await Promise.allSettled([rm(tmp, { force: true }), rm(rejectsTmp, { force: true }), parts?.removeOwn()]);
     },
   };
-}
-
-/** Positional writes: the file is only ever written at its end, and a partial write is continued. */
-async function writeAll(fh: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, at + done);
-    done += bytesWritten;
-  }
-}
-
-/** Copies the first `n` bytes of `src` to the start of `dst`; fails when `src` is shorter (a lost write). */
-async function copyRange(src: FileHandle, dst: FileHandle, n: number): Promise<void> {
-  const buf = Buffer.allocUnsafe(Math.min(n, 1 << 20));
-  let at = 0;
-  while (at < n) {
-    const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, n - at), at);
-    if (bytesRead === 0) throw new Error(`checkpointed sink file ended at ${at} bytes, expected ${n}`);
-    await writeAll(dst, buf.subarray(0, bytesRead), at);
-    at += bytesRead;
-  }
+  return sink;
 }

@@ -160,6 +160,7 @@ export async function prepareJob(
         path: path(flow.sink.path, 'sink.path'),
         format: flow.sink.format,
         ...(flow.sink.columns ? { columns: flow.sink.columns } : {}),
+        ...(flow.sink.layout ? { layout: flow.sink.layout } : {}),
         jobId,
         ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
       });

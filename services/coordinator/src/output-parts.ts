@@ -1,10 +1,11 @@
 // Output parts of a JSONL file sink (issue 7, scale-out path): an executor that sees the sink's root writes
 // each batch attempt's output to its own part file (fsynced, renamed into place when complete) and sends
-// back only counts, so no record crosses gRPC or is decoded here. The coordinator appends accepted parts to
-// the sink's temp file in batch order — a plain file-to-file copy — and removes every part (losers and
-// failed attempts included) when the job commits or aborts.
+// back only counts, so no record crosses gRPC or is decoded here. A one-file sink appends accepted parts to
+// its temp file in batch order — a plain file-to-file copy —; a `parts` layout sink renames them into its
+// directory (parts-sink.ts: metadata only). Every part left (losers and failed attempts included) is removed
+// when the job commits or aborts.
 import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import type { FileRef } from '@flowmesh/contracts';
 
@@ -21,6 +22,11 @@ export interface OutputParts {
    * removes it. Fails when the part is not exactly `bytes` long — a lost or torn write is never committed.
    */
   append(ref: FileRef, bytes: number, write: (data: Buffer) => Promise<void>): Promise<void>;
+  /**
+   * The absolute path of one of this epoch's parts, checked to be exactly `bytes` long (a `parts` layout sink
+   * renames it into its directory: parts-sink.ts). Fails for a ref that is not one of this job's parts.
+   */
+  take(ref: FileRef, bytes: number): Promise<string>;
   /** Removes this epoch's parts directory (idempotent): what an owner that aborts may touch. */
   removeOwn(): Promise<void>;
   /** Removes the parts of this epoch and every earlier one (a committing owner; deposed owners' leftovers). */
@@ -54,13 +60,22 @@ export function createOutputParts(opts: {
   const absDir = absDirOf(epoch);
   const fileName = (at: { index: number; attempt: number; epoch: number }) =>
     `b${at.index}-e${at.epoch}-a${at.attempt}.jsonl`;
+  const fileOf = (ref: FileRef): string => {
+    if (ref.root !== opts.rootName || posix.dirname(ref.path) !== relDir)
+      throw new Error(`output part ${ref.root}:${ref.path} is not one of this job's parts`);
+    return join(absDir, posix.basename(ref.path));
+  };
   return {
     root: opts.rootName,
     partFor: (at) => ({ root: opts.rootName, path: posix.join(relDir, fileName(at)) }),
+    async take(ref, bytes) {
+      const file = fileOf(ref);
+      const { size } = await stat(file);
+      if (size !== bytes) throw new Error(`output part ${ref.path} holds ${size} bytes, the executor reported ${bytes}`);
+      return file;
+    },
     async append(ref, bytes, write) {
-      if (ref.root !== opts.rootName || posix.dirname(ref.path) !== relDir)
-        throw new Error(`output part ${ref.root}:${ref.path} is not one of this job's parts`);
-      const file = join(absDir, posix.basename(ref.path));
+      const file = fileOf(ref);
       if (bytes <= SYNC_BYTES) {
         await write(readSmall(file, ref.path, bytes));
         unlinkSync(file);

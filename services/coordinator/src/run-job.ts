@@ -444,12 +444,13 @@ export async function startJob(
       if (sink) {
         const part = result.trailer.outputPart;
         if (part && sink.parts) {
-          await sink.parts.append(part, result.trailer.counts?.bytesOut ?? 0, (b) => sink.writeRecords(b));
+          await sink.acceptPart(index, part, result.trailer.counts?.bytesOut ?? 0);
           partsAppended++;
         }
         for (const c of result.chunks)
           await sink.writeRecords(
             c.data.length > 0 || c.records.length === 0 ? c.data : Buffer.from(c.records.map((r) => `${r}\n`).join('')),
+            index,
           );
         await sink.writeRejects(result.rejects);
         writer?.done(index, result, bytesCovered);

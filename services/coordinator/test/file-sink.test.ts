@@ -24,7 +24,7 @@ describe('file sink', () => {
 
   it('makes the output visible only on commit, rejects beside it', async () => {
     const sink = await openFileSink(opts());
-    await sink.writeRecords(Buffer.from('{"x":1}\n'));
+    await sink.writeRecords(Buffer.from('{"x":1}\n'), 0);
     await sink.writeRejects([{ line: 7, reason: 'bad', step: 'validate#1', raw: 'r', batchIndex: 0 }]);
     assert.deepEqual(
       (await readdir(join(root, 'a'))).filter((f) => !f.startsWith('.')),
@@ -40,17 +40,17 @@ describe('file sink', () => {
 
   it('takes over a checkpointed prefix of an earlier epoch, whatever that epoch wrote after it', async () => {
     const old = await openFileSink(opts());
-    await old.writeRecords(Buffer.from('{"b":0}\n{"b":1}\n'));
+    await old.writeRecords(Buffer.from('{"b":0}\n{"b":1}\n'), 0);
     await old.writeRejects([{ line: 3, reason: 'bad', step: 's', raw: 'r', batchIndex: 1 }]);
     const at = old.lengths();
     await old.sync();
     // Written after the checkpoint: a batch the new owner runs again, so it must not survive.
-    await old.writeRecords(Buffer.from('{"b":2,"partial":'));
+    await old.writeRecords(Buffer.from('{"b":2,"partial":'), 0);
     const sink = await openFileSink(opts({ epoch: 2 }));
     await sink.restore(1, at.output, at.rejects);
     // The deposed owner still writes to its own (now unlinked) file: nothing reaches the new one.
-    await old.writeRecords(Buffer.from('{"late":true}\n'));
-    await sink.writeRecords(Buffer.from('{"b":2}\n'));
+    await old.writeRecords(Buffer.from('{"late":true}\n'), 0);
+    await sink.writeRecords(Buffer.from('{"b":2}\n'), 0);
     assert.deepEqual(sink.lengths(), { output: 24, rejects: at.rejects });
     assert.equal(await sink.committedBy(2), false);
     await sink.commit();
@@ -63,7 +63,7 @@ describe('file sink', () => {
 
   it('refuses to restore more bytes than the earlier epoch wrote (a lost write is not papered over)', async () => {
     const old = await openFileSink(opts());
-    await old.writeRecords(Buffer.from('{"b":0}\n'));
+    await old.writeRecords(Buffer.from('{"b":0}\n'), 0);
     const sink = await openFileSink(opts({ epoch: 2 }));
     await assert.rejects(sink.restore(1, 100, 0), /ended at 8 bytes, expected 100/);
     await Promise.all([old.abort(), sink.abort()]);
@@ -71,7 +71,7 @@ describe('file sink', () => {
 
   it('leaves nothing behind when aborted', async () => {
     const sink = await openFileSink(opts());
-    await sink.writeRecords(Buffer.from('{"x":1}\n'));
+    await sink.writeRecords(Buffer.from('{"x":1}\n'), 0);
     await sink.abort();
     assert.deepEqual(await readdir(join(root, 'a')), []);
   });
@@ -88,12 +88,12 @@ describe('file sink', () => {
     await writeFile(join(root, p0.path), '{"x":1}\n');
     await writeFile(join(root, p1.path), '{"x":2}\n{"x":3}\n');
     await writeFile(join(root, parts.partFor({ index: 1, attempt: 1, epoch: 1 }).path), 'a losing attempt\n');
-    await parts.append(p0, 8, (b) => sink.writeRecords(b));
+    await parts.append(p0, 8, (b) => sink.writeRecords(b, 0));
     await assert.rejects(
-      parts.append(p1, 8, (b) => sink.writeRecords(b)),
+      parts.append(p1, 8, (b) => sink.writeRecords(b, 0)),
       /holds 16 bytes, the executor reported 8/,
     );
-    await parts.append(p1, 16, (b) => sink.writeRecords(b));
+    await parts.append(p1, 16, (b) => sink.writeRecords(b, 0));
     await assert.rejects(
       parts.append({ root: 'out', path: 'elsewhere/x.jsonl' }, 1, async () => {}),
       /not one of this job's parts/,
@@ -111,8 +111,8 @@ describe('file sink', () => {
 
   it('writes CSV with a header from the configured columns', async () => {
     const sink = await openFileSink(opts({ path: 'c.csv', format: 'csv', columns: ['x', 'y'] }));
-    await sink.writeRecords(Buffer.from('{"x":1,"y":"a,b"}\n'));
-    await sink.writeRecords(Buffer.from('{"x":2,"y":"c"}\n'));
+    await sink.writeRecords(Buffer.from('{"x":1,"y":"a,b"}\n'), 0);
+    await sink.writeRecords(Buffer.from('{"x":2,"y":"c"}\n'), 0);
     await sink.commit();
     assert.equal(await readFile(join(root, 'c.csv'), 'utf8'), 'x,y\n1,"a,b"\n2,c\n');
   });

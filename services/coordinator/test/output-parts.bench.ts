@@ -25,7 +25,7 @@ try {
   for (const ref of refs) await writeFile(join(root, ref.path), data);
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (const ref of refs) await parts.append(ref, partBytes, (b) => sink.writeRecords(b));
+  for (const ref of refs) await parts.append(ref, partBytes, (b) => sink.writeRecords(b, 0));
   const cpu = process.cpuUsage(cpu0);
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   await sink.abort();

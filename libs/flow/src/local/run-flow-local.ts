@@ -1,7 +1,7 @@
 // runFlowLocal: a whole flow in one process, no distribution — the oracle the end-to-end tests compare
 // the mesh against. It follows the coordinator's steps (vars, init, header read once, batches, globals,
 // aggregates merged, status) with one batch over the whole input unless `batchRecords` asks for more.
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { compileFlow } from '../engine/compile-flow.js';
 import { finalizeAggregates, mergeAggregates, type AggregatePartial, type AggregateRow } from '../engine/aggregates.js';
@@ -10,6 +10,7 @@ import { runBatch, type BatchCounts, type Reject } from '../engine/run-batch.js'
 import { runInit, runStatus } from '../engine/run-once.js';
 import { decodeRecords } from '../io/decode-records.js';
 import { encodeCsv } from '../io/encode-csv.js';
+import { partFileName } from '../io/part-file-name.js';
 import { readHeader } from '../io/read-header.js';
 import { parseFlow } from '../spec/parse-flow.js';
 import { resolvePath, resolveVars, FlowPathError } from '../spec/vars.js';
@@ -90,11 +91,14 @@ export async function runFlowLocal(source: string, opts: LocalRunOptions = {}): 
 
   const batches = opts.batchRecords ? splitByRecords(bytes, format, header, spec.source.csv, firstLine, opts.batchRecords) : [{ bytes, firstLine }];
   const parts: Buffer[] = [];
+  // Where each batch's output starts in `parts` (a `parts` layout sink writes a file per batch).
+  const batchStarts: number[] = [];
   const rejects: Reject[] = [];
   const counts: BatchCounts = { in: 0, out: 0, rejected: 0, filtered: 0 };
   let partial: AggregatePartial | undefined;
   let firstRecord = 0;
   for (const [index, b] of batches.entries()) {
+    batchStarts.push(parts.length);
     const result = await runBatch(compiled, {
       bytes: b.bytes, format, ...(header ? { header } : {}), firstLine: b.firstLine, firstRecord, batchIndex: index, vars, globals,
     }, { onChunk: (chunk) => { parts.push(chunk); } });
@@ -111,7 +115,19 @@ export async function runFlowLocal(source: string, opts: LocalRunOptions = {}): 
   logs.push(...status.logs);
   const output = Buffer.concat(parts);
 
-  if (spec.sink.type === 'file' && (opts.writeSink ?? true)) {
+  if (spec.sink.type === 'file' && spec.sink.layout === 'parts' && (opts.writeSink ?? true)) {
+    // A directory of one JSONL part per batch, as the mesh's coordinator leaves it; made beside, then renamed.
+    const target = underRoot(roots, spec.sink.root, resolvePath(spec.sink.path, vars));
+    const tmp = `${target}.tmp-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    for (const [index, start] of batchStarts.entries()) {
+      const end = batchStarts[index + 1] ?? parts.length;
+      await writeFile(join(tmp, partFileName(index)), Buffer.concat(parts.slice(start, end)));
+    }
+    await rm(target, { recursive: true, force: true });
+    await rename(tmp, target);
+  } else if (spec.sink.type === 'file' && (opts.writeSink ?? true)) {
     const target = underRoot(roots, spec.sink.root, resolvePath(spec.sink.path, vars));
     const data = spec.sink.format === 'csv'
       ? encodeCsv(decodeRecords('jsonl', output).records, spec.sink.columns ?? [])

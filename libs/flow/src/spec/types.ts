@@ -109,7 +109,19 @@ export interface AggregateSpec { groupBy: GroupKey[]; metrics: Metric[] }
 
 export type FlowSink =
   | { type: 'stream' }
-  | { type: 'file'; root: string; path: string; format: 'jsonl' | 'csv'; columns?: string[] };
+  | {
+      type: 'file';
+      root: string;
+      path: string;
+      format: 'jsonl' | 'csv';
+      columns?: string[];
+      /**
+       * `file` (default): one output file. `parts`: a directory at `path` holding one JSONL file per batch,
+       * in input order (`part-000000.jsonl`, …): the executors' own parts, renamed into place, so the
+       * coordinator copies no output byte (JSONL only).
+       */
+      layout?: 'file' | 'parts';
+    };
 
 export interface FlowSpec {
   name: string;

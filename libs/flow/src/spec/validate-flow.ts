@@ -303,7 +303,10 @@ function readSink(root: MapReader, vars: Record<string, string>, references: Flo
     const columnsSeq = r.seq('columns');
     const columns = columnsSeq?.items.map((i) => (isScalar(i) ? String(i.value) : ''));
     if (format === 'csv' && !columns) r.issue('format', 'a CSV sink needs columns');
-    if (rootName !== undefined && path !== undefined) out = { type, root: rootName, path, format, ...(columns ? { columns } : {}) };
+    const layout = r.string('layout', { allowed: ['file', 'parts'] }) as 'file' | 'parts' | undefined;
+    if (layout === 'parts' && format !== 'jsonl') r.issue('layout', 'a parts layout keeps the executors\' JSONL parts: format must be jsonl');
+    if (rootName !== undefined && path !== undefined)
+      out = { type, root: rootName, path, format, ...(columns ? { columns } : {}), ...(layout ? { layout } : {}) };
   }
   r.done();
   return out;
