@@ -4,8 +4,8 @@
 // its temp file in batch order — a plain file-to-file copy —; a `parts` layout sink renames them into its
 // directory (parts-sink.ts: metadata only). Every part left (losers and failed attempts included) is removed
 // when the job commits or aborts.
-import { closeSync, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import type { FileRef } from '@flowmesh/contracts';
 
@@ -26,7 +26,7 @@ export interface OutputParts {
    * The absolute path of one of this epoch's parts, checked to be exactly `bytes` long (a `parts` layout sink
    * renames it into its directory: parts-sink.ts). Fails for a ref that is not one of this job's parts.
    */
-  take(ref: FileRef, bytes: number): Promise<string>;
+  take(ref: FileRef, bytes: number): string;
   /** Removes this epoch's parts directory (idempotent): what an owner that aborts may touch. */
   removeOwn(): Promise<void>;
   /** Removes the parts of this epoch and every earlier one (a committing owner; deposed owners' leftovers). */
@@ -68,9 +68,11 @@ export function createOutputParts(opts: {
   return {
     root: opts.rootName,
     partFor: (at) => ({ root: opts.rootName, path: posix.join(relDir, fileName(at)) }),
-    async take(ref, bytes) {
+    take(ref, bytes) {
       const file = fileOf(ref);
-      const { size } = await stat(file);
+      // Blocking, like readSmall: a stat of a file just written is microseconds; through the thread pool it
+      // costs a round trip of the coordinator's CPU per batch, which is all a parts sink spends on a batch.
+      const { size } = statSync(file);
       if (size !== bytes) throw new Error(`output part ${ref.path} holds ${size} bytes, the executor reported ${bytes}`);
       return file;
     },

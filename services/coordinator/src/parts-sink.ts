@@ -10,6 +10,7 @@
 // Crash safety as for one file (issue 6): the temp directory is named by the ownership epoch; a checkpoint
 // records the bytes of output its done batches hold, and a new owner takes over the old directory's parts in
 // index order up to exactly that many bytes (`restore`); the directory is renamed into place on commit.
+import { renameSync } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partFileName, partIndexOf } from '@flowmesh/flow';
@@ -66,8 +67,8 @@ export async function openPartsSink(opts: FileSinkOptions, target: string): Prom
     parts,
     async acceptPart(index, ref, bytes) {
       await finishWritten();
-      const file = await parts.take(ref, bytes);
-      await rename(file, join(dir, partFileName(index)));
+      // Blocking calls (see OutputParts.take): a rename within one directory's parent is metadata only.
+      renameSync(parts.take(ref, bytes), join(dir, partFileName(index)));
       outBytes += bytes;
     },
     async writeRecords(jsonl, index) {
