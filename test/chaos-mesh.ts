@@ -336,7 +336,7 @@ export async function startChaosMesh(opts: ChaosMeshOptions = {}): Promise<Chaos
       JobSpec.fromPartial({
         jobId: s.jobId,
         flow: s.flow ?? 'orders',
-        vars: { input: (s.input ?? input).file, ...(s.flow === 'orders-to-file' || s.flow === 'orders-to-parts' ? { job: s.jobId } : {}) },
+        vars: { input: (s.input ?? input).file, ...(s.flow !== undefined && s.flow !== 'orders' ? { job: s.jobId } : {}) },
         includeRejects: true,
         progressIntervalMs: 100,
         distribute: { batchRecords: s.batchRecords, maxInstances: s.maxInstances ?? 3, order: s.order },

@@ -1,10 +1,10 @@
 // One chaos scenario = one job run while one kind of fault is injected on a seeded schedule, then the
 // output checked against the input (issue 6, item 5; docs/guarantees.md). Shared by the short form in
 // `npm test` (test/chaos.test.ts) and the long form (`npm run chaos`, scripts/chaos.ts).
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobState, type Job, type JobProgress } from '@flowmesh/contracts';
-import { decodeRecords } from '@flowmesh/flow';
+import { decodeRecords, readPartsDirectory } from '@flowmesh/flow';
 import {
   checkOutput,
   createPrng,
@@ -292,12 +292,6 @@ function parseIds(output: Buffer): string[] {
     .map((l) => String((JSON.parse(l) as { order_id?: unknown }).order_id));
 }
 
-/** A `parts` layout output: its part files' bytes in the order of their names (input order). */
-async function readParts(dir: string): Promise<Buffer> {
-  const names = (await readdir(dir)).filter((n) => /^part-\d+\.jsonl$/.test(n)).sort();
-  return Buffer.concat(await Promise.all(names.map((n) => readFile(join(dir, n)))));
-}
-
 /**
  * The coordinator is SIGKILLed at a given progress of a sink-to-file job; the guarantee (issue 6, item 3)
  * says another coordinator takes the job over from its checkpoint and completes it with exactly-once output.
@@ -377,7 +371,7 @@ async function coordinatorKill(
     if (at >= 0.5 && killedAtMs >= RESUME_EXPECTED_AFTER_MS && !(ran < planned))
       outcome.problems.push(`the job was run again from the start (${ran} of ${planned} batches), not resumed`);
     const target = join(mesh.outDir, 'chaos', `${jobId}.jsonl`);
-    const output = await (parts ? readParts(target) : readFile(target)).catch(() => undefined);
+    const output = await (parts ? readPartsDirectory(target) : readFile(target)).catch(() => undefined);
     if (!output) outcome.problems.push(`job ${jobId} SUCCEEDED but its output ${parts ? 'directory' : 'file'} is missing`);
     else {
       outcome.check = checkOutput({ inputIds: mesh.cleanInput.ids, output, ordered: true });

@@ -13,7 +13,7 @@ import {
   type WatchResponse,
 } from '@flowmesh/contracts';
 import { AHEAD_PER_SLOT } from '@flowmesh/coordinator';
-import { generateOrders, runFlowLocal } from '@flowmesh/flow';
+import { generateOrders, readPartsDirectory, runFlowLocal } from '@flowmesh/flow';
 import type { LocalRunResult, ReferenceTableData } from '@flowmesh/flow';
 import { callOptions, createClient } from '@flowmesh/runtime';
 import { startEtcd, startService, tempDir, waitFor, type EtcdCluster, type RunningService } from '@flowmesh/testing';
@@ -337,8 +337,7 @@ describe('engine: coordinator and executors (real processes)', function () {
     const dir = join(outDir, 'parts/orders-20k.csv');
     const names = (await readdir(dir)).sort();
     assert.deepEqual(names, ['part-000000.jsonl', 'part-000001.jsonl', 'part-000002.jsonl', 'part-000003.jsonl', 'part-000004.jsonl']);
-    const written = Buffer.concat(await Promise.all(names.map((n) => readFile(join(dir, n)))));
-    assert.ok(written.equals(small.output));
+    assert.ok((await readPartsDirectory(dir)).equals(small.output));
     assert.deepEqual((await readdir(join(outDir, 'parts'))).sort(), ['orders-20k.csv', 'orders-20k.csv.rejects.jsonl']);
   });
 

@@ -4,7 +4,7 @@
 // Failover (issue 6): the temp files are named by the job's ownership epoch, so a deposed coordinator that
 // still writes never touches the new owner's files; the new owner copies the checkpointed prefix of the
 // old epoch's files (`restore`) and appends the batches it runs.
-import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { decodeRecords, encodeCsv } from '@flowmesh/flow';
 import type { FileRef, Reject } from '@flowmesh/contracts';
@@ -12,7 +12,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '@flowmesh/runtime
 import { createOutputParts, type OutputParts } from './output-parts.js';
 import { openPartsSink } from './parts-sink.js';
 import { pathUnderRootForWrite } from './root-paths.js';
-import { appendRejects, copyRange, sinkTempPath, writeAll } from './sink-files.js';
+import { appendRejects, pathExists, restorePrefix, sinkRefs, sinkTempPath, writeAll } from './sink-files.js';
 
 export interface FileSinkOptions {
   rootName: string;
@@ -73,10 +73,6 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
   const rejectsTmp = tmpOf(rejectsTarget, epoch);
   const out: FileHandle = await open(tmp, 'w');
   const rej: FileHandle = await open(rejectsTmp, 'w');
-  const refs = () => ({
-    output: { root: opts.rootName, path: opts.path },
-    rejects: { root: opts.rootName, path: `${opts.path}.rejects.jsonl` },
-  });
   let outBytes = 0;
   let rejBytes = 0;
   let columns = opts.columns && opts.columns.length > 0 ? opts.columns : undefined;
@@ -119,33 +115,15 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await Promise.all([out.sync(), rej.sync()]);
     },
     async restore(fromEpoch, output, rejects) {
-      for (const [from, fh, n] of [
-        [tmpOf(target, fromEpoch), out, output],
-        [tmpOf(rejectsTarget, fromEpoch), rej, rejects],
-      ] as const) {
-        if (n > 0) {
-          const src = await open(from, 'r');
-          try {
-            await copyRange(src, fh, n);
-          } finally {
-            await src.close();
-          }
-        }
-        // The old owner may still hold it open and write: unlinking leaves its writes in a file nobody reads.
-        if (fromEpoch !== epoch) await rm(from, { force: true });
-      }
+      await restorePrefix(tmpOf(target, fromEpoch), out, output, fromEpoch !== epoch);
+      await restorePrefix(tmpOf(rejectsTarget, fromEpoch), rej, rejects, fromEpoch !== epoch);
       outBytes = output;
       rejBytes = rejects;
       // A CSV sink wrote its header with the first batch: the restored prefix has it.
       if (output > 0) headerWritten = true;
     },
     async committedBy(e) {
-      const exists = (f: string) =>
-        access(f).then(
-          () => true,
-          () => false,
-        );
-      return (await exists(target)) && !(await exists(tmpOf(target, e)));
+      return (await pathExists(target)) && !(await pathExists(tmpOf(target, e)));
     },
     async commit() {
       if (opts.format === 'csv' && !headerWritten && columns) await out.write(encodeCsv([], columns));
@@ -155,9 +133,9 @@ export async function openFileSink(opts: FileSinkOptions): Promise<FileSink> {
       await rename(rejectsTmp, rejectsTarget);
       await rename(tmp, target);
       await parts?.removeAll();
-      return refs();
+      return sinkRefs(opts.rootName, opts.path);
     },
-    target: () => refs(),
+    target: () => sinkRefs(opts.rootName, opts.path),
     async abort() {
       await close();
       await Promise.allSettled([rm(tmp, { force: true }), rm(rejectsTmp, { force: true }), parts?.removeOwn()]);

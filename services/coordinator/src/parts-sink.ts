@@ -11,12 +11,12 @@
 // records the bytes of output its done batches hold, and a new owner takes over the old directory's parts in
 // index order up to exactly that many bytes (`restore`); the directory is renamed into place on commit.
 import { renameSync } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { partFileName, partIndexOf } from '@flowmesh/flow';
+import { listPartFiles, partFileName } from '@flowmesh/flow';
 import type { FileSink, FileSinkOptions } from './file-sink.js';
 import { createOutputParts } from './output-parts.js';
-import { appendRejects, copyRange, sinkTempPath, writeAll } from './sink-files.js';
+import { appendRejects, pathExists, restorePrefix, sinkRefs, sinkTempPath, writeAll } from './sink-files.js';
 
 export async function openPartsSink(opts: FileSinkOptions, target: string): Promise<FileSink> {
   const epoch = opts.epoch ?? 1;
@@ -30,10 +30,6 @@ export async function openPartsSink(opts: FileSinkOptions, target: string): Prom
   await mkdir(dir);
   const rej: FileHandle = await open(rejectsTmp, 'w');
   const parts = createOutputParts({ rootName: opts.rootName, target, path: opts.path, jobId: opts.jobId, epoch });
-  const refs = () => ({
-    output: { root: opts.rootName, path: opts.path },
-    rejects: { root: opts.rootName, path: `${opts.path}.rejects.jsonl` },
-  });
   let outBytes = 0;
   let rejBytes = 0;
   // The part being written here from records (batches whose executor did not see the root).
@@ -91,10 +87,7 @@ export async function openPartsSink(opts: FileSinkOptions, target: string): Prom
       if (fromEpoch !== epoch) {
         // The parts of the checkpointed batches: the first ones in index order holding exactly `output` bytes.
         const from = dirOf(fromEpoch);
-        const names = (await readdir(from).catch(() => [] as string[]))
-          .map((name) => ({ name, index: partIndexOf(name) }))
-          .filter((p): p is { name: string; index: number } => p.index !== undefined)
-          .sort((a, b) => a.index - b.index);
+        const names = await listPartFiles(from).catch(() => []);
         let taken = 0;
         for (const { name } of names) {
           if (taken >= output) break;
@@ -106,26 +99,13 @@ export async function openPartsSink(opts: FileSinkOptions, target: string): Prom
           throw new Error(`checkpointed sink directory holds ${taken} bytes of parts, expected ${output}`);
         // The old owner may still write: its later parts stay in a directory nobody reads, removed here.
         await rm(from, { recursive: true, force: true });
-        if (rejects > 0) {
-          const src = await open(rejectsTmpOf(fromEpoch), 'r');
-          try {
-            await copyRange(src, rej, rejects);
-          } finally {
-            await src.close();
-          }
-        }
-        await rm(rejectsTmpOf(fromEpoch), { force: true });
+        await restorePrefix(rejectsTmpOf(fromEpoch), rej, rejects, true);
       }
       outBytes = output;
       rejBytes = rejects;
     },
     async committedBy(e) {
-      const exists = (f: string) =>
-        access(f).then(
-          () => true,
-          () => false,
-        );
-      return (await exists(target)) && !(await exists(dirOf(e)));
+      return (await pathExists(target)) && !(await pathExists(dirOf(e)));
     },
     async commit() {
       await finishWritten();
@@ -146,9 +126,9 @@ export async function openPartsSink(opts: FileSinkOptions, target: string): Prom
       await rename(dir, target);
       if (replaced) await rm(aside, { recursive: true, force: true });
       await parts.removeAll();
-      return refs();
+      return sinkRefs(opts.rootName, opts.path);
     },
-    target: () => refs(),
+    target: () => sinkRefs(opts.rootName, opts.path),
     async abort() {
       await close();
       await Promise.allSettled([

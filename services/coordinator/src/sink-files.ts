@@ -1,7 +1,7 @@
 // File helpers shared by the file sink's two layouts (file-sink.ts, parts-sink.ts).
-import type { FileHandle } from 'node:fs/promises';
-import type { Reject } from '@flowmesh/contracts';
+import { access, open, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { FileRef, Reject } from '@flowmesh/contracts';
 
 /**
  * A sink's temp file or directory for `file` (the target or its rejects file): hidden beside the target, named
@@ -21,8 +21,37 @@ export async function writeAll(fh: FileHandle, bytes: Uint8Array, at: number): P
   }
 }
 
+/** Where a sink's output and its rejects are (relative to the root), as the job record names them. */
+export function sinkRefs(rootName: string, path: string): { output: FileRef; rejects: FileRef } {
+  return { output: { root: rootName, path }, rejects: { root: rootName, path: `${path}.rejects.jsonl` } };
+}
+
+export function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Starts the empty file `dst` from the first `n` bytes of the file `from` (what a checkpoint recorded of an
+ * earlier epoch's temp file) and, when `removeFrom`, unlinks `from`: the old owner may still hold it open and
+ * write, and its writes then land in a file nobody reads.
+ */
+export async function restorePrefix(from: string, dst: FileHandle, n: number, removeFrom: boolean): Promise<void> {
+  if (n > 0) {
+    const src = await open(from, 'r');
+    try {
+      await copyRange(src, dst, n);
+    } finally {
+      await src.close();
+    }
+  }
+  if (removeFrom) await rm(from, { force: true });
+}
+
 /** Copies the first `n` bytes of `src` to the start of `dst`; fails when `src` is shorter (a lost write). */
-export async function copyRange(src: FileHandle, dst: FileHandle, n: number): Promise<void> {
+async function copyRange(src: FileHandle, dst: FileHandle, n: number): Promise<void> {
   const buf = Buffer.allocUnsafe(Math.min(n, 1 << 20));
   let at = 0;
   while (at < n) {

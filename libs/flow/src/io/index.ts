@@ -19,4 +19,4 @@ export { createChecksum, crc32hex } from './checksum.js';
 export type { Checksum } from './checksum.js';
 export { generateOrders, orderId, ORDER_COLUMNS, KNOWN_COUNTRIES } from '../data/generate-orders.js';
 export type { GenerateOrdersOptions, InvalidKind } from '../data/generate-orders.js';
-export { partFileName, partIndexOf } from './part-file-name.js';
+export { listPartFiles, partFileName, partIndexOf, readPartsDirectory } from './parts-layout.js';

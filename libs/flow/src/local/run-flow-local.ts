@@ -10,7 +10,7 @@ import { runBatch, type BatchCounts, type Reject } from '../engine/run-batch.js'
 import { runInit, runStatus } from '../engine/run-once.js';
 import { decodeRecords } from '../io/decode-records.js';
 import { encodeCsv } from '../io/encode-csv.js';
-import { partFileName } from '../io/part-file-name.js';
+import { partFileName } from '../io/parts-layout.js';
 import { readHeader } from '../io/read-header.js';
 import { parseFlow } from '../spec/parse-flow.js';
 import { resolvePath, resolveVars, FlowPathError } from '../spec/vars.js';
@@ -115,9 +115,12 @@ export async function runFlowLocal(source: string, opts: LocalRunOptions = {}): 
   logs.push(...status.logs);
   const output = Buffer.concat(parts);
 
-  if (spec.sink.type === 'file' && spec.sink.layout === 'parts' && (opts.writeSink ?? true)) {
+  const sinkTarget = spec.sink.type === 'file' && (opts.writeSink ?? true)
+    ? underRoot(roots, spec.sink.root, resolvePath(spec.sink.path, vars))
+    : undefined;
+  if (sinkTarget !== undefined && spec.sink.type === 'file' && spec.sink.layout === 'parts') {
     // A directory of one JSONL part per batch, as the mesh's coordinator leaves it; made beside, then renamed.
-    const target = underRoot(roots, spec.sink.root, resolvePath(spec.sink.path, vars));
+    const target = sinkTarget;
     const tmp = `${target}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
@@ -127,8 +130,8 @@ export async function runFlowLocal(source: string, opts: LocalRunOptions = {}): 
     }
     await rm(target, { recursive: true, force: true });
     await rename(tmp, target);
-  } else if (spec.sink.type === 'file' && (opts.writeSink ?? true)) {
-    const target = underRoot(roots, spec.sink.root, resolvePath(spec.sink.path, vars));
+  } else if (sinkTarget !== undefined && spec.sink.type === 'file') {
+    const target = sinkTarget;
     const data = spec.sink.format === 'csv'
       ? encodeCsv(decodeRecords('jsonl', output).records, spec.sink.columns ?? [])
       : output;
