@@ -28,13 +28,15 @@ function serve(port: MessagePort, { abortFlag, progress }: ThreadData): void {
           const last = outcome.ok ? current.takeHeld() : undefined;
           // And its input goes back: the batch is done with it, and kept here it would wait in the old
           // generation for a mark-compact (input-buffers.ts).
+          // Its size read before the input is transferred (then detached: 0 bytes).
+          const inputBytes = msg.task.input.bytes.byteLength;
           const input = returnableInput(msg.task.input.bytes);
           const transfer: ArrayBuffer[] = [];
           if (last) transfer.push(last.data.buffer as ArrayBuffer);
           if (input) transfer.push(input);
           port.postMessage({ type: 'result', id: msg.id, outcome, last, input } satisfies WorkerToMain, transfer);
           // After the result is out, so the collection (a few ms, a few times per long job) delays no result.
-          oldSpace?.afterBatch();
+          oldSpace?.afterBatch(inputBytes);
         });
     } else if (link && msg.id === link.id) {
       link.onMessage(msg);

@@ -18,6 +18,12 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 /** Old-space growth since the last collection (ours or V8's) after which a batch thread collects. */
 export const OLD_SPACE_GROWTH_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Input bytes run between two looks at the heap: reading its statistics costs ~3 µs, nothing next to a
+ * 4 MiB batch but a tenth of a tiny batch's own cost; what a batch promotes grows with its input.
+ */
+export const CHECK_EVERY_INPUT_BYTES = 4 * 1024 * 1024;
+
 let exposed = false;
 
 /**
@@ -49,8 +55,11 @@ export function oldSpaceUsed(): number {
 }
 
 export interface OldSpaceBound {
-  /** Called between batches: collects when the old space grew past the bound; true when it did. */
-  afterBatch(): boolean;
+  /**
+   * Called between batches with the batch's input size: once CHECK_EVERY_INPUT_BYTES have run since the last
+   * look, collects when the old space grew past the bound; true when it did.
+   */
+  afterBatch(inputBytes: number): boolean;
   /** Collections made so far. */
   readonly collections: number;
 }
@@ -61,17 +70,24 @@ export interface OldSpaceBoundOptions {
   growthBytes?: number;
   /** @default oldSpaceUsed */
   used?: () => number;
+  /** @default CHECK_EVERY_INPUT_BYTES */
+  checkEveryBytes?: number;
 }
 
 export function createOldSpaceBound(opts: OldSpaceBoundOptions): OldSpaceBound {
   const growth = opts.growthBytes ?? OLD_SPACE_GROWTH_BYTES;
   const used = opts.used ?? oldSpaceUsed;
+  const checkEvery = opts.checkEveryBytes ?? CHECK_EVERY_INPUT_BYTES;
+  let sinceCheck = Infinity;
   // The lowest old space seen since the last collection of ours: V8's own collections lower it too, and
   // growth is counted from what the latest one left.
   let floor = -1;
   let collections = 0;
   return {
-    afterBatch() {
+    afterBatch(inputBytes) {
+      sinceCheck += inputBytes;
+      if (sinceCheck < checkEvery) return false;
+      sinceCheck = 0;
       const now = used();
       if (floor < 0 || now < floor) {
         floor = now;
