@@ -20,9 +20,10 @@ export const OLD_SPACE_GROWTH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Input bytes run between two looks at the heap: reading its statistics costs ~3 µs, nothing next to a
- * 4 MiB batch but a tenth of a tiny batch's own cost; what a batch promotes grows with its input.
+ * 4 MiB batch (which looks after each) but a tenth of a tiny batch's own cost (those look every ~1,000
+ * batches); what a batch promotes grows with its input.
  */
-export const CHECK_EVERY_INPUT_BYTES = 4 * 1024 * 1024;
+export const CHECK_EVERY_INPUT_BYTES = 1024 * 1024;
 
 let exposed = false;
 
